@@ -1,0 +1,190 @@
+"""`tamgu <step>`: the command line only wires arguments to the library functions of the same names."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .config import ConfigError, TrainConfig
+
+
+def _train_options(p: argparse.ArgumentParser, predict_only: bool = False) -> None:
+    """Options shared by every command that trains or predicts; defaults come from TrainConfig."""
+    d = TrainConfig()
+    g = p.add_argument_group("run options (also settable in --config YAML; flags win)")
+    g.add_argument("--config", help="YAML file with any of these options; unknown keys are an error")
+    if not predict_only:
+        g.add_argument("--name", help="run name (default: the --out folder's name)")
+        g.add_argument("--groups", help="CSV with img,group for a class-per-folder dataset")
+        g.add_argument("--model", help=f"any timm model name (default {d.model}; the book: vgg16, vgg19, resnet50)")
+        g.add_argument("--weights", help="none | imagenet | PATH of a weights file (default none)")
+        g.add_argument("--head", choices=["timm", "book"], help="timm's classifier, or the book's 2048-2048 head")
+        g.add_argument("--image-size", help="one number (square) or WxH, e.g. 224 or 160x120 (default 224)")
+        g.add_argument("--augment", choices=["none", "book", "light"], help="real-time augmentation (default none)")
+        g.add_argument("--optimizer", choices=["adamw", "sgd"], help="adamw (default) or the book's sgd")
+        g.add_argument("--lr", type=float, help="learning rate (default 1e-3 adamw, 1e-4 sgd)")
+        g.add_argument("--weight-decay", type=float, help=f"AdamW weight decay (default {d.weight_decay})")
+        g.add_argument("--schedule", choices=["cosine", "constant"], help="after warm-up (default cosine)")
+        g.add_argument("--warmup-epochs", type=float, help=f"linear warm-up length (default {d.warmup_epochs})")
+        g.add_argument("--epochs", type=int, help=f"most epochs per fold (default {d.epochs}; early stopping ends sooner)")
+        g.add_argument("--patience", type=int, help=f"epochs without a better val log loss before stopping (default {d.patience})")
+        g.add_argument("--split", choices=["random", "driver", "group"], help="how folds are made (default driver)")
+        g.add_argument("--folds", type=int, help=f"number of folds (default {d.folds})")
+        g.add_argument("--fold", type=int, help="train only this fold (0-based): spread folds over machines")
+        g.add_argument("--seed", type=int, help=f"seed for folds and training (default {d.seed})")
+        g.add_argument("--precision", help="Lightning precision: 32-true (default), 16-mixed, bf16-mixed")
+        g.add_argument("--limit-batches", type=float, help="smoke runs: batches per epoch (int) or fraction")
+        g.add_argument("--devices", help="Lightning devices: auto, a count, or a list like 0,1")
+    g.add_argument("--batch-size", type=int, help=f"images per batch (default {d.batch_size})")
+    g.add_argument("--workers", type=int, help=f"data-loading processes (default {d.workers})")
+    g.add_argument("--accelerator", help="cpu, gpu, mps or auto (default auto)")
+    g.add_argument("--tta", type=int, help="test-time passes: 1 plain, up to 7 with shifts/rotations")
+
+
+def _opts(args: argparse.Namespace, skip: tuple[str, ...] = ()) -> dict:
+    fields = set(TrainConfig.model_fields)
+    out = {k: v for k, v in vars(args).items() if k in fields and k not in ("data", "out", *skip) and v is not None}
+    if isinstance(out.get("limit_batches"), float) and out["limit_batches"].is_integer() and out["limit_batches"] > 1:
+        out["limit_batches"] = int(out["limit_batches"])
+    if "devices" in out and str(out["devices"]).isdigit():
+        out["devices"] = int(out["devices"])
+    return out
+
+
+def _print_summary(summary: dict) -> None:
+    print(f"\n{'fold':>6} {'log loss':>9} {'accuracy':>9} {'images':>7}")
+    for k, v in sorted(summary["per_fold"].items(), key=lambda kv: int(kv[0])):
+        print(f"{k:>6} {v['log_loss']:9.4f} {v['accuracy']:9.3f} {v['images']:7d}")
+    o = summary["oof"]
+    print(f"{'OOF':>6} {o['log_loss']:9.4f} {o['accuracy']:9.3f} {o['images']:7d}   (uniform guess: "
+          f"{summary['uniform_log_loss']:.4f})")
+    print(f"\nrun folder: {summary['run']}")
+    if "submission" in summary:
+        print(f"submission: {summary['submission']}")
+
+
+def cmd_synth(a):
+    from .synthetic import synth
+
+    out = synth(a.out, drivers=a.drivers, per_class=a.per_class, test=a.test, test_drivers=a.test_drivers,
+                image_size=a.image_size, seed=a.seed)
+    print(f"wrote a generated State Farm dataset to {out}")
+
+
+def cmd_check(a):
+    from .data import check
+
+    s = check(a.data, groups=a.groups, classes=a.classes.split(",") if a.classes else None, decode=not a.no_decode,
+              progress=True)
+    print(f"OK: {s['root']} ({s['layout']} layout)")
+    print(f"  classes: {len(s['classes'])} ({', '.join(s['classes'])})")
+    print(f"  train images: {s['train_images']} in {s['groups']} groups; test images: {s['test_images']}")
+    print("  per class: " + ", ".join(f"{c} {n}" for c, n in s["per_class"].items()))
+    if s["per_group"]:
+        counts = list(s["per_group"].values())
+        print(f"  per group: {min(counts)} to {max(counts)} images")
+
+
+def cmd_train(a):
+    from .training import train
+
+    summary = train(a.data, out=a.out, config=a.config, **_opts(a))
+    if summary:
+        _print_summary(summary)
+
+
+def cmd_predict(a):
+    from .prediction import predict
+
+    sub = predict(a.run, data=a.data, out=a.out, tta=a.tta, accelerator=a.accelerator, batch_size=a.batch_size,
+                  workers=a.workers)
+    print(f"predicted {len(sub)} images -> {a.out or Path(a.run) / 'submission.csv'}")
+
+
+def cmd_score(a):
+    from .prediction import score
+
+    s = score(a.submission, a.truth, groups=a.groups)
+    print(json.dumps(s, indent=2))
+
+
+def cmd_demo(a):
+    from .demojob import demo
+
+    summary = demo(out=a.out, accelerator=a.accelerator, workers=a.workers)
+    _print_summary(summary)
+    print(f"submission validated against {summary['sample_submission']}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tamgu", description="Image AI the Kaggle way: chapter 5 of 머신러닝 탐구생활 and more.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("synth", help="write a generated dataset in the Kaggle State Farm layout")
+    s.add_argument("out", help="output folder")
+    s.add_argument("--drivers", type=int, default=26, help="training drivers (default 26, named like p002)")
+    s.add_argument("--per-class", type=int, default=10, help="images per driver and class (default 10)")
+    s.add_argument("--test", type=int, default=500, help="test images (default 500)")
+    s.add_argument("--test-drivers", type=int, default=5, help="drivers seen only in test (default 5)")
+    s.add_argument("--image-size", default="160x120", help="WxH (default 160x120, the 4:3 of the real 640x480)")
+    s.add_argument("--seed", type=int, default=0, help="the same seed writes the same dataset (default 0)")
+    s.set_defaults(func=cmd_synth)
+
+    s = sub.add_parser("check", help="validate a dataset and print its summary")
+    s.add_argument("data", help="Kaggle folder, Kaggle .zip, or class-per-folder image set")
+    s.add_argument("--groups", help="CSV with img,group (class-per-folder sets)")
+    s.add_argument("--classes", help="comma-separated class names the folders must match")
+    s.add_argument("--no-decode", action="store_true", help="skip decoding every image (faster, misses corrupt ones)")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("train", help="cross-validate a model, predict the test set, write a submission")
+    s.add_argument("data", nargs="?", help="dataset (or set data: in --config)")
+    s.add_argument("--out", help="run folder (default runs/<config name>)")
+    _train_options(s)
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("predict", help="re-predict test images with a trained run")
+    s.add_argument("run", help="run folder written by tamgu train")
+    s.add_argument("--data", help="dataset whose test images to predict (default: the run's)")
+    s.add_argument("--out", help="submission file (default RUN/submission.csv)")
+    _train_options(s, predict_only=True)
+    s.set_defaults(func=cmd_predict)
+
+    s = sub.add_parser("score", help="log loss and accuracy of a submission against labelled images")
+    s.add_argument("submission")
+    s.add_argument("--truth", required=True, help="labelled dataset (Kaggle layout or class folders)")
+    s.add_argument("--groups", help="CSV with img,group (class-per-folder sets)")
+    s.set_defaults(func=cmd_score)
+
+    s = sub.add_parser("demo", help="the main job on a generated dataset: 5-fold driver split on CPU in minutes")
+    s.add_argument("--out", default="runs/demo", help="folder for the data and the run (default runs/demo)")
+    s.add_argument("--accelerator", default="auto", help="cpu, gpu or auto")
+    s.add_argument("--workers", type=int, default=0, help="data-loading processes (default 0: tiny images decode fast)")
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .data import DataError
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # Lightning's start-up chatter (GPU available, tips) hides the results; -v shows it
+        logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    try:
+        args.func(args)
+    except (DataError, ConfigError, ValueError, FileNotFoundError) as e:
+        print(f"tamgu {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: rerun the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

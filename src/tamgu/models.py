@@ -1,0 +1,85 @@
+"""CNNs by timm name, with timm's own head or the book's chapter-5 head, normalisation built in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import timm
+import torch
+from torch import nn
+
+
+class BookHead(nn.Module):
+    """Chapter 5's head: flatten -> dense 2048 relu -> dropout .5 -> dense 2048 relu -> dropout .5 -> classes.
+
+    The softmax is left to the loss (cross-entropy on logits is the same maths, computed stably).
+    """
+
+    def __init__(self, in_features: int, num_classes: int, width: int = 2048, dropout: float = 0.5):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(in_features, width), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(width, width), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(width, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class Net(nn.Module):
+    """Backbone + head; takes RGB float images in 0..1, (B, 3, H, W), and normalises them itself
+    so that training, prediction and any later user agree on the preprocessing."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module | None, mean: tuple, std: tuple):
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x - self.mean) / self.std
+        if self.head is None:
+            return self.backbone(x)  # timm's own pooling and classifier
+        return self.head(self.backbone.forward_features(x))
+
+
+def _pretrained_kwargs(weights: str) -> dict:
+    if weights == "none":
+        return {"pretrained": False}
+    if weights == "imagenet":
+        raise ValueError("--weights imagenet needs a local weights file here (nothing is downloaded at run time): "
+                         "pass --weights PATH to a timm/torchvision checkpoint for this model, or --weights none.")
+    path = Path(weights)
+    if not path.exists():
+        raise FileNotFoundError(f"weights file {path} not found: check --weights.")
+    return {"pretrained": True, "pretrained_cfg_overlay": {"file": str(path)}}
+
+
+def build_model(name: str, num_classes: int, head: str = "timm", weights: str = "none",
+                image_size: tuple[int, int] = (224, 224), mean: tuple | None = None, std: tuple | None = None) -> tuple[Net, dict]:
+    """Create a model and return it with the facts that rebuild it (name, head, size, mean/std)."""
+    if name not in timm.list_models() and name.split(".")[0] not in timm.list_models():
+        close = timm.list_models(f"*{name.split('.')[0][:6]}*")[:8]
+        raise ValueError(f"timm has no model {name!r}; similar names: {close or 'none'} (see timm.list_models()).")
+    kw = _pretrained_kwargs(weights)
+    if head == "book":
+        backbone = timm.create_model(name, num_classes=0, global_pool="", **kw)
+        w, h = image_size
+        with torch.no_grad():
+            backbone.eval()
+            feat = backbone.forward_features(torch.zeros(1, 3, h, w))  # (1, C, h', w')
+        head_mod: nn.Module | None = BookHead(feat[0].numel(), num_classes)
+    elif head == "timm":
+        backbone = timm.create_model(name, num_classes=num_classes, **kw)
+        head_mod = None
+    else:
+        raise ValueError(f"unknown head {head!r}: use timm or book.")
+    data_cfg = timm.data.resolve_model_data_config(backbone)
+    mean = tuple(mean or data_cfg["mean"])
+    std = tuple(std or data_cfg["std"])
+    meta = {"model": name, "head": head, "num_classes": num_classes, "image_size": list(image_size),
+            "mean": list(mean), "std": list(std)}
+    return Net(backbone, head_mod, mean, std), meta

@@ -1,0 +1,99 @@
+"""Image loading and transforms shared by training and prediction (torchvision-references style).
+
+Every image is decoded, resized to the run's (width, height) without keeping the aspect ratio (as
+the book does with 640x480 -> 224x224), then augmented (training only) and scaled to 0..1. The
+model normalises with its own mean/std, so nothing here depends on the backbone.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torchvision.transforms import v2
+
+from .io import read_image, reduce_factor
+
+log = logging.getLogger(__name__)
+
+
+def train_transform(augment: str, image_size: tuple[int, int]) -> v2.Transform | None:
+    """Augmentations on a uint8 (3, H, W) tensor. No flips: a mirrored driver swaps left and right hands
+    (c1 <-> c3, c2 <-> c4), so a flip would teach the model wrong labels."""
+    w, _ = image_size
+    if augment == "none":
+        return None
+    if augment == "book":
+        # the book: rotation -20..20 deg, shift -30..30 px at 224 px, centre zoom to 0.8..1.0 of the side
+        shift = 30 / 224
+        return v2.RandomAffine(degrees=20, translate=(shift, shift), scale=(1.0, 1.25))
+    if augment == "light":
+        return v2.Compose([
+            v2.RandomAffine(degrees=10, translate=(0.06, 0.06), scale=(0.9, 1.1)),
+            v2.ColorJitter(brightness=0.25, contrast=0.25, saturation=0.25, hue=0.02),
+        ])
+    raise ValueError(f"unknown augment {augment!r}: use none, book or light.")
+
+
+class ImageTable(Dataset):
+    """Rows of a table (paths, optional labels) as (image, label, row index) samples.
+
+    An unreadable image yields None, which `collate_skip` drops (and reports) so one bad file
+    never stops a run.
+    """
+
+    def __init__(self, paths: list[str], labels: list[int] | None, image_size: tuple[int, int],
+                 transform: v2.Transform | None = None):
+        self.paths = list(paths)
+        self.labels = None if labels is None else [int(v) for v in labels]
+        self.size = tuple(image_size)
+        self.transform = transform
+        self.reduce = self._probe_reduce()
+
+    def _probe_reduce(self) -> int:
+        # decode large JPEGs at 1/2, 1/4 or 1/8 size when the model needs far fewer pixels
+        for p in self.paths[:5]:
+            img = read_image(p)
+            if img is not None:
+                return reduce_factor(img.shape[:2], (self.size[1], self.size[0]))
+        return 1
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        img = read_image(self.paths[i], self.reduce)
+        if img is None:
+            log.warning("skipping unreadable image %s", self.paths[i])
+            return None
+        if (img.shape[1], img.shape[0]) != self.size:
+            img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
+        x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)  # (3, H, W) uint8
+        if self.transform is not None:
+            x = self.transform(x)
+        x = x.float().div_(255)
+        y = -1 if self.labels is None else self.labels[i]
+        return x, y, i
+
+
+def collate_skip(batch):
+    """Default collation without the unreadable (None) samples; an all-bad batch becomes empty."""
+    batch = [b for b in batch if b is not None]
+    if not batch:
+        return torch.empty(0, 3, 1, 1), torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.long)
+    xs, ys, idx = zip(*batch)
+    return torch.stack(xs), torch.tensor(ys, dtype=torch.long), torch.tensor(idx, dtype=torch.long)
+
+
+def tta_views(x: torch.Tensor, passes: int) -> list[torch.Tensor]:
+    """`passes` deterministic views of a batch (B, 3, H, W): the image, then small shifts and rotations
+    (never flips: see train_transform)."""
+    views = [x]
+    moves = [(0.04, 0, 0), (-0.04, 0, 0), (0, 0.04, 0), (0, -0.04, 0), (0, 0, 5), (0, 0, -5)]
+    h, w = x.shape[-2:]
+    for dx, dy, deg in moves[: passes - 1]:
+        views.append(v2.functional.affine(x, angle=deg, translate=[dx * w, dy * h], scale=1.0, shear=[0.0, 0.0]))
+    return views

@@ -1,0 +1,316 @@
+"""Training: one Lightning module, one function per fold, one function for the whole cross-validation.
+
+Run folder (everything a later step needs, nothing it must guess):
+
+    runs/<name>/config.yaml     resolved config          folds.csv       img,label,group,fold
+    runs/<name>/fold<k>/        best.ckpt, metrics.csv, oof.csv, test_pred.csv
+    runs/<name>/oof.csv         img,fold,c0..c9          test_pred.csv   img,fold,c0..c9 (every fold)
+    runs/<name>/submission.csv  img,c0..c9 (fold mean)   summary.json    per-fold and overall scores
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+import yaml
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader
+
+from .config import TrainConfig, load_config, save_config
+from .data import Dataset, load_dataset
+from .folds import make_folds
+from .io import write_csv, write_json
+from .metrics import accuracy, log_loss
+from .models import build_model
+from .presets import ImageTable, collate_skip, train_transform, tta_views
+
+log = logging.getLogger(__name__)
+
+KERAS_DECAY = 1e-6  # the book's SGD(decay=1e-6): lr / (1 + decay * step)
+
+
+class Classifier(L.LightningModule):
+    """A timm model trained with cross-entropy; `meta` holds what rebuilds it from a checkpoint."""
+
+    def __init__(self, meta: dict, classes: list[str], optim: dict, tta: int = 1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net, _ = build_model(meta["model"], len(classes), meta["head"], "none", tuple(meta["image_size"]),
+                                  tuple(meta["mean"]), tuple(meta["std"]))
+        self.classes = classes
+        self.optim = optim
+        self.tta = tta
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig, classes: list[str]) -> "Classifier":
+        net, meta = build_model(cfg.model, len(classes), cfg.head, cfg.weights, cfg.image_size)
+        optim = {"optimizer": cfg.optimizer, "lr": cfg.learning_rate, "weight_decay": cfg.weight_decay,
+                 "schedule": cfg.schedule, "warmup_epochs": cfg.warmup_epochs}
+        module = cls(meta, classes, optim, cfg.tta)
+        module.net.load_state_dict(net.state_dict())  # keeps pretrained weights when there are any
+        return module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def _step(self, batch, stage: str) -> torch.Tensor | None:
+        x, y, _ = batch
+        if len(y) == 0:  # every image of the batch was unreadable
+            return None
+        logits = self(x)
+        loss = F.cross_entropy(logits, y)
+        acc = (logits.argmax(1) == y).float().mean()
+        on_step = stage == "train"
+        self.log(f"{stage}_loss", loss, prog_bar=True, on_step=on_step, on_epoch=True, batch_size=len(y), sync_dist=not on_step)
+        self.log(f"{stage}_acc", acc, prog_bar=True, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=not on_step)
+        return loss
+
+    def training_step(self, batch, batch_idx):
+        return self._step(batch, "train")
+
+    def validation_step(self, batch, batch_idx):
+        self._step(batch, "val")
+
+    def predict_step(self, batch, batch_idx, dataloader_idx=0):
+        x, _, idx = batch
+        if len(idx) == 0:
+            return torch.empty(0, len(self.classes)), idx
+        probs = torch.stack([F.softmax(self(v), dim=1) for v in tta_views(x, self.tta)]).mean(0)
+        return probs.float().cpu(), idx.cpu()
+
+    def configure_optimizers(self):
+        o = self.optim
+        if o["optimizer"] == "sgd":
+            opt = torch.optim.SGD(self.parameters(), lr=o["lr"], momentum=0.9, nesterov=True)
+        else:
+            opt = torch.optim.AdamW(self.parameters(), lr=o["lr"], weight_decay=o["weight_decay"])
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        per_epoch = max(1, total // max(1, self.trainer.max_epochs or 1))
+        warm = int(o["warmup_epochs"] * per_epoch)
+        fn = lr_factor_fn(o["schedule"], warm, total, keras_decay=KERAS_DECAY if o["optimizer"] == "sgd" else 0.0)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, fn)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+def lr_factor_fn(schedule: str, warmup_steps: int, total_steps: int, keras_decay: float = 0.0):
+    """Multiplier of the base learning rate at optimiser step `it` (a pure function, like nanoGPT's get_lr)."""
+
+    def factor(it: int) -> float:
+        f = 1.0
+        if it < warmup_steps:
+            f = (it + 1) / warmup_steps
+        elif schedule == "cosine":
+            progress = min(1.0, (it - warmup_steps) / max(1, total_steps - warmup_steps))
+            f = 0.5 * (1 + math.cos(math.pi * progress))
+        return f / (1 + keras_decay * it)
+
+    return factor
+
+
+@dataclass
+class FoldResult:
+    fold: int
+    oof: pd.DataFrame          # img, fold, classes...
+    test_pred: pd.DataFrame    # img, fold, classes...
+    best_val_loss: float
+    best_epoch: int
+    epochs_run: int
+    checkpoint: str
+    seconds: float
+
+
+def make_loader(paths: list[str], labels: list[int] | None, cfg: TrainConfig, train: bool) -> DataLoader:
+    ds = ImageTable(paths, labels, cfg.image_size, train_transform(cfg.augment, cfg.image_size) if train else None)
+    return DataLoader(ds, batch_size=cfg.batch_size if train else cfg.batch_size * 2, shuffle=train,
+                      num_workers=cfg.workers, collate_fn=collate_skip, persistent_workers=cfg.workers > 0,
+                      drop_last=train and len(ds) > cfg.batch_size, pin_memory=torch.cuda.is_available())
+
+
+def make_trainer(cfg: TrainConfig, fold_dir: Path, callbacks: list | None = None) -> L.Trainer:
+    """A new Trainer for one fold: early stopping on val_loss, best checkpoint kept, CSV log per epoch.
+
+    A fresh Trainer and fresh callbacks per fold: early-stopping state must never leak across folds.
+    """
+    best = ModelCheckpoint(dirpath=fold_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1,
+                           save_weights_only=True, enable_version_counter=False)
+    last = ModelCheckpoint(dirpath=fold_dir, filename="last", save_top_k=1, save_last=False,
+                           enable_version_counter=False)  # full state, for resuming an interrupted fold
+    stop = EarlyStopping(monitor="val_loss", mode="min", patience=cfg.patience)
+    limit = cfg.limit_batches
+    return L.Trainer(
+        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision,
+        callbacks=[best, last, stop, LearningRateMonitor("epoch")] + (callbacks or []),
+        logger=CSVLogger(save_dir=fold_dir, name="", version=""), default_root_dir=fold_dir,
+        limit_train_batches=limit, limit_val_batches=limit, num_sanity_val_steps=0,
+        deterministic=False, log_every_n_steps=10,
+    )
+
+
+def predict_frame(module: Classifier, paths: list[str], ids: list[str], cfg: TrainConfig,
+                  ckpt_path: str | None = None) -> pd.DataFrame:
+    """Probabilities for each image as a DataFrame keyed by `img`; unreadable images get the uniform guess."""
+    trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, logger=False, enable_checkpointing=False,
+                        enable_model_summary=False)
+    loader = make_loader(paths, None, cfg, train=False)
+    out = trainer.predict(module, loader, ckpt_path=ckpt_path)
+    n = len(module.classes)
+    probs = np.full((len(paths), n), 1.0 / n)
+    for p, idx in out:
+        probs[idx.numpy()] = p.numpy()
+    df = pd.DataFrame(probs, columns=module.classes)
+    df.insert(0, "img", ids)
+    return df
+
+
+def epoch_history(metrics_csv: Path) -> pd.DataFrame:
+    """One row per epoch (epoch, train_loss, train_acc, val_loss, val_acc) from Lightning's step-wise metrics.csv."""
+    cols = {"train_loss_epoch": "train_loss", "train_acc": "train_acc", "val_loss": "val_loss", "val_acc": "val_acc"}
+    m = pd.read_csv(metrics_csv) if metrics_csv.exists() else pd.DataFrame(columns=["epoch"])
+    m = m.dropna(subset=["epoch"]).rename(columns=cols)
+    h = m.groupby("epoch").first().reindex(columns=list(cols.values())).reset_index()
+    h["epoch"] = h["epoch"].astype(int)
+    return h
+
+
+def train_fold(cfg: TrainConfig, ds: Dataset, folds: pd.DataFrame, fold: int, run_dir: Path) -> FoldResult | None:
+    """Train fold `fold`, restore its best checkpoint, predict its validation images and the test set.
+
+    Returns None on DDP ranks other than 0 (rank 0 writes everything)."""
+    t0 = time.time()
+    fold_dir = run_dir / f"fold{fold}"
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(cfg.seed + fold, workers=True, verbose=False)
+    tr, va = folds[folds["fold"] != fold], folds[folds["fold"] == fold]
+    module = Classifier.from_config(cfg, ds.classes)
+    trainer = make_trainer(cfg, fold_dir)
+    resume = fold_dir / "last.ckpt"
+    trainer.fit(module, make_loader(tr["path"].tolist(), tr["y"].tolist(), cfg, True),
+                make_loader(va["path"].tolist(), va["y"].tolist(), cfg, False),
+                ckpt_path=str(resume) if resume.exists() else None)
+    if trainer.global_rank != 0:
+        return None
+    best_cb = trainer.checkpoint_callback
+    best_path = best_cb.best_model_path
+    if not best_path:
+        raise RuntimeError(f"fold {fold} produced no checkpoint: was validation skipped (limit_batches=0)?")
+    # The book predicted with the weights of the last epoch, `patience` epochs past the best: we restore the best.
+    oof = predict_frame(module, va["path"].tolist(), va["img"].tolist(), cfg, ckpt_path=best_path)
+    oof.insert(1, "fold", fold)
+    test = predict_frame(module, ds.test["path"].tolist(), ds.test["img"].tolist(), cfg, ckpt_path=best_path) \
+        if len(ds.test) else pd.DataFrame(columns=["img"] + ds.classes)
+    test.insert(1, "fold", fold)
+    history = epoch_history(fold_dir / "metrics.csv")
+    write_csv(history, fold_dir / "history.csv")
+    best_epoch = int(history.loc[history["val_loss"].idxmin(), "epoch"]) if history["val_loss"].notna().any() else -1
+    write_csv(oof, fold_dir / "oof.csv")
+    write_csv(test, fold_dir / "test_pred.csv")
+    if resume.exists():
+        resume.unlink()  # the fold is complete; the best checkpoint is all that is needed now
+    return FoldResult(fold, oof, test, float(best_cb.best_model_score), best_epoch, int(trainer.current_epoch),
+                      best_path, time.time() - t0)
+
+
+def blend_folds(test_pred: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """Submission from per-fold test predictions: the mean over folds, each row summing to 1."""
+    sub = test_pred.groupby("img", sort=True)[classes].mean()
+    sub = sub.div(sub.sum(axis=1), axis=0)
+    return sub.reset_index()
+
+
+def _load_folds(run_dir: Path, cfg: TrainConfig, ds: Dataset) -> pd.DataFrame:
+    """folds.csv of an earlier (interrupted) run is reused only if it was made the same way on the same images."""
+    path = run_dir / "folds.csv"
+    old_cfg = run_dir / "config.yaml"
+    if path.exists() and old_cfg.exists():
+        prev = yaml.safe_load(old_cfg.read_text())
+        same = all(prev.get(k) == getattr(cfg, k) for k in ("split", "folds", "seed"))
+        folds = pd.read_csv(path, dtype={"img": str, "group": str})
+        if same and set(folds["img"]) == set(ds.train["img"]):
+            return ds.train.merge(folds[["img", "fold"]], on="img")
+        raise ValueError(f"{run_dir} holds a run made with other folds or data: choose a new --out, or delete the folder.")
+    folds = make_folds(ds.train, cfg.split, cfg.folds, cfg.seed)
+    write_csv(folds[["img", "label", "group", "fold"]], path)
+    return folds
+
+
+def summarize(oof: pd.DataFrame, truth: pd.DataFrame, classes: list[str]) -> dict:
+    merged = oof.merge(truth[["img", "y"]], on="img")
+    per_fold = {}
+    for k, g in merged.groupby("fold"):
+        p = g[classes].to_numpy()
+        per_fold[int(k)] = {"log_loss": log_loss(g["y"], p), "accuracy": accuracy(g["y"], p), "images": int(len(g))}
+    p = merged[classes].to_numpy()
+    overall = {"log_loss": log_loss(merged["y"], p), "accuracy": accuracy(merged["y"], p), "images": int(len(merged))}
+    return {"per_fold": per_fold, "oof": overall}
+
+
+def train(data: str | Path | None = None, out: str | Path | None = None, config: str | Path | None = None,
+          **options: Any) -> dict:
+    """Cross-validate a model on a dataset and predict its test images: `tamgu train DATA --out RUN`.
+
+    Options are the fields of TrainConfig (model, image_size, split, folds, fold, epochs, ...). An
+    interrupted run resumes: finished folds are kept, an unfinished fold continues from its last epoch.
+    Returns the summary (also written to RUN/summary.json).
+    """
+    cfg = load_config(config, data=str(data) if data else None, out=str(out) if out else None, **options)
+    if not cfg.data:
+        raise ValueError("no dataset: pass DATA (a folder or the Kaggle zip), or set data: in the config file.")
+    run_dir = Path(cfg.out or Path("runs") / (cfg.name or Path(str(config or "run")).stem))
+    cfg.name = cfg.name or run_dir.name
+    ds = load_dataset(cfg.data, groups=cfg.groups)
+    split = "group" if cfg.split == "driver" and ds.kind == "folders" else cfg.split
+    run_dir.mkdir(parents=True, exist_ok=True)
+    folds = _load_folds(run_dir, cfg.model_copy(update={"split": split}), ds)
+    save_config(cfg, run_dir / "config.yaml")
+    todo = [cfg.fold] if cfg.fold is not None else list(range(cfg.folds))
+    if any(k < 0 or k >= cfg.folds for k in todo):
+        raise ValueError(f"--fold {cfg.fold} is out of range: folds are 0..{cfg.folds - 1}.")
+    results: dict[int, dict] = {}
+    for k in todo:
+        fold_dir = run_dir / f"fold{k}"
+        if (fold_dir / "oof.csv").exists() and (fold_dir / "test_pred.csv").exists():
+            log.info("fold %d already done in %s: skipping", k, fold_dir)
+            continue
+        res = train_fold(cfg, ds, folds, k, run_dir)
+        if res is None:
+            return {}
+        results[k] = {"best_val_loss": res.best_val_loss, "best_epoch": res.best_epoch, "epochs": res.epochs_run,
+                      "seconds": round(res.seconds, 1)}
+    return assemble(run_dir, ds, extra=results)
+
+
+def assemble(run_dir: Path, ds: Dataset, extra: dict | None = None) -> dict:
+    """Collect the finished folds' files into oof.csv, test_pred.csv, submission.csv and summary.json."""
+    done = sorted(run_dir.glob("fold*/oof.csv"))
+    if not done:
+        raise RuntimeError(f"no finished fold in {run_dir}")
+    oof = pd.concat([pd.read_csv(p, dtype={"img": str}) for p in done], ignore_index=True)
+    test = pd.concat([pd.read_csv(p.with_name("test_pred.csv"), dtype={"img": str}) for p in done], ignore_index=True)
+    write_csv(oof, run_dir / "oof.csv")
+    write_csv(test, run_dir / "test_pred.csv")
+    summary = summarize(oof, ds.train, ds.classes)
+    prev = {}
+    if (run_dir / "summary.json").exists():
+        import json
+
+        prev = json.loads((run_dir / "summary.json").read_text()).get("training", {})
+    training = {**prev, **{str(k): v for k, v in (extra or {}).items()}}
+    summary.update({"run": str(run_dir), "folds_done": [int(p.parent.name[4:]) for p in done], "training": training,
+                    "uniform_log_loss": math.log(len(ds.classes))})
+    if len(test):
+        sub = blend_folds(test, ds.classes)
+        write_csv(sub, run_dir / "submission.csv")
+        summary["submission"] = str(run_dir / "submission.csv")
+    write_json(summary, run_dir / "summary.json")
+    return summary

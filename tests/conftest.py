@@ -1,0 +1,29 @@
+import logging
+import shutil
+import warnings
+
+import pytest
+
+from tamgu.synthetic import synth
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet():
+    # Lightning is chatty about GPUs and worker counts; the tests assert behaviour, not logs.
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*LitLogger.*")
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    """A tiny generated Kaggle-layout dataset: 6 drivers x 10 classes x 3 images, 40x30 px, 30 test images."""
+    return synth(tmp_path_factory.mktemp("tiny") / "data", drivers=6, per_class=3, test=30, test_drivers=2,
+                 image_size="40x30", seed=1)
+
+
+@pytest.fixture
+def data_copy(tiny_data, tmp_path):
+    """A private copy of the tiny dataset that a test may break."""
+    return shutil.copytree(tiny_data, tmp_path / "data")
