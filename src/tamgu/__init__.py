@@ -21,6 +21,7 @@ _EXPORTS = {
     "ConfigError": "config", "TrainConfig": "config", "load_config": "config",
     "DataError": "data", "check": "data", "load_dataset": "data",
     "demo": "demojob",
+    "frames": "frames", "VideoError": "frames",
     "make_folds": "folds",
     "log_loss": "metrics",
     "predict": "prediction", "score": "prediction", "validate_submission": "prediction",

