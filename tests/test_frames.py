@@ -9,7 +9,7 @@ import pytest
 import tamgu
 from tamgu.cli import main
 from tamgu.clips import read_index, write_clip
-from tamgu.frames import VideoError, frames, parse_time
+from tamgu.videoframes import VideoError, frames, parse_time
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")  # Debian opencv-doc (make test installs it)
 

@@ -120,12 +120,45 @@ def cmd_demo(a):
 
 
 def cmd_frames(a):
-    from .frames import frames
+    from .videoframes import frames
 
     table = frames(a.inputs, a.out, every=a.every, fps=a.fps, count=a.count, start=a.start, end=a.end, max=a.max,
                    keyframes=a.keyframes, exact=a.exact, dedupe=a.dedupe, scene=a.scene, label=a.label,
                    labels=a.labels, fmt=a.format, quality=a.quality, workers=a.workers, backend=a.backend)
     print(f"{len(table)} frames from {table['video'].nunique()} videos -> {a.out} (table: {Path(a.out) / 'frames.csv'})")
+
+
+def cmd_denoise(a):
+    from .denoising import denoise
+
+    table = denoise(a.inputs, a.out, method=a.method, sigma=a.sigma, strength=a.strength, model=a.model)
+    bad = table[table["error"] != ""] if len(table) else table
+    print(f"denoised {len(table) - len(bad)} of {len(table)} files with {a.method} -> {a.out}")
+    for r in bad.itertuples():
+        print(f"  skipped {r.file}: {r.error}", file=sys.stderr)
+    if len(bad):
+        raise ValueError(f"{len(bad)} file(s) could not be denoised (listed above)")
+
+
+def cmd_denoise_train(a):
+    from .n2n import train_denoiser
+
+    res = train_denoiser(a.out, data=a.data, noise=a.noise, target=a.target, epochs=a.epochs, steps=a.steps,
+                         batch_size=a.batch_size, patch=a.patch, base=a.base, depth=a.depth, lr=a.lr,
+                         patience=a.patience, seed=a.seed, accelerator=a.accelerator, workers=a.workers)
+    print(f"saved {res['model']} (best val loss {res['best_val_loss']:.5f} after {res['epochs']} epochs)")
+
+
+def cmd_denoise_eval(a):
+    from .denoising import evaluate
+
+    table = evaluate(a.images, noise=a.noise, methods=a.methods.split(",") if a.methods else None, model=a.model,
+                     out=a.out, seed=a.seed)
+    summary = table.groupby("method", sort=False)[["psnr", "ssim", "sec_per_mp"]].mean()
+    print(f"noise {table['noise'].iloc[0]}, {table['image'].nunique()} images\n")
+    print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
+    if a.out:
+        print(f"\ntable and side-by-side picture in {a.out}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,6 +228,46 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--backend", choices=["auto", "pyav", "opencv"], default="auto")
     s.set_defaults(func=cmd_frames)
 
+    s = sub.add_parser("denoise", help="denoise images, folders or videos (also: denoise train, denoise eval)")
+    s.add_argument("inputs", nargs="+", help="image files, folders or videos")
+    s.add_argument("--out", required=True, help="output folder (same file names; videos become .mp4)")
+    s.add_argument("--method", default="nlm", choices=["nlm", "bilateral", "median", "gaussian", "tv", "wavelet",
+                                                       "bm3d", "n2n"], help="default nlm")
+    s.add_argument("--sigma", type=float, help="noise sigma in 0..255 units (default: estimated per image)")
+    s.add_argument("--strength", type=float, default=1.0, help="multiplies the method's default setting")
+    s.add_argument("--model", help="trained Noise2Noise model (.pt) for --method n2n")
+    s.set_defaults(func=cmd_denoise)
+
+    s = sub.add_parser("denoise-train", help="train a Noise2Noise U-Net (`tamgu denoise train` works too)")
+    s.add_argument("--out", required=True, help="model file to write (.pt)")
+    s.add_argument("--data", help="DIR with a/ and b/ (two noisy captures per scene) or a static video; "
+                   "default: scikit-image photos with synthetic noise")
+    s.add_argument("--noise", default="gaussian:5-50", help="synthetic noise: gaussian:5-50 (default), poisson:30, "
+                   "speckle:25, saltpepper:0.05")
+    s.add_argument("--target", choices=["noisy", "clean"], default="noisy", help="noisy = Noise2Noise (default); "
+                   "clean = Noise2Clean, for comparison")
+    s.add_argument("--epochs", type=int, default=20)
+    s.add_argument("--steps", type=int, default=200, help="batches per epoch (default 200)")
+    s.add_argument("--batch-size", type=int, default=16)
+    s.add_argument("--patch", type=int, default=64, help="training patch size (default 64)")
+    s.add_argument("--base", type=int, default=32, help="U-Net width (default 32)")
+    s.add_argument("--depth", type=int, default=3, help="U-Net levels (default 3)")
+    s.add_argument("--lr", type=float, default=1e-3)
+    s.add_argument("--patience", type=int, default=5, help="early stopping on validation loss")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--accelerator", default="auto")
+    s.add_argument("--workers", type=int, default=0)
+    s.set_defaults(func=cmd_denoise_train)
+
+    s = sub.add_parser("denoise-eval", help="compare denoisers: PSNR, SSIM, time (`tamgu denoise eval` works too)")
+    s.add_argument("--images", help="folder of clean images (default: scikit-image's evaluation photos)")
+    s.add_argument("--noise", default="gaussian:25", help="noise added with a fixed seed (default gaussian:25)")
+    s.add_argument("--methods", help="comma-separated (default: every available one)")
+    s.add_argument("--model", help="a trained Noise2Noise model to include as n2n")
+    s.add_argument("--out", help="folder for results.csv, results.md and side_by_side.png")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_denoise_eval)
+
     s = sub.add_parser("demo", help="the main job on a generated dataset: 5-fold driver split on CPU in minutes")
     s.add_argument("--out", default="runs/demo", help="folder for the data and the run (default runs/demo)")
     s.add_argument("--accelerator", default="auto", help="cpu, gpu or auto")
@@ -205,15 +278,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from .data import DataError
-    from .frames import VideoError
+    from .videoframes import VideoError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) >= 2 and argv[0] == "denoise" and argv[1] in ("train", "eval"):
+        argv = [f"denoise-{argv[1]}"] + argv[2:]  # `tamgu denoise train|eval` reads as its own command
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:  # Lightning's start-up chatter (GPU available, tips) hides the results; -v shows it
         logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     try:
         args.func(args)
-    except (DataError, ConfigError, VideoError, ValueError, FileNotFoundError) as e:
+    except (DataError, ConfigError, VideoError, ValueError, FileNotFoundError, RuntimeError) as e:
         print(f"tamgu {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

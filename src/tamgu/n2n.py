@@ -1,0 +1,319 @@
+"""Noise2Noise: a U-Net that learns to denoise from pairs of noisy images, never seeing a clean one.
+
+Pairs come from (a) two noisy captures of each scene (`DIR/a/NAME` and `DIR/b/NAME`), (b) consecutive
+frames of a static video, or (c) clean images noised twice, independently. With `target="clean"` the same
+network learns from clean targets instead (Noise2Clean), for comparison. The network works on one channel;
+colour images are denoised channel by channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Sequence
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from .noise import NoiseSpec, psnr, to_float
+
+log = logging.getLogger(__name__)
+
+# scikit-image's bundled photographs: training and evaluation never share an image.
+TRAIN_IMAGES = ("astronaut", "coffee", "chelsea", "rocket", "brick", "grass", "gravel", "moon",
+                "immunohistochemistry", "hubble_deep_field", "clock", "text")
+EVAL_IMAGES = ("camera", "coins", "page", "cell", "colorwheel")
+
+
+def skimage_images(names: Sequence[str]) -> dict[str, np.ndarray]:
+    import skimage.data
+
+    out = {}
+    for n in names:
+        img = getattr(skimage.data, n)()
+        out[n] = to_float(img[..., :3] if img.ndim == 3 else img)
+    return out
+
+
+class UNet(nn.Module):
+    """A small U-Net (after the Noise2Noise paper's, narrower) predicting a residual: out = x - noise(x)."""
+
+    def __init__(self, base: int = 32, depth: int = 3):
+        super().__init__()
+        self.depth = depth
+
+        def block(cin: int, cout: int) -> nn.Sequential:
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.LeakyReLU(0.1, inplace=True),
+                                 nn.Conv2d(cout, cout, 3, padding=1), nn.LeakyReLU(0.1, inplace=True))
+
+        chans = [base * 2 ** min(i, 2) for i in range(depth + 1)]  # widths stop growing at 4x: CPU-friendly
+        self.down = nn.ModuleList([block(1, chans[0])] + [block(chans[i], chans[i + 1]) for i in range(depth)])
+        self.up = nn.ModuleList([nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2) for i in reversed(range(depth))])
+        self.dec = nn.ModuleList([block(chans[i] * 2, chans[i]) for i in reversed(range(depth))])
+        self.out = nn.Conv2d(chans[0], 1, 1)
+        nn.init.zeros_(self.out.weight)  # start as the identity: training only ever removes noise
+        nn.init.zeros_(self.out.bias)
+
+    @property
+    def multiple(self) -> int:
+        return 2 ** self.depth
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 1, H, W), H and W multiples of 2**depth
+        skips = []
+        h = x
+        for i, blk in enumerate(self.down):
+            h = blk(h if i == 0 else F.max_pool2d(h, 2))
+            skips.append(h)
+        h = skips.pop()
+        for up, dec in zip(self.up, self.dec):
+            h = dec(torch.cat([up(h), skips.pop()], dim=1))
+        return x - self.out(h)
+
+
+def _augment(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    k = int(rng.integers(4))
+    a, b = np.rot90(a, k), np.rot90(b, k)
+    if rng.random() < 0.5:
+        a, b = a[:, ::-1], b[:, ::-1]
+    return a, b
+
+
+class SyntheticPairs(Dataset):
+    """(c) Random patches of clean images, noised twice independently (or once, against the clean patch)."""
+
+    def __init__(self, images: Sequence[np.ndarray], noise: NoiseSpec, patch: int, length: int, target: str,
+                 seed: int | None = None):
+        self.images = [im for im in images if min(im.shape[:2]) >= patch]
+        if not self.images:
+            raise ValueError(f"no training image is at least {patch} px on each side: use a smaller --patch")
+        self.noise, self.patch, self.length, self.target, self.seed = noise, patch, length, target, seed
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int):
+        # a fixed seed gives a fixed validation set; training draws fresh patches and noise every time
+        rng = np.random.default_rng(None if self.seed is None else (self.seed, i))
+        img = self.images[int(rng.integers(len(self.images)))]
+        y, x = (int(rng.integers(s - self.patch + 1)) for s in img.shape[:2])
+        crop = img[y:y + self.patch, x:x + self.patch]
+        if crop.ndim == 3:
+            crop = crop[..., int(rng.integers(crop.shape[2]))]
+        clean = crop.astype(np.float32)
+        inp = self.noise.add(clean, rng)
+        tgt = clean if self.target == "clean" else self.noise.add(clean, rng)
+        if self.seed is None:
+            inp, tgt2 = _augment(inp, np.stack([tgt, clean], -1), rng)
+            tgt, clean = tgt2[..., 0], tgt2[..., 1]
+        t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None]  # noqa: E731
+        return t(inp), t(tgt), t(clean)
+
+
+class NoisyPairs(Dataset):
+    """(a)/(b) Patches at the same place in two noisy images of one scene; which is input is random."""
+
+    def __init__(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]], patch: int, length: int, seed: int | None = None):
+        self.pairs = [(a, b) for a, b in pairs if min(a.shape[:2]) >= patch]
+        if not self.pairs:
+            raise ValueError(f"no image pair is at least {patch} px on each side: use a smaller --patch")
+        self.patch, self.length, self.seed = patch, length, seed
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int):
+        rng = np.random.default_rng(None if self.seed is None else (self.seed, i))
+        a, b = self.pairs[int(rng.integers(len(self.pairs)))]
+        if rng.random() < 0.5:
+            a, b = b, a
+        y, x = (int(rng.integers(s - self.patch + 1)) for s in a.shape[:2])
+        c = int(rng.integers(a.shape[2])) if a.ndim == 3 else None
+        pa, pb = (im[y:y + self.patch, x:x + self.patch] for im in (a, b))
+        if c is not None:
+            pa, pb = pa[..., c], pb[..., c]
+        if self.seed is None:
+            pa, pb = _augment(pa, pb, rng)
+        t = lambda v: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32))[None]  # noqa: E731
+        return t(pa), t(pb), torch.full_like(t(pa), float("nan"))  # no clean image exists
+
+
+class DenoiserModule(L.LightningModule):
+    def __init__(self, base: int = 32, depth: int = 3, loss: str = "l2", lr: float = 1e-3, noise: str = "",
+                 target: str = "noisy", epochs: int = 30):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = UNet(base, depth)
+
+    def forward(self, x):
+        return self.net(x)
+
+    def _loss(self, pred, tgt):
+        return F.l1_loss(pred, tgt) if self.hparams.loss == "l1" else F.mse_loss(pred, tgt)
+
+    def training_step(self, batch, batch_idx):
+        inp, tgt, _ = batch
+        loss = self._loss(self(inp), tgt)
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        inp, tgt, clean = batch
+        pred = self(inp)
+        # val_loss is measured against the same kind of target as training (noisy for N2N): no clean image needed
+        self.log("val_loss", self._loss(pred, tgt), prog_bar=True, on_epoch=True)
+        if not torch.isnan(clean).any():
+            mse = F.mse_loss(pred.clamp(0, 1), clean)
+            self.log("val_psnr", -10 * torch.log10(mse), prog_bar=True, on_epoch=True)
+
+    def configure_optimizers(self):
+        opt = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.hparams.epochs))
+        return [opt], [sched]
+
+
+def load_pairs(data: str | Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(a) DIR/a/NAME + DIR/b/NAME, or (b) a static video: consecutive frames."""
+    import cv2
+
+    data = Path(data)
+    if data.is_dir() and (data / "a").is_dir() and (data / "b").is_dir():
+        pairs = []
+        for fa in sorted((data / "a").iterdir()):
+            fb = data / "b" / fa.name
+            if not fb.exists():
+                raise FileNotFoundError(f"{fa} has no partner {fb}: pairs need the same name in a/ and b/")
+            ia, ib = cv2.imread(str(fa), cv2.IMREAD_UNCHANGED), cv2.imread(str(fb), cv2.IMREAD_UNCHANGED)
+            if ia is None or ib is None or ia.shape != ib.shape:
+                raise ValueError(f"{fa.name}: both captures must be readable images of the same size")
+            pairs.append((to_float(ia), to_float(ib)))
+        return pairs
+    if data.is_file():
+        from .videoframes import Sampling, _pyav_frames
+
+        errors: list[str] = []
+        frames = [to_float(p.image[..., ::-1]) for p in _pyav_frames(data, Sampling(every=1e-6, exact=True), errors)]
+        if len(frames) < 2:
+            raise ValueError(f"{data}: a static video with at least two frames is needed")
+        return list(zip(frames[:-1], frames[1:]))
+    raise FileNotFoundError(f"{data}: give DIR with a/ and b/ (two noisy captures per scene), a static video, "
+                            "or no --data (scikit-image photos with synthetic noise)")
+
+
+def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str = "gaussian:5-50",
+                   target: str = "noisy", epochs: int = 30, steps: int = 200, batch_size: int = 16, patch: int = 64,
+                   base: int = 32, depth: int = 3, lr: float = 1e-3, patience: int = 5, seed: int = 0,
+                   accelerator: str = "auto", workers: int = 0, progress: bool = True,
+                   images: Sequence[np.ndarray] | None = None) -> dict:
+    """Train a Noise2Noise (or, with target="clean", Noise2Clean) U-Net and save it to `out` (a .pt file).
+
+    Without `data`, clean training images are scikit-image's photos (TRAIN_IMAGES) noised as `noise` says.
+    Returns the best validation loss (and PSNR when clean images exist) and the epochs run.
+    """
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    if target not in ("noisy", "clean"):
+        raise ValueError("target must be noisy (Noise2Noise) or clean (Noise2Clean)")
+    spec = NoiseSpec.parse(noise)
+    L.seed_everything(seed, verbose=False)
+    if data is None:
+        imgs = list(images) if images is not None else list(skimage_images(TRAIN_IMAGES).values())
+        n_val = max(1, len(imgs) // 6)
+        train_ds = SyntheticPairs(imgs[n_val:] if len(imgs) > 1 else imgs, spec, patch, steps * batch_size, target)
+        val_ds = SyntheticPairs(imgs[:n_val], spec, patch, 8 * batch_size, target, seed=seed)
+    else:
+        if target == "clean":
+            raise ValueError("--target clean needs clean images: leave out --data to use scikit-image's photos")
+        pairs = load_pairs(data)
+        cut = max(1, len(pairs) // 6) if len(pairs) > 1 else 0
+        train_ds = NoisyPairs(pairs[cut:] or pairs, patch, steps * batch_size)
+        val_ds = NoisyPairs(pairs[:cut] or pairs, patch, 8 * batch_size, seed=seed)
+    module = DenoiserModule(base, depth, spec.loss, lr, str(spec), target, epochs)
+    out = Path(out)
+    ckpt_dir = out.parent / f".{out.stem}_ckpt"
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1,
+                           save_weights_only=True, enable_version_counter=False)
+    trainer = L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=1, logger=False,
+                        callbacks=[best, EarlyStopping("val_loss", patience=patience)],
+                        enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0)
+    loader = lambda ds, shuffle: DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=workers,  # noqa: E731
+                                            persistent_workers=workers > 0)
+    trainer.fit(module, loader(train_ds, True), loader(val_ds, False))
+    state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
+    module.load_state_dict(state)
+    save_denoiser(module.net, out, {"base": base, "depth": depth, "noise": str(spec), "target": target,
+                                    "loss": spec.loss, "epochs_run": int(trainer.current_epoch)})
+    for f in ckpt_dir.glob("*"):
+        f.unlink()
+    ckpt_dir.rmdir()
+    return {"model": str(out), "best_val_loss": float(best.best_model_score), "epochs": int(trainer.current_epoch)}
+
+
+def save_denoiser(net: UNet, path: Path, meta: dict) -> None:
+    from .io import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": net.state_dict(), "meta": meta}, tmp)
+
+
+def load_denoiser(path: str | Path) -> UNet:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"denoiser {path} not found: train one with `tamgu denoise train --out {path}`")
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    net = UNet(ckpt["meta"]["base"], ckpt["meta"]["depth"])
+    net.load_state_dict(ckpt["state_dict"])
+    net.meta = ckpt["meta"]
+    return net.eval()
+
+
+@torch.no_grad()
+def apply_tiled(net: UNet, img: np.ndarray, tile: int = 256, overlap: int = 48) -> np.ndarray:
+    """Denoise a float image (H, W) or (H, W, C) in overlapping tiles, keeping each tile's centre.
+
+    Memory stays bounded for any image size; away from the image borders the result matches
+    whole-image inference (the discarded tile margins absorb the tiles' own border effects).
+    """
+    if img.ndim == 3:
+        return np.stack([apply_tiled(net, img[..., c], tile, overlap) for c in range(img.shape[2])], -1)
+    m = net.multiple
+    h, w = img.shape
+    margin = overlap // 2
+    step = tile - overlap
+    if step <= 0 or tile % m:
+        raise ValueError(f"tile must exceed overlap and be a multiple of {m}")
+    out = np.zeros_like(img, dtype=np.float32)
+    padded = np.pad(img, ((margin, margin + tile), (margin, margin + tile)), mode="reflect")
+    device = next(net.parameters()).device
+    for y in range(0, h, step):
+        for x in range(0, w, step):
+            patch = padded[y:y + tile, x:x + tile]
+            pred = net(torch.from_numpy(np.ascontiguousarray(patch))[None, None].to(device))[0, 0].cpu().numpy()
+            core = pred[margin:margin + step, margin:margin + step]
+            hh, ww = min(step, h - y), min(step, w - x)
+            out[y:y + hh, x:x + ww] = core[:hh, :ww]
+    return np.clip(out, 0, 1)
+
+
+@torch.no_grad()
+def apply_whole(net: UNet, img: np.ndarray) -> np.ndarray:
+    """Denoise in one pass (reflect-padded to the network's multiple): the reference for apply_tiled."""
+    if img.ndim == 3:
+        return np.stack([apply_whole(net, img[..., c]) for c in range(img.shape[2])], -1)
+    m = net.multiple
+    h, w = img.shape
+    ph, pw = (-h) % m, (-w) % m
+    padded = np.pad(img, ((0, ph), (0, pw)), mode="reflect")
+    pred = net(torch.from_numpy(np.ascontiguousarray(padded))[None, None])[0, 0].numpy()
+    return np.clip(pred[:h, :w], 0, 1)
+
+
+def validation_psnr(net: UNet, images: dict[str, np.ndarray], noise: str, seed: int = 0) -> float:
+    spec = NoiseSpec.parse(noise)
+    rng = np.random.default_rng(seed)
+    vals = [psnr(img, apply_tiled(net, spec.add(img, rng))) for img in images.values()]
+    return float(np.mean(vals)) if vals else math.nan

@@ -1,0 +1,140 @@
+import importlib.util
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import skimage.data
+import torch
+
+import tamgu
+from tamgu.cli import main
+from tamgu.clips import write_clip
+from tamgu.denoising import available_methods, denoise_image, evaluate
+from tamgu.n2n import UNet, apply_tiled, apply_whole, load_denoiser, train_denoiser
+from tamgu.noise import NoiseSpec, estimate_sigma, psnr, to_float, to_uint8
+
+CLASSICAL = ["nlm", "bilateral", "median", "gaussian", "tv", "wavelet", "bm3d"]
+
+
+@pytest.fixture(scope="module")
+def clean():
+    return to_float(skimage.data.camera()[128:256, 192:320])  # a real photo, 128x128
+
+
+@pytest.fixture(scope="module")
+def noisy(clean):
+    return to_float(to_uint8(NoiseSpec.parse("gaussian:25").add(clean, np.random.default_rng(0))))
+
+
+@pytest.fixture(scope="module")
+def tiny_n2n(tmp_path_factory):
+    """A small Noise2Noise U-Net trained for seconds on noisy copies of scikit-image photos."""
+    path = tmp_path_factory.mktemp("n2n") / "n2n.pt"
+    imgs = [to_float(skimage.data.astronaut()), to_float(skimage.data.coffee()), to_float(skimage.data.brick())]
+    res = train_denoiser(path, noise="gaussian:15-35", epochs=4, steps=40, batch_size=8, patch=48, base=12, depth=2,
+                         lr=3e-3, images=imgs, progress=False)
+    return path, res
+
+
+@pytest.mark.parametrize("method", CLASSICAL)
+def test_every_classical_method_improves_psnr(method, clean, noisy):
+    if method == "bm3d" and importlib.util.find_spec("bm3d") is None:
+        pytest.skip("bm3d is an optional extra (non-commercial licence)")
+    out = denoise_image(noisy, method, sigma=25)
+    assert out.shape == noisy.shape and out.dtype == np.float32
+    assert psnr(clean, out) > psnr(clean, noisy) + 1.0
+
+
+def test_colour_and_uint8_round_trip():
+    img = skimage.data.astronaut()[:96, :96]
+    noisy = to_uint8(NoiseSpec.parse("gaussian:20").add(to_float(img), np.random.default_rng(1)))
+    out = denoise_image(noisy, "nlm")  # sigma estimated
+    assert out.dtype == np.uint8 and out.shape == img.shape
+    assert psnr(img, out) > psnr(img, noisy)
+
+
+def test_sigma_is_estimated(noisy):
+    assert estimate_sigma(noisy) == pytest.approx(25, abs=4)
+
+
+def test_tiny_n2n_training_lowers_validation_loss_and_improves_psnr(tiny_n2n, clean, noisy):
+    path, res = tiny_n2n
+    net = load_denoiser(path)
+    assert net.meta["target"] == "noisy" and net.meta["noise"] == "gaussian:15-35"
+    # the network starts as the identity, whose loss against a noisy target is about 2 sigma^2
+    identity_loss = 2 * (25 / 255) ** 2
+    assert res["best_val_loss"] < 0.9 * identity_loss
+    assert psnr(clean, denoise_image(noisy, "n2n", model=path)) > psnr(clean, noisy) + 1.0
+
+
+def test_speckle_model_handles_multiplicative_noise(tmp_path, clean):
+    spec = NoiseSpec.parse("speckle:50")
+    assert spec.loss == "l2"  # E[x (1 + n)] = x: the mean is still the clean value
+    imgs = [to_float(skimage.data.coffee()), to_float(skimage.data.astronaut())]
+    train_denoiser(tmp_path / "speckle.pt", noise=str(spec), epochs=4, steps=40, batch_size=8, patch=48, base=12,
+                   depth=2, lr=3e-3, images=imgs, progress=False)
+    speckled = spec.add(clean, np.random.default_rng(3))
+    # multiplicative: the noise grows with brightness
+    assert np.std((speckled - clean)[clean > 0.7]) > 2 * np.std((speckled - clean)[clean < 0.2])
+    out = denoise_image(speckled, "n2n", model=tmp_path / "speckle.pt")
+    assert psnr(clean, out) > psnr(clean, speckled) + 1.0
+
+
+def test_saltpepper_uses_l1():
+    assert NoiseSpec.parse("saltpepper:0.05").loss == "l1"
+
+
+@pytest.mark.parametrize("text", ["gauss:25", "gaussian:abc", "gaussian:50-5"])
+def test_bad_noise_spec(text):
+    with pytest.raises(ValueError, match="noise"):
+        NoiseSpec.parse(text)
+
+
+def test_tiled_inference_equals_whole_image_away_from_borders():
+    torch.manual_seed(0)
+    net = UNet(base=8, depth=2).eval()
+    torch.nn.init.normal_(net.out.weight, std=0.1)  # not the identity: make the network do something
+    img = to_float(skimage.data.camera()[:200, :232])
+    whole = apply_whole(net, img)
+    tiled = apply_tiled(net, img, tile=64, overlap=32)
+    inner = (slice(24, -24), slice(24, -24))
+    assert np.abs(whole[inner] - tiled[inner]).max() < 1e-4
+    assert tiled.shape == img.shape
+
+
+def test_denoise_folder_video_and_bad_file(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    noisy = to_uint8(NoiseSpec.parse("gaussian:25").add(to_float(skimage.data.coins()), np.random.default_rng(0)))
+    cv2.imwrite(str(src / "coins.png"), noisy)
+    (src / "broken.jpg").write_bytes(b"not an image")
+    write_clip(src / "clip.mp4", seconds=1, fps=10, size=(64, 48))
+    assert main(["denoise", str(src), "--out", str(tmp_path / "out"), "--method", "median"]) == 1
+    captured = capsys.readouterr()
+    assert "broken.jpg" in captured.err and "denoised 2 of 3" in captured.out
+    out = cv2.imread(str(tmp_path / "out" / "coins.png"), cv2.IMREAD_GRAYSCALE)
+    assert psnr(skimage.data.coins(), out) > psnr(skimage.data.coins(), noisy)
+    import av
+
+    with av.open(str(tmp_path / "out" / "clip.mp4")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 10
+
+
+def test_eval_table_and_picture(tmp_path, tiny_n2n):
+    path, _ = tiny_n2n
+    table = evaluate(noise="gaussian:25", methods=["nlm", "median", "n2n"], model=path, out=tmp_path, progress=False)
+    assert set(table["method"]) == {"noisy", "nlm", "median", "n2n"}
+    means = table.groupby("method")["psnr"].mean()
+    assert means["nlm"] > means["noisy"]
+    assert (tmp_path / "results.csv").exists() and (tmp_path / "side_by_side.png").exists()
+    assert pd.read_csv(tmp_path / "results.csv")["sec_per_mp"].ge(0).all()
+
+
+def test_cli_eval_and_train_words(tmp_path, capsys):
+    assert main(["denoise", "eval", "--methods", "gaussian", "--out", str(tmp_path)]) == 0
+    assert "gaussian" in capsys.readouterr().out
+    assert "n2n" in available_methods("x.pt")
+    assert main(["denoise", "train", "--out", str(tmp_path / "m.pt"), "--epochs", "1", "--steps", "2",
+                 "--batch-size", "2", "--patch", "32", "--base", "4", "--depth", "2"]) == 0
+    assert tamgu.denoise_image is not None
