@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	# MTCNN face weights ship in facenet-pytorch, which pins torch<2.3: installed without its pins
+	$(PY) -m pip install --quiet --no-deps facenet-pytorch==2.6.0
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,12 +22,15 @@ demo: $(STAMP)
 test: $(STAMP) test-assets
 	$(PY) -m pytest -q
 
-# Real sample videos and images from Debian (vtest.avi ...): installed when we may, else those tests skip.
-OPENCV_DOC := /usr/share/doc/opencv-doc/examples/data/vtest.avi
+# Real sample videos from Debian (opencv-doc: vtest.avi), Tesseract with Korean, and a Korean font to
+# render test text: installed when we may (root with apt), else the tests that need them are skipped.
+DEB_ASSETS := opencv-doc tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor fonts-nanum
 test-assets:
-	@test -f $(OPENCV_DOC) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends opencv-doc >/dev/null; } ; } || \
-	  echo "note: opencv-doc could not be installed; the tests that need its sample videos will be skipped"
+	@missing=$$(for p in $(DEB_ASSETS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } || \
+	  echo "note: could not install $$missing; the tests that need them will be skipped"; fi
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

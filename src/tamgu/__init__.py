@@ -24,6 +24,8 @@ _EXPORTS = {
     "frames": "videoframes", "VideoError": "videoframes",
     "denoise": "denoising", "denoise_image": "denoising", "evaluate_denoisers": "denoising",
     "train_denoiser": "n2n",
+    "detect_faces": "detect", "detect_text": "detect", "detect_people": "detect", "find": "detect",
+    "background": "detect",
     "make_folds": "folds",
     "log_loss": "metrics",
     "predict": "prediction", "score": "prediction", "validate_submission": "prediction",

@@ -161,6 +161,45 @@ def cmd_denoise_eval(a):
         print(f"\ntable and side-by-side picture in {a.out}")
 
 
+def _report_detections(table, out) -> None:
+    print(f"{len(table)} detections in {table['img'].nunique() if len(table) else 0} files"
+          + (f" -> {Path(out) / 'detections.csv'}" if out else ""))
+    if len(table) and not out:
+        print(table.to_string(index=False))
+    errors = table.attrs.get("errors", [])
+    for e in errors:
+        print(f"  skipped {e}", file=sys.stderr)
+    if errors:
+        raise ValueError(f"{len(errors)} input(s) could not be read (listed above)")
+
+
+def cmd_detect(a):
+    from . import detect
+
+    if a.what == "faces":
+        t = detect.detect_faces(a.inputs, a.out, a.method or "haar", a.min_size, a.frame_step)
+    elif a.what == "text":
+        t = detect.detect_text(a.inputs, a.out, a.engine, a.lang, a.min_score, a.frame_step)
+    else:
+        t = detect.detect_people(a.inputs, a.out, a.model, a.classes, a.min_score, a.all_classes, a.frame_step)
+    _report_detections(t, a.out)
+
+
+def cmd_find(a):
+    from .detect import find
+
+    angles = [float(v) for v in a.angles.split(",")] if a.angles else [0.0]
+    t = find(a.template, a.inputs, a.out, a.threshold, a.min_scale, a.max_scale, a.scales, angles, a.frame_step)
+    _report_detections(t, a.out)
+
+
+def cmd_background(a):
+    from .detect import background
+
+    t = background(a.inputs, a.out, a.method, a.frame_step, a.history, a.min_area)
+    print(f"masks and cut-outs in {a.out}; {len(t)} foreground blobs in {Path(a.out) / 'detections.csv'}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tamgu", description="Image AI the Kaggle way: chapter 5 of 머신러닝 탐구생활 and more.")
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
@@ -268,6 +307,48 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=cmd_denoise_eval)
 
+    for what, helptext in [("faces", "faces: Haar (default) or MTCNN"), ("text", "text: RapidOCR, or Tesseract "
+                           "for Korean"), ("people", "people: HOG, or your ONNX detector with --model")]:
+        s = sub.add_parser(f"detect-{what}", help=f"`tamgu detect {what}`: {helptext}")
+        s.add_argument("inputs", nargs="+", help="images, folders or videos")
+        s.add_argument("--out", help="folder for annotated images and detections.csv/.json")
+        s.add_argument("--frame-step", type=int, default=1, help="videos: every Nth frame (default 1)")
+        s.set_defaults(func=cmd_detect, what=what, method=None, min_size=30, engine="auto", lang="en",
+                       model=None, classes=None, all_classes=False, min_score=0.5)
+        if what == "faces":
+            s.add_argument("--method", choices=["haar", "mtcnn", "mediapipe"], help="default haar")
+            s.add_argument("--min-size", type=int, default=30, help="smallest face, pixels (default 30)")
+        if what == "text":
+            s.add_argument("--engine", choices=["auto", "rapidocr", "tesseract"], default="auto")
+            s.add_argument("--lang", default="en", help="en (default) or ko (Tesseract kor)")
+        if what == "people":
+            s.add_argument("--model", help="ONNX detector (YOLOv5/v8 layout), run with OpenCV DNN")
+            s.add_argument("--classes", help="its class names, one per line (default: COCO's 80)")
+            s.add_argument("--all-classes", action="store_true", help="keep every class, not only person")
+        if what in ("text", "people"):
+            s.add_argument("--min-score", type=float, default=0.5)
+
+    s = sub.add_parser("find", help="find a template image inside images or videos, at any scale")
+    s.add_argument("template", help="the image to look for")
+    s.add_argument("inputs", nargs="+", help="images, folders or videos")
+    s.add_argument("--out", help="folder for annotated images and detections.csv/.json")
+    s.add_argument("--threshold", type=float, default=0.8, help="normalised correlation to count (default 0.8)")
+    s.add_argument("--min-scale", type=float, default=0.5)
+    s.add_argument("--max-scale", type=float, default=2.0)
+    s.add_argument("--scales", type=int, default=13, help="scales tried between min and max (default 13)")
+    s.add_argument("--angles", help="comma-separated rotations in degrees, e.g. -10,0,10 (default 0)")
+    s.add_argument("--frame-step", type=int, default=1)
+    s.set_defaults(func=cmd_find)
+
+    s = sub.add_parser("background", help="foreground masks and cut-outs: videos (MOG2/KNN), photos (GrabCut)")
+    s.add_argument("inputs", nargs="+", help="videos or photos")
+    s.add_argument("--out", required=True)
+    s.add_argument("--method", choices=["auto", "mog2", "knn", "grabcut"], default="auto")
+    s.add_argument("--frame-step", type=int, default=1, help="videos: save every Nth frame's mask")
+    s.add_argument("--history", type=int, default=200, help="frames the background model remembers")
+    s.add_argument("--min-area", type=int, default=200, help="smallest foreground blob, pixels")
+    s.set_defaults(func=cmd_background)
+
     s = sub.add_parser("demo", help="the main job on a generated dataset: 5-fold driver split on CPU in minutes")
     s.add_argument("--out", default="runs/demo", help="folder for the data and the run (default runs/demo)")
     s.add_argument("--accelerator", default="auto", help="cpu, gpu or auto")
@@ -281,8 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     from .videoframes import VideoError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) >= 2 and argv[0] == "denoise" and argv[1] in ("train", "eval"):
-        argv = [f"denoise-{argv[1]}"] + argv[2:]  # `tamgu denoise train|eval` reads as its own command
+    if len(argv) >= 2 and (argv[0], argv[1]) in {("denoise", "train"), ("denoise", "eval"), ("detect", "faces"),
+                                                  ("detect", "text"), ("detect", "people")}:
+        argv = [f"{argv[0]}-{argv[1]}"] + argv[2:]  # `tamgu denoise train`, `tamgu detect faces`: two-word commands
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:  # Lightning's start-up chatter (GPU available, tips) hides the results; -v shows it
