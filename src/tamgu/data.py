@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from .io import ZIP_SEP, read_bytes, decode_image
+from .io import IMAGE_EXTS, ZIP_SEP, decode_image, read_bytes
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,6 @@ CLASS_DESCRIPTIONS = {
     "c8": ("hair and makeup", "얼굴/머리 만지기"),
     "c9": ("talking to passenger", "조수석과 대화"),
 }
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 DRIVER_CSV = "driver_imgs_list.csv"
 DRIVER_HEADER = ["subject", "classname", "img"]
 

@@ -19,12 +19,11 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .io import write_csv, write_image
+from .io import VIDEO_EXTS, list_inputs, write_csv, write_image
 from .noise import NoiseSpec, estimate_sigma, psnr, ssim, to_float, to_uint8
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
 
 def _nlm(img: np.ndarray, sigma: float, strength: float) -> np.ndarray:
@@ -115,19 +114,6 @@ def denoise_image(img: np.ndarray, method: str = "nlm", sigma: float | None = No
     return to_uint8(out) if img.dtype == np.uint8 else out
 
 
-def _inputs(inputs) -> list[Path]:
-    from .videoframes import VIDEO_EXTS
-
-    files = []
-    for inp in [inputs] if isinstance(inputs, (str, Path)) else inputs:
-        p = Path(inp)
-        if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_EXTS | VIDEO_EXTS)
-        elif p.exists():
-            files.append(p)
-        else:
-            raise FileNotFoundError(f"{p} does not exist: give images, folders or videos")
-    return files
 
 
 def _denoise_video(src: Path, dst: Path, fn: Callable[[np.ndarray], np.ndarray], progress: bool) -> int:
@@ -163,15 +149,13 @@ def denoise(inputs, out: str | Path, method: str = "nlm", sigma: float | None = 
     """
     from tqdm.auto import tqdm
 
-    from .videoframes import VIDEO_EXTS
-
     out = Path(out)
     net = None
     if method == "n2n":
         from .n2n import load_denoiser
 
         net = load_denoiser(model) if model else None
-    files = _inputs(inputs)
+    files = list_inputs(inputs)
     rows = []
     for f in tqdm(files, desc=f"denoise ({method})", unit="file", disable=not progress):
         t0 = time.perf_counter()
@@ -218,7 +202,7 @@ def evaluate(images: str | Path | None = None, noise: str = "gaussian:25", metho
         clean = skimage_images(EVAL_IMAGES)
     else:
         clean = {}
-        for f in _inputs(images):
+        for f in list_inputs(images):
             img = cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
             if img is not None:
                 clean[f.stem] = to_float(cv2.cvtColor(img[..., :3], cv2.COLOR_BGR2RGB) if img.ndim == 3 else img)

@@ -23,11 +23,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .io import atomic_path, write_csv, write_image
+from .io import VIDEO_EXTS, atomic_path, list_inputs, write_csv, write_image
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 COLUMNS = ["img", "frame", "label", "score", "x", "y", "w", "h", "text"]
 
 
@@ -324,19 +323,6 @@ def people_detector(model: str | Path | None = None, classes: str | Path | None 
 
 
 # ---------------------------------------------------------------- running over inputs
-def _inputs(inputs) -> list[Path]:
-    from .videoframes import VIDEO_EXTS
-
-    files = []
-    for inp in [inputs] if isinstance(inputs, (str, Path)) else inputs:
-        p = Path(inp)
-        if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_EXTS | VIDEO_EXTS)
-        elif p.exists():
-            files.append(p)
-        else:
-            raise FileNotFoundError(f"{p} does not exist: give images, folders or videos")
-    return files
 
 
 def iter_video(path: Path, step: int = 1) -> Iterator[tuple[int, np.ndarray]]:
@@ -384,9 +370,7 @@ def run_detector(detector: Detector, inputs, out: str | Path | None = None, fram
     """
     from tqdm.auto import tqdm
 
-    from .videoframes import VIDEO_EXTS
-
-    files = _inputs(inputs)
+    files = list_inputs(inputs)
     out = Path(out) if out else None
     rows, errors = [], []
     for f in tqdm(files, desc="detect", unit="file", disable=not progress or len(files) < 2):
@@ -462,11 +446,9 @@ def background(inputs, out: str | Path, method: str = "auto", frame_step: int = 
     """
     from tqdm.auto import tqdm
 
-    from .videoframes import VIDEO_EXTS
-
     out = Path(out)
     rows = []
-    for f in _inputs(inputs):
+    for f in list_inputs(inputs):
         if f.suffix.lower() in VIDEO_EXTS:
             algo = "knn" if method == "knn" else "mog2"
             sub = (cv2.createBackgroundSubtractorKNN(history=history, detectShadows=True) if algo == "knn"

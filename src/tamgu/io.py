@@ -18,6 +18,8 @@ import yaml
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_EXTS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".3gp"}
 ZIP_SEP = "::"  # an image reference inside a zip: "/path/to/file.zip::imgs/train/c0/img_1.jpg"
 
 
@@ -120,3 +122,17 @@ def reduce_factor(src_hw: tuple[int, int], dst_hw: tuple[int, int]) -> int:
         if src_hw[0] // f >= dst_hw[0] and src_hw[1] // f >= dst_hw[1]:
             factor = f
     return factor
+
+
+def list_inputs(inputs, exts: set[str] = IMAGE_EXTS | VIDEO_EXTS, what: str = "images, folders or videos") -> list[Path]:
+    """Files named directly, plus every file with one of `exts` below each folder named (sorted)."""
+    files = []
+    for inp in [inputs] if isinstance(inputs, (str, Path)) else inputs:
+        p = Path(inp)
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in exts and f.is_file())
+        elif p.exists():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"{p} does not exist: give {what}")
+    return files

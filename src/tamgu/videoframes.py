@@ -29,11 +29,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .io import write_csv
+from .io import VIDEO_EXTS, list_inputs, write_csv
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".3gp"}
 COLUMNS = ["img", "video", "time_ms", "frame_index", "width", "height", "group", "label"]
 
 
@@ -247,15 +246,7 @@ class _Both:
 
 
 def _video_files(inputs: list[str | Path]) -> list[Path]:
-    files = []
-    for inp in inputs:
-        p = Path(inp)
-        if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in VIDEO_EXTS and f.is_file())
-        elif p.exists():
-            files.append(p)
-        else:
-            raise FileNotFoundError(f"{p} does not exist: give video files or folders of videos")
+    files = list_inputs(inputs, VIDEO_EXTS, "video files or folders of videos")
     if not files:
         raise FileNotFoundError(f"no videos ({', '.join(sorted(VIDEO_EXTS))}) in {', '.join(map(str, inputs))}")
     stems = pd.Series([f.stem for f in files])
