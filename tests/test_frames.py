@@ -172,8 +172,10 @@ def test_end_to_end_frames_check_train_group_split(tmp_path):
     assert (out / "left" / "left_0").is_dir()
     summary = tamgu.check(out)
     assert summary["classes"] == ["left", "right"] and summary["groups"] == 6
-    result = tamgu.train(out, out=tmp_path / "run", split="group", folds=3, model="test_resnet", image_size="32x24",
-                         epochs=1, workers=0)
+    opts = dict(out=tmp_path / "run", split="driver", folds=3, model="test_resnet", image_size="32x24", epochs=1,
+                workers=0)
+    result = tamgu.train(out, **opts)  # "driver" on a folder set means its groups: the videos
     folds = pd.read_csv(tmp_path / "run" / "folds.csv")
     assert (folds.groupby("group")["fold"].nunique() == 1).all()  # a video never straddles folds
     assert result["oof"]["images"] == len(table)
+    assert tamgu.train(out, **opts)["folds_done"] == [0, 1, 2]  # the rerun resumes instead of refusing

@@ -239,7 +239,9 @@ def _load_folds(run_dir: Path, cfg: TrainConfig, ds: Dataset) -> pd.DataFrame:
         if same and set(folds["img"]) == set(ds.train["img"]):
             return ds.train.merge(folds[["img", "fold"]], on="img")
         raise ValueError(f"{run_dir} holds a run made with other folds or data: choose a new --out, or delete the folder.")
-    folds = make_folds(ds.train, cfg.split, cfg.folds, cfg.seed)
+    # "driver" on a class-per-folder set means its groups (a folder set has no drivers, only groups)
+    split = "group" if cfg.split == "driver" and ds.kind == "folders" else cfg.split
+    folds = make_folds(ds.train, split, cfg.folds, cfg.seed)
     write_csv(folds[["img", "label", "group", "fold"]], path)
     return folds
 
@@ -269,9 +271,8 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     run_dir = Path(cfg.out or Path("runs") / (cfg.name or Path(str(config or "run")).stem))
     cfg.name = cfg.name or run_dir.name
     ds = load_dataset(cfg.data, groups=cfg.groups)
-    split = "group" if cfg.split == "driver" and ds.kind == "folders" else cfg.split
     run_dir.mkdir(parents=True, exist_ok=True)
-    folds = _load_folds(run_dir, cfg.model_copy(update={"split": split}), ds)
+    folds = _load_folds(run_dir, cfg, ds)
     save_config(cfg, run_dir / "config.yaml")
     todo = [cfg.fold] if cfg.fold is not None else list(range(cfg.folds))
     if any(k < 0 or k >= cfg.folds for k in todo):
