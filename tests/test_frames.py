@@ -179,3 +179,12 @@ def test_end_to_end_frames_check_train_group_split(tmp_path):
     assert (folds.groupby("group")["fold"].nunique() == 1).all()  # a video never straddles folds
     assert result["oof"]["images"] == len(table)
     assert tamgu.train(out, **opts)["folds_done"] == [0, 1, 2]  # the rerun resumes instead of refusing
+
+
+@pytest.mark.parametrize("mode", [{}, {"exact": True}])
+def test_far_apart_samples_seek_and_still_land_right(clips, tmp_path, mode):
+    path, times = clips["long"]  # 30 s, a keyframe every second: samples 4 s apart are reached by seeking
+    table = frames(path, tmp_path / "out", every="4s", progress=False, **mode)
+    assert table["time_ms"].tolist() == [0, 4000, 8000, 12000, 16000, 20000, 24000, 28000]
+    for r in table.itertuples():
+        assert read_index(cv2.imread(str(tmp_path / "out" / r.img))) == r.time_ms // 100

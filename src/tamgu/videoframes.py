@@ -166,7 +166,7 @@ def _pyav_frames(path: Path, sampling: Sampling, errors: list[str]) -> Iterator[
         if not len(targets):
             return
         tb = stream.time_base
-        state = {"kf": [], "seek_to": None}
+        keyframes: list[float] = []  # times of the keyframes seen: their spacing tells when seeking pays
 
         def decoded() -> Iterator[tuple[float, object]]:
             ti, t = 0, 0.0
@@ -178,14 +178,13 @@ def _pyav_frames(path: Path, sampling: Sampling, errors: list[str]) -> Iterator[
                         if f.time is None:
                             continue
                         t = float(f.time)
-                        if f.key_frame:
-                            state["kf"].append(t)
+                        if f.key_frame and (not keyframes or t > keyframes[-1]):
+                            keyframes.append(t)
                         yield t, f
                         while ti < len(targets) and targets[ti] <= t:
                             ti += 1
                         # far from the next sample: seek to it rather than decode the gap
-                        kfs = state["kf"]
-                        gop = (kfs[-1] - kfs[0]) / (len(kfs) - 1) if len(kfs) > 1 else None
+                        gop = float(np.median(np.diff(keyframes))) if len(keyframes) > 1 else None
                         if ti < len(targets) and gop and targets[ti] - t > 3 * gop and not sampling.keyframes:
                             container.seek(int((targets[ti] - frame_dur) / tb), stream=stream, backward=True)
                             break
