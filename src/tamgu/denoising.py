@@ -248,10 +248,9 @@ def _has_tabulate() -> bool:
 
 def side_by_side(shown: dict[str, dict[str, np.ndarray]], path: Path, title: str = "") -> Path:
     """One row per image: clean, noisy, then each method's result (a crop, so detail is visible)."""
-    import matplotlib
+    import sys
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # no backend forced: headless picks Agg, a notebook keeps inline
 
     names = list(shown)
     cols = list(next(iter(shown.values())))
@@ -271,6 +270,7 @@ def side_by_side(shown: dict[str, dict[str, np.ndarray]], path: Path, title: str
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
-    plt.close(fig)
+    if "ipykernel" not in sys.modules:  # in a notebook the figure stays open and displays under the cell
+        plt.close(fig)
     return path
 evaluate_denoisers = evaluate  # the name tamgu exports
