@@ -170,3 +170,11 @@ def test_parse_yolo_v8_and_v5_layouts():
 
 def test_api_exports():
     assert tamgu.detect_faces is detect_faces and isinstance(Detection("a", 1, 0, 0, 1, 1), Detection)
+
+
+def test_background_cli_skips_an_unreadable_photo(photos, tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"nope")
+    assert main(["background", str(bad), str(photos / "astronaut.png"), "--out", str(tmp_path / "o")]) == 1
+    assert "bad.png" in capsys.readouterr().err
+    assert (tmp_path / "o" / "astronaut_mask.png").exists()

@@ -197,7 +197,8 @@ def cmd_background(a):
     from .detect import background
 
     t = background(a.inputs, a.out, a.method, a.frame_step, a.history, a.min_area)
-    print(f"masks and cut-outs in {a.out}; {len(t)} foreground blobs in {Path(a.out) / 'detections.csv'}")
+    print(f"masks and cut-outs in {a.out}; foreground blobs:", end=" ")
+    _report_detections(t, a.out)
 
 
 def build_parser() -> argparse.ArgumentParser:

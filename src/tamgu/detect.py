@@ -362,6 +362,27 @@ def draw(img: np.ndarray, dets: list[Detection]) -> np.ndarray:
     return out
 
 
+def read_photo(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError("not a readable image (corrupt, empty or another format)")
+    return img
+
+
+def for_each_input(files: list[Path], fn: Callable[[Path], None], progress: bool = True) -> list[str]:
+    """Call `fn` on every file; a file that fails is logged and listed, and the others go on."""
+    from tqdm.auto import tqdm
+
+    errors = []
+    for f in tqdm(files, desc="files", unit="file", disable=not progress or len(files) < 2):
+        try:
+            fn(f)
+        except Exception as e:  # noqa: BLE001 - one bad input must not stop the rest; it is reported
+            log.warning("%s: %s", f, e)
+            errors.append(f"{f}: {e}")
+    return errors
+
+
 def run_detector(detector: Detector, inputs, out: str | Path | None = None, frame_step: int = 1,
                  annotate: bool = True, progress: bool = True) -> pd.DataFrame:
     """Run `detector` on files, folders and videos; returns (and writes to `out`) the detections table.
@@ -370,31 +391,23 @@ def run_detector(detector: Detector, inputs, out: str | Path | None = None, fram
     """
     from tqdm.auto import tqdm
 
-    files = list_inputs(inputs)
     out = Path(out) if out else None
-    rows, errors = [], []
-    for f in tqdm(files, desc="detect", unit="file", disable=not progress or len(files) < 2):
-        try:
-            if f.suffix.lower() in VIDEO_EXTS:
-                frames = iter_video(f, frame_step)
-            else:
-                img = cv2.imread(str(f), cv2.IMREAD_COLOR)
-                if img is None:
-                    raise ValueError("not a readable image (corrupt, empty or another format)")
-                frames = iter([(0, img)])
-            n = 0
-            for idx, img in tqdm(frames, desc=f.name, unit="frame", leave=False, disable=not progress):
-                dets = detector(img)
-                n += 1
-                rows += [{"img": f.name, "frame": idx, **asdict(d)} for d in dets]
-                if out is not None and annotate:
-                    name = f.name if f.suffix.lower() not in VIDEO_EXTS else f"{f.stem}_f{idx:06d}.jpg"
-                    write_image(draw(img, dets), out / "annotated" / name)
-            if n == 0:
-                raise ValueError("no frame could be decoded")
-        except Exception as e:  # noqa: BLE001 - one bad input must not stop the rest; it is reported
-            log.warning("%s: %s", f, e)
-            errors.append(f"{f}: {e}")
+    rows = []
+
+    def one(f: Path) -> None:
+        frames = iter_video(f, frame_step) if f.suffix.lower() in VIDEO_EXTS else iter([(0, read_photo(f))])
+        n = 0
+        for idx, img in tqdm(frames, desc=f.name, unit="frame", leave=False, disable=not progress):
+            dets = detector(img)
+            n += 1
+            rows.extend({"img": f.name, "frame": idx, **asdict(d)} for d in dets)
+            if out is not None and annotate:
+                name = f.name if f.suffix.lower() not in VIDEO_EXTS else f"{f.stem}_f{idx:06d}.jpg"
+                write_image(draw(img, dets), out / "annotated" / name)
+        if n == 0:
+            raise ValueError("no frame could be decoded")
+
+    errors = for_each_input(list_inputs(inputs), one, progress)
     table = pd.DataFrame(rows, columns=COLUMNS)
     if out is not None:
         write_csv(table, out / "detections.csv")
@@ -448,30 +461,31 @@ def background(inputs, out: str | Path, method: str = "auto", frame_step: int = 
 
     out = Path(out)
     rows = []
-    for f in list_inputs(inputs):
+
+    def one(f: Path) -> None:
         if f.suffix.lower() in VIDEO_EXTS:
-            algo = "knn" if method == "knn" else "mog2"
-            sub = (cv2.createBackgroundSubtractorKNN(history=history, detectShadows=True) if algo == "knn"
+            sub = (cv2.createBackgroundSubtractorKNN(history=history, detectShadows=True) if method == "knn"
                    else cv2.createBackgroundSubtractorMOG2(history=history, varThreshold=16, detectShadows=True))
             for idx, img in tqdm(iter_video(f, 1), desc=f.name, unit="frame", disable=not progress, leave=False):
-                mask = _clean_mask(sub.apply(img))
+                mask = _clean_mask(sub.apply(img))  # every frame teaches the model; every Nth is saved
                 if idx % frame_step:
                     continue
                 write_image(mask, out / f.stem / f"{f.stem}_f{idx:06d}_mask.png")
                 write_image(_cutout(img, mask), out / f.stem / f"{f.stem}_f{idx:06d}_cut.png")
-                rows += [{"img": f.name, "frame": idx, **asdict(d)} for d in _blobs(mask, min_area)]
-        else:
-            img = cv2.imread(str(f), cv2.IMREAD_COLOR)
-            if img is None:
-                raise ValueError(f"{f}: not a readable image")
-            if method not in ("auto", "grabcut"):
-                raise ValueError(f"{method} works on videos; photos use grabcut")
-            mask = grabcut_person(img)
-            write_image(mask, out / f"{f.stem}_mask.png")
-            write_image(_cutout(img, mask), out / f"{f.stem}_cut.png")
-            rows += [{"img": f.name, "frame": 0, **asdict(d)} for d in _blobs(mask, min_area)]
+                rows.extend({"img": f.name, "frame": idx, **asdict(d)} for d in _blobs(mask, min_area))
+            return
+        if method not in ("auto", "grabcut"):
+            raise ValueError(f"--method {method} works on videos; photos use grabcut")
+        img = read_photo(f)
+        mask = grabcut_person(img)
+        write_image(mask, out / f"{f.stem}_mask.png")
+        write_image(_cutout(img, mask), out / f"{f.stem}_cut.png")
+        rows.extend({"img": f.name, "frame": 0, **asdict(d)} for d in _blobs(mask, min_area))
+
+    errors = for_each_input(list_inputs(inputs), one, progress)
     table = pd.DataFrame(rows, columns=COLUMNS)
     write_csv(table, out / "detections.csv")
+    table.attrs["errors"] = errors
     return table
 
 
