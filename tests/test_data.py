@@ -128,3 +128,12 @@ def test_groups_csv_missing_rows(tiny_data, tmp_path):
     g.iloc[5:].to_csv(root / "groups.csv", index=False)
     with pytest.raises(DataError, match="has no row in groups.csv"):
         check(root)
+
+
+def test_eda_report(tiny_data, tmp_path, capsys):
+    assert main(["eda", str(tiny_data), "--out", str(tmp_path)]) == 0
+    assert "180 training and 30 test images, 10 classes, 6 groups" in capsys.readouterr().out
+    report = (tmp_path / "eda.md").read_text()
+    assert "| p002 " in report and "40x30" in report
+    for fig in ["per_class.png", "per_group.png", "group_by_class.png", "samples.png"]:
+        assert (tmp_path / fig).stat().st_size > 1000

@@ -21,6 +21,7 @@ _EXPORTS = {
     "ConfigError": "config", "TrainConfig": "config", "load_config": "config",
     "DataError": "data", "check": "data", "load_dataset": "data",
     "demo": "demojob",
+    "eda": "exploration",
     "frames": "videoframes", "VideoError": "videoframes",
     "denoise": "denoising", "denoise_image": "denoising", "evaluate_denoisers": "denoising",
     "train_denoiser": "n2n",

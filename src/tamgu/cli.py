@@ -88,6 +88,14 @@ def cmd_check(a):
         print(f"  per group: {min(counts)} to {max(counts)} images")
 
 
+def cmd_eda(a):
+    from .exploration import eda
+
+    s = eda(a.data, a.out, groups=a.groups, samples=a.samples)
+    print(f"{s['train_images']} training and {s['test_images']} test images, {len(s['classes'])} classes, "
+          f"{len(s['per_group'])} groups -> {s['report']}")
+
+
 def cmd_train(a):
     from .training import train
 
@@ -222,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--classes", help="comma-separated class names the folders must match")
     s.add_argument("--no-decode", action="store_true", help="skip decoding every image (faster, misses corrupt ones)")
     s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("eda", help="exploratory analysis: counts, driver x class table, sample images")
+    s.add_argument("data", help="dataset (Kaggle folder or zip, or class-per-folder set)")
+    s.add_argument("--out", required=True, help="folder for eda.md and the figures")
+    s.add_argument("--groups", help="CSV with img,group (class-per-folder sets)")
+    s.add_argument("--samples", type=int, default=6, help="sample images per class (default 6)")
+    s.set_defaults(func=cmd_eda)
 
     s = sub.add_parser("train", help="cross-validate a model, predict the test set, write a submission")
     s.add_argument("data", nargs="?", help="dataset (or set data: in --config)")

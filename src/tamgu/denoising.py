@@ -232,18 +232,10 @@ def evaluate(images: str | Path | None = None, noise: str = "gaussian:25", metho
         out = Path(out)
         write_csv(table, out / "results.csv")
         summary = table.groupby("method", sort=False)[["psnr", "ssim", "sec_per_mp"]].mean()
-        (out / "results.md").write_text(summary.to_markdown(floatfmt=".3f") if _has_tabulate() else summary.to_string())
+        (out / "results.md").write_text(summary.to_markdown(floatfmt=".3f"))
         side_by_side(shown, out / "side_by_side.png", str(spec))
     return table
 
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-
-        return True
-    except ImportError:
-        return False
 
 
 def side_by_side(shown: dict[str, dict[str, np.ndarray]], path: Path, title: str = "") -> Path:

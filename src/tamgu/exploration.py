@@ -1,0 +1,97 @@
+"""Exploratory data analysis (chapter 5.6): what is in the dataset, in tables and pictures.
+
+    tamgu eda DATA --out eda/
+
+Writes `eda.md` (counts, sizes, the driver x class table) and four figures: images per class, images per
+driver (group), the driver x class heat map, and a grid of sample images per class. In a notebook the
+figures also display under the cell.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import CLASS_DESCRIPTIONS, load_dataset
+from .io import read_image
+
+
+def _finish(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    if "ipykernel" not in sys.modules:  # keep it open in a notebook: it shows inline
+        plt.close(fig)
+
+
+def eda(data: str | Path, out: str | Path, groups: str | None = None, samples: int = 6, seed: int = 0) -> dict:
+    """Summarise a dataset into `out` (eda.md + PNG figures); returns the numbers as a dict."""
+    import matplotlib.pyplot as plt
+
+    ds = load_dataset(data, groups=groups, strict=False)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t = ds.train
+    per_class = t["label"].value_counts().reindex(ds.classes, fill_value=0)
+    has_groups = t["group"].notna().any()
+    per_group = t["group"].value_counts().sort_index() if has_groups else pd.Series(dtype=int)
+    table = pd.crosstab(t["group"], t["label"]).reindex(columns=ds.classes, fill_value=0) if has_groups else None
+
+    rng = np.random.default_rng(seed)
+    probe = t["path"].iloc[rng.permutation(len(t))[:50]].tolist() if len(t) else []
+    sizes = pd.Series([f"{im.shape[1]}x{im.shape[0]}" for im in map(read_image, probe) if im is not None]).value_counts()
+
+    fig, ax = plt.subplots(figsize=(8, 3))
+    per_class.plot.bar(ax=ax, color="tab:blue")
+    ax.set_title("images per class")
+    _finish(fig, out / "per_class.png")
+    if has_groups:
+        fig, ax = plt.subplots(figsize=(10, 3))
+        per_group.plot.bar(ax=ax, color="tab:orange")
+        ax.set_title("images per driver / group")
+        _finish(fig, out / "per_group.png")
+        fig, ax = plt.subplots(figsize=(8, max(3, 0.25 * len(table))))
+        im = ax.imshow(table.to_numpy(), aspect="auto", cmap="viridis")
+        ax.set_xticks(range(len(ds.classes)), ds.classes)
+        ax.set_yticks(range(len(table)), table.index, fontsize=7)
+        fig.colorbar(im, ax=ax)
+        ax.set_title("images per driver and class")
+        _finish(fig, out / "group_by_class.png")
+
+    fig, axes = plt.subplots(len(ds.classes), samples, figsize=(1.6 * samples, 1.3 * len(ds.classes)), squeeze=False)
+    for r, cls in enumerate(ds.classes):
+        pick = t[t["label"] == cls]
+        pick = pick.iloc[rng.permutation(len(pick))[:samples]]
+        for c in range(samples):
+            ax = axes[r, c]
+            ax.axis("off")
+            if c < len(pick):
+                img = read_image(pick["path"].iloc[c])
+                if img is not None:
+                    ax.imshow(img)
+                    ax.set_title(str(pick["group"].iloc[c]) if has_groups else "", fontsize=6)
+        desc = CLASS_DESCRIPTIONS.get(cls, ("", ""))[0]
+        axes[r, 0].text(-0.1, 0.5, f"{cls} {desc}", transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=7)
+    _finish(fig, out / "samples.png")
+
+    lines = [f"# EDA: {ds.root}", "", f"- layout: {ds.kind}; classes: {len(ds.classes)}",
+             f"- training images: {len(t)}; test images: {len(ds.test)}",
+             f"- groups (drivers): {t['group'].nunique() if has_groups else 0}"
+             + (f", {per_group.min()} to {per_group.max()} images each" if has_groups else ""),
+             f"- image sizes (of {len(probe)} sampled): " + ", ".join(f"{k} x{v}" for k, v in sizes.items()), "",
+             "## Images per class", "", per_class.rename("images").to_frame().to_markdown(), ""]
+    if table is not None:
+        lines += ["## Driver x class", "", table.to_markdown(), ""]
+    lines += ["![per class](per_class.png)", "![samples](samples.png)"]
+    if has_groups:
+        lines += ["![per group](per_group.png)", "![group by class](group_by_class.png)"]
+    (out / "eda.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"classes": ds.classes, "train_images": int(len(t)), "test_images": int(len(ds.test)),
+            "per_class": {k: int(v) for k, v in per_class.items()},
+            "per_group": {str(k): int(v) for k, v in per_group.items()},
+            "image_sizes": {k: int(v) for k, v in sizes.items()}, "report": str(out / "eda.md")}
+
