@@ -237,7 +237,8 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
     ckpt_dir = out.parent / f".{out.stem}_ckpt"
     best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1,
                            save_weights_only=True, enable_version_counter=False)
-    trainer = L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=1, logger=False,
+    # gradient clipping only bites on a spike: without it one bad batch can blow a run up (seen with clean targets)
+    trainer = L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=1, logger=False, gradient_clip_val=1.0,
                         callbacks=[best, EarlyStopping("val_loss", patience=patience)],
                         enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0)
     loader = lambda ds, shuffle: DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=workers,  # noqa: E731
