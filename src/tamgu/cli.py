@@ -153,7 +153,8 @@ def cmd_denoise_train(a):
 
     res = train_denoiser(a.out, data=a.data, noise=a.noise, target=a.target, epochs=a.epochs, steps=a.steps,
                          batch_size=a.batch_size, patch=a.patch, base=a.base, depth=a.depth, lr=a.lr,
-                         patience=a.patience, seed=a.seed, accelerator=a.accelerator, workers=a.workers)
+                         patience=a.patience, seed=a.seed, accelerator=a.accelerator, workers=a.workers,
+                         clip_grad=a.clip_grad)
     print(f"saved {res['model']} (best val loss {res['best_val_loss']:.5f} after {res['epochs']} epochs)")
 
 
@@ -309,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--depth", type=int, default=3, help="U-Net levels (default 3)")
     s.add_argument("--lr", type=float, default=1e-3)
     s.add_argument("--patience", type=int, default=5, help="early stopping on validation loss")
+    s.add_argument("--clip-grad", type=float, default=0.0, help="clip the gradient norm (0 = off; use 1 with "
+                   "--target clean, which can blow up without it)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--accelerator", default="auto")
     s.add_argument("--workers", type=int, default=0)

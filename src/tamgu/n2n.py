@@ -208,11 +208,16 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
                    target: str = "noisy", epochs: int = 30, steps: int = 200, batch_size: int = 16, patch: int = 64,
                    base: int = 32, depth: int = 3, lr: float = 1e-3, patience: int = 5, seed: int = 0,
                    accelerator: str = "auto", workers: int = 0, progress: bool = True,
-                   images: Sequence[np.ndarray] | None = None) -> dict:
+                   images: Sequence[np.ndarray] | None = None, clip_grad: float = 0.0) -> dict:
     """Train a Noise2Noise (or, with target="clean", Noise2Clean) U-Net and save it to `out` (a .pt file).
 
     Without `data`, clean training images are scikit-image's photos (TRAIN_IMAGES) noised as `noise` says.
     Returns the best validation loss (and PSNR when clean images exist) and the epochs run.
+
+    `clip_grad` (0 = off) clips the gradient norm. Noise2Clean runs want it (1.0): one unclipped run here blew
+    up at its third epoch. Noise2Noise trains steadily without it, and its noisy targets give ordinary steps
+    gradients large enough that clipping at 1.0 slows it down (26.1 instead of 27.6 dB validation PSNR after
+    6 epochs).
     """
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
@@ -237,8 +242,8 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
     ckpt_dir = out.parent / f".{out.stem}_ckpt"
     best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1,
                            save_weights_only=True, enable_version_counter=False)
-    # gradient clipping only bites on a spike: without it one bad batch can blow a run up (seen with clean targets)
-    trainer = L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=1, logger=False, gradient_clip_val=1.0,
+    trainer = L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=1, logger=False,
+                        gradient_clip_val=clip_grad or None,
                         callbacks=[best, EarlyStopping("val_loss", patience=patience)],
                         enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0)
     loader = lambda ds, shuffle: DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=workers,  # noqa: E731
