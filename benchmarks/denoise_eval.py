@@ -1,7 +1,7 @@
 """Every denoiser at sigma 15, 25 and 50 on scikit-image photos never used in training.
 
     .venv/bin/python benchmarks/denoise_eval.py --n2n n2n.pt --n2c n2c.pt
-    # models from: tamgu denoise train --out n2n.pt; tamgu denoise train --out n2c.pt --target clean
+    # models from: tamgu denoise train --out n2n.pt; tamgu denoise train --out n2c.pt --target clean --clip-grad 1
 
 Prints mean PSNR / SSIM / seconds per megapixel per method and sigma, and the camera-only row at sigma 25
 that the anchors quote (noisy 20.6 dB, OpenCV NLM 28.5 dB, BM3D 29.9 dB).
