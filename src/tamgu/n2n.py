@@ -9,7 +9,6 @@ colour images are denoised channel by channel.
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 from typing import Sequence
 
@@ -20,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from .noise import NoiseSpec, psnr, to_float
+from .noise import NoiseSpec, to_float
 
 log = logging.getLogger(__name__)
 
@@ -318,9 +317,3 @@ def apply_whole(net: UNet, img: np.ndarray) -> np.ndarray:
     pred = net(torch.from_numpy(np.ascontiguousarray(padded))[None, None])[0, 0].numpy()
     return np.clip(pred[:h, :w], 0, 1)
 
-
-def validation_psnr(net: UNet, images: dict[str, np.ndarray], noise: str, seed: int = 0) -> float:
-    spec = NoiseSpec.parse(noise)
-    rng = np.random.default_rng(seed)
-    vals = [psnr(img, apply_tiled(net, spec.add(img, rng))) for img in images.values()]
-    return float(np.mean(vals)) if vals else math.nan
