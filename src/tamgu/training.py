@@ -10,6 +10,7 @@ Run folder (everything a later step needs, nothing it must guess):
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -303,8 +304,6 @@ def assemble(run_dir: Path, ds: Dataset, extra: dict | None = None) -> dict:
     summary = summarize(oof, ds.train, ds.classes)
     prev = {}
     if (run_dir / "summary.json").exists():
-        import json
-
         prev = json.loads((run_dir / "summary.json").read_text()).get("training", {})
     training = {**prev, **{str(k): v for k, v in (extra or {}).items()}}
     summary.update({"run": str(run_dir), "folds_done": [int(p.parent.name[4:]) for p in done], "training": training,

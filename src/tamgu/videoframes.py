@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .io import VIDEO_EXTS, list_inputs, write_csv
+from .io import VIDEO_EXTS, list_inputs, write_csv, write_image
 
 log = logging.getLogger(__name__)
 
@@ -274,8 +274,6 @@ def extract_video(path: Path, out: Path, sampling: Sampling, label: str | None =
     rows, pending = [], []
 
     def save(img: np.ndarray, dst: Path) -> None:
-        from .io import write_image
-
         write_image(img, dst, enc)
 
     source = {"pyav": _pyav_frames, "opencv": _opencv_frames}
