@@ -71,6 +71,8 @@ def main() -> None:
     ffmpeg = shutil.which("ffmpeg")
     contenders = {
         "tamgu frames (default)": lambda o: frames(clip, o, every="1s", progress=False, workers=1),
+        "tamgu frames --parts 1 (one pass)": lambda o: frames(clip, o, every="1s", parts=1, progress=False,
+                                                              workers=1),
         "tamgu frames --exact": lambda o: frames(clip, o, every="1s", exact=True, progress=False, workers=1),
         "tamgu frames --keyframes": lambda o: frames(clip, o, every="1s", keyframes=True, progress=False, workers=1),
         "naive OpenCV loop (reads every frame)": lambda o: naive_opencv(clip, o),

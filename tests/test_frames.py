@@ -188,3 +188,55 @@ def test_far_apart_samples_seek_and_still_land_right(clips, tmp_path, mode):
     assert table["time_ms"].tolist() == [0, 4000, 8000, 12000, 16000, 20000, 24000, 28000]
     for r in table.itertuples():
         assert read_index(cv2.imread(str(tmp_path / "out" / r.img))) == r.time_ms // 100
+
+
+@pytest.mark.parametrize("kind", ["cfr", "long", "vfr"])
+@pytest.mark.parametrize("mode", [{}, {"exact": True}])
+def test_parts_decoded_side_by_side_give_the_one_pass_result(clips, tmp_path, kind, mode):
+    from tamgu.videoframes import Sampling, plan
+
+    path, times = clips[kind]
+    parts = plan(path, Sampling(every=0.5, **mode), parts=6)
+    if kind != "vfr":  # Matroska and MP4 indexes give keyframes to cut at (the VFR clip has only its first)
+        assert len(parts) >= 3
+        assert all(p.start < q.start for p, q in zip(parts[1:], parts[2:]))
+    one = frames(path, tmp_path / "one", every="500ms", parts=1, progress=False, **mode)
+    split = frames(path, tmp_path / "split", every="500ms", parts=6, progress=False, **mode)
+    pd.testing.assert_frame_equal(one, split)
+    for r in split.itertuples():  # the very same pictures
+        assert (tmp_path / "one" / r.img).read_bytes() == (tmp_path / "split" / r.img).read_bytes()
+    _check_timestamps(tmp_path / "split", split, times)
+
+
+def test_dedupe_across_parts_keeps_one_frozen_frame_and_no_stray_files(tmp_path):
+    path = tmp_path / "frozen.mp4"
+    write_clip(path, seconds=8, fps=10, gop=5, freeze=(2.0, 6.0))  # the freeze spans several parts
+    table = frames(path, tmp_path / "out", every="250ms", dedupe=2, parts=8, progress=False)
+    frozen = table[(table.time_ms >= 2000) & (table.time_ms < 6000)]
+    assert len(frozen) == 1
+    on_disk = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.jpg"))
+    assert on_disk == sorted(table["img"])  # the dropped duplicates' images were removed
+
+
+def test_truncated_indexed_mp4_keeps_the_parts_before_the_cut(tmp_path):
+    """An MP4 with its index first (web videos) still opens when cut short: the index lists keyframes past
+    the end, and the parts there must not hide the frames before the cut or the problem."""
+    src = tmp_path / "whole.mp4"
+    times = write_clip(src, seconds=30, fps=10, gop=10, faststart=True)
+    cut = tmp_path / "cut.mp4"
+    data = src.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(VideoError, match="cut.mp4: "):
+        frames(cut, tmp_path / "out", every="1s", parts=8, progress=False)
+    table = pd.read_csv(tmp_path / "out" / "frames.csv")
+    assert 8 <= len(table) < 30
+    assert table["time_ms"].tolist() == list(range(0, 1000 * len(table), 1000))  # no gaps before the cut
+    _check_timestamps(tmp_path / "out", table, times)
+
+
+def test_a_sample_at_the_very_end_is_not_past_it(tmp_path):
+    path = tmp_path / "ten.mp4"
+    write_clip(path, seconds=10, fps=30)
+    table = frames(path, tmp_path / "out", every="1s", progress=False)
+    assert len(table) == 10  # as ffmpeg -vf fps=1: 0..9 s, not a last one at 10 s
+    assert (table["time_ms"] - range(0, 10000, 1000)).abs().max() <= 34  # within one frame

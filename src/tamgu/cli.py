@@ -132,7 +132,8 @@ def cmd_frames(a):
 
     table = frames(a.inputs, a.out, every=a.every, fps=a.fps, count=a.count, start=a.start, end=a.end, max=a.max,
                    keyframes=a.keyframes, exact=a.exact, dedupe=a.dedupe, scene=a.scene, label=a.label,
-                   labels=a.labels, fmt=a.format, quality=a.quality, workers=a.workers, backend=a.backend)
+                   labels=a.labels, fmt=a.format, quality=a.quality, workers=a.workers, backend=a.backend,
+                   parts=a.parts)
     print(f"{len(table)} frames from {table['video'].nunique()} videos -> {a.out} (table: {Path(a.out) / 'frames.csv'})")
 
 
@@ -281,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["jpg", "png"], default="jpg")
     s.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
     s.add_argument("--workers", type=int, default=2, help="videos processed in parallel (default 2)")
+    s.add_argument("--parts", type=int, help="stretches of one video, cut at keyframes, decoded side by side "
+                   "(default 4 per core; 1 = one pass)")
     s.add_argument("--backend", choices=["auto", "pyav", "opencv"], default="auto")
     s.set_defaults(func=cmd_frames)
 

@@ -37,12 +37,13 @@ def read_index(img_bgr: np.ndarray) -> int:
 
 def write_clip(path: str | Path, seconds: float = 4.0, fps: int = 25, size: tuple[int, int] = (192, 108),
                codec: str = "libx264", vfr: bool = False, rotate: int = 0, freeze: tuple[float, float] | None = None,
-               gop: int | None = None) -> list[float]:
+               gop: int | None = None, faststart: bool = False) -> list[float]:
     """Write a clip and return each frame's presentation time in seconds.
 
     `vfr`: frame durations alternate between 1x and 3x the nominal one (a variable-frame-rate file).
     `rotate`: display-rotation metadata (degrees counter-clockwise), as phones write it.
     `freeze`: (start, end) seconds during which the picture does not change (except the index code).
+    `faststart`: MP4 with its index before the data (as web videos): a truncated copy still opens.
     """
     import av
 
@@ -50,7 +51,7 @@ def write_clip(path: str | Path, seconds: float = 4.0, fps: int = 25, size: tupl
     path.parent.mkdir(parents=True, exist_ok=True)
     times, t, i = [], 0.0, 0
     tb = Fraction(1, 1000)
-    with av.open(str(path), "w") as out:
+    with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else None) as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"

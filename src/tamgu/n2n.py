@@ -192,10 +192,9 @@ def load_pairs(data: str | Path) -> list[tuple[np.ndarray, np.ndarray]]:
             pairs.append((to_float(ia), to_float(ib)))
         return pairs
     if data.is_file():
-        from .videoframes import Sampling, _pyav_frames
+        from .videoframes import read_frames
 
-        errors: list[str] = []
-        frames = [to_float(p.image[..., ::-1]) for p in _pyav_frames(data, Sampling(every=1e-6, exact=True), errors)]
+        frames = [to_float(p.image[..., ::-1]) for p in read_frames(data)]
         if len(frames) < 2:
             raise ValueError(f"{data}: a static video with at least two frames is needed")
         return list(zip(frames[:-1], frames[1:]))
