@@ -11,7 +11,7 @@ import tamgu
 from tamgu.cli import main
 from tamgu.clips import write_clip
 from tamgu.denoising import available_methods, denoise_image, evaluate
-from tamgu.n2n import UNet, apply_tiled, apply_whole, load_denoiser, train_denoiser
+from tamgu.n2n import UNet, apply, apply_tiled, apply_whole, load_denoiser, train_denoiser
 from tamgu.noise import NoiseSpec, estimate_sigma, psnr, to_float, to_uint8
 
 CLASSICAL = ["nlm", "bilateral", "median", "gaussian", "tv", "wavelet", "bm3d"]
@@ -101,6 +101,17 @@ def test_tiled_inference_equals_whole_image_away_from_borders():
     inner = (slice(24, -24), slice(24, -24))
     assert np.abs(whole[inner] - tiled[inner]).max() < 1e-4
     assert tiled.shape == img.shape
+
+
+def test_large_images_go_in_tiles_and_colour_channels_in_one_batch():
+    torch.manual_seed(0)
+    net = UNet(base=8, depth=2).eval()
+    torch.nn.init.normal_(net.out.weight, std=0.1)
+    img = to_float(skimage.data.astronaut()[:96, :128])
+    assert np.array_equal(apply(net, img, max_pixels=96 * 128), apply_whole(net, img))
+    assert np.array_equal(apply(net, img, max_pixels=96 * 128 - 1), apply_tiled(net, img))
+    per_channel = np.stack([apply_whole(net, img[..., c]) for c in range(3)], -1)
+    assert np.abs(apply_whole(net, img) - per_channel).max() < 1e-5
 
 
 def test_denoise_folder_video_and_bad_file(tmp_path, capsys):

