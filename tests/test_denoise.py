@@ -11,7 +11,7 @@ import tamgu
 from tamgu.cli import main
 from tamgu.clips import write_clip
 from tamgu.denoising import available_methods, denoise_image, evaluate
-from tamgu.n2n import UNet, apply, apply_tiled, apply_whole, load_denoiser, train_denoiser
+from tamgu.n2n import SyntheticPairs, UNet, apply, apply_tiled, apply_whole, load_denoiser, train_denoiser
 from tamgu.noise import NoiseSpec, estimate_sigma, psnr, to_float, to_uint8
 
 CLASSICAL = ["nlm", "bilateral", "median", "gaussian", "tv", "wavelet", "bm3d"]
@@ -112,6 +112,22 @@ def test_large_images_go_in_tiles_and_colour_channels_in_one_batch():
     assert np.array_equal(apply(net, img, max_pixels=96 * 128 - 1), apply_tiled(net, img))
     per_channel = np.stack([apply_whole(net, img[..., c]) for c in range(3)], -1)
     assert np.abs(apply_whole(net, img) - per_channel).max() < 1e-5
+
+
+def test_noise2noise_targets_are_unbiased_on_black_and_white():
+    """A clipped noisy target averages brighter than black and darker than white, and the network would learn
+    that bias; the synthetic targets keep the noise whole, while inputs stay clipped like stored photos."""
+    img = np.zeros((64, 128), np.float32)
+    img[:, 64:] = 1.0
+    pairs = SyntheticPairs([img], NoiseSpec.parse("gaussian:25"), patch=64, length=200, target="noisy", seed=0)
+    inp, tgt, clean = (torch.stack(t).numpy() for t in zip(*(pairs[i] for i in range(200))))
+    assert 0 <= inp.min() and inp.max() <= 1
+    black, white = clean == 0, clean == 1
+    assert black.sum() > 1000 and white.sum() > 1000
+    for where in (black, white):  # zero-mean noise: the target averages to the clean image
+        assert abs((tgt - clean)[where].mean()) < 2e-3
+    # the clipped input is biased by about sigma / sqrt(2 pi) = 0.04
+    assert (inp - clean)[black].mean() > 0.03 and (inp - clean)[white].mean() < -0.03
 
 
 def test_denoise_folder_video_and_bad_file(tmp_path, capsys):

@@ -104,8 +104,8 @@ class SyntheticPairs(Dataset):
         if crop.ndim == 3:
             crop = crop[..., int(rng.integers(crop.shape[2]))]
         clean = crop.astype(np.float32)
-        inp = self.noise.add(clean, rng)
-        tgt = clean if self.target == "clean" else self.noise.add(clean, rng)
+        inp = self.noise.add(clean, rng)  # clipped, as stored photos are
+        tgt = clean if self.target == "clean" else self.noise.add(clean, rng, clip=False)  # unbiased: see NoiseSpec.add
         if self.seed is None:
             inp, tgt2 = _augment(inp, np.stack([tgt, clean], -1), rng)
             tgt, clean = tgt2[..., 0], tgt2[..., 1]

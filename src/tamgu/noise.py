@@ -47,8 +47,12 @@ class NoiseSpec:
         # the median (L1) for impulse noise.
         return "l1" if self.kind == "saltpepper" else "l2"
 
-    def add(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A noisy copy of `img` (float 0..1), clipped to 0..1 as a camera would store it."""
+    def add(self, img: np.ndarray, rng: np.random.Generator, clip: bool = True) -> np.ndarray:
+        """A noisy copy of `img` (float 0..1), clipped to 0..1 as a camera would store it.
+
+        `clip=False` keeps the zero-mean noise whole (values beyond 0..1): a Noise2Noise target must average to
+        the clean image, and clipping moves that average near black and white (a clipped target teaches the
+        network to brighten blacks and darken whites, which costs most on saturated colours)."""
         level = rng.uniform(self.low, self.high)
         if self.kind == "gaussian":
             out = img + rng.normal(0, level / 255, img.shape)
@@ -62,7 +66,7 @@ class NoiseSpec:
             salt = rng.random(img.shape[:2]) < 0.5
             out[mask & salt] = 1.0
             out[mask & ~salt] = 0.0
-        return np.clip(out, 0, 1).astype(np.float32)
+        return (np.clip(out, 0, 1) if clip else out).astype(np.float32)
 
 
 def to_float(img: np.ndarray) -> np.ndarray:
