@@ -213,8 +213,9 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
     Returns the best validation loss (and PSNR when clean images exist) and the epochs run.
 
     `clip_grad` (0 = off) clips the gradient norm. Two unclipped runs here blew up (loss 0.013 -> 14), a
-    Noise2Clean run at its third epoch and a Noise2Noise run at its sixth; ordinary gradient norms are about
-    0.03, so the default 1.0 only cuts the spikes.
+    Noise2Clean run at its third epoch and a Noise2Noise run at its seventh; ordinary gradient norms are about
+    0.03, so the default 1.0 only cuts the spikes. It is not a cure: a clipped Noise2Noise run still spiked
+    at its third epoch and took six epochs to recover (the best checkpoint is what gets saved).
     """
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
