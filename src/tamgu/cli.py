@@ -313,8 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--depth", type=int, default=3, help="U-Net levels (default 3)")
     s.add_argument("--lr", type=float, default=1e-3)
     s.add_argument("--patience", type=int, default=5, help="early stopping on validation loss")
-    s.add_argument("--clip-grad", type=float, default=1.0, help="clip the gradient norm (default 1; 0 = off): "
-                   "unclipped runs here blew up mid-training")
+    s.add_argument("--clip-grad", type=float, default=1.0, help="clip the gradient norm (default 1: only "
+                   "spikes; 0 = off)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--accelerator", default="auto")
     s.add_argument("--workers", type=int, default=0)

@@ -170,7 +170,8 @@ class DenoiserModule(L.LightningModule):
             self.log("val_psnr", -10 * torch.log10(mse), prog_bar=True, on_epoch=True)
 
     def configure_optimizers(self):
-        opt = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        # beta2 0.99 as in the Noise2Noise paper: with the default 0.999 runs here spiked or blew up mid-training
+        opt = torch.optim.Adam(self.parameters(), lr=self.hparams.lr, betas=(0.9, 0.99))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.hparams.epochs))
         return [opt], [sched]
 
@@ -212,10 +213,10 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
     Without `data`, clean training images are scikit-image's photos (TRAIN_IMAGES) noised as `noise` says.
     Returns the best validation loss (and PSNR when clean images exist) and the epochs run.
 
-    `clip_grad` (0 = off) clips the gradient norm. Two unclipped runs here blew up (loss 0.013 -> 14), a
-    Noise2Clean run at its third epoch and a Noise2Noise run at its seventh; ordinary gradient norms are about
-    0.03, so the default 1.0 only cuts the spikes. It is not a cure: a clipped Noise2Noise run still spiked
-    at its third epoch and took six epochs to recover (the best checkpoint is what gets saved).
+    `clip_grad` (0 = off) clips the gradient norm; ordinary norms are about 0.03, so the default 1.0 only cuts
+    spikes. Adam runs with beta2 = 0.99 (as in the Noise2Noise paper): with PyTorch's 0.999 three runs here
+    spiked or blew up mid-training (loss 0.013 -> 14), clipped or not; with 0.99 the same run improved every
+    epoch, 1.1 dB higher at the end.
     """
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
