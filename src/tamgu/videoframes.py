@@ -418,20 +418,18 @@ def extract_video(path: Path, out: Path, sampling: Sampling, label: str | None =
     gate = Dedupe(dedupe, scene)
     cores = _cores()
 
-    def sources() -> list[Callable[[list[str]], Iterator[Picked]]]:
-        problem = None
-        for name in (["pyav", "opencv"] if backend == "auto" else [backend]):
-            if name == "opencv":
-                return [functools.partial(_opencv_frames, path, sampling)]
+    def sources() -> list[tuple[int, Callable[[list[str]], Iterator[Picked]]]]:
+        """(samples, frame source) for each part, in time order."""
+        if backend != "opencv":
             try:
                 todo = plan(path, sampling, parts or 4 * cores)
-            except VideoError as e:  # PyAV cannot open it: OpenCV may
-                problem = e
-                log.info("%s; trying OpenCV", e)
-                continue
-            threads = 1 if len(todo) > 1 else 0
-            return [functools.partial(decode, path, sampling, p, threads=threads) for p in todo]
-        raise problem
+                threads = 1 if len(todo) > 1 else 0
+                return [(len(p.targets), functools.partial(decode, path, sampling, p, threads=threads)) for p in todo]
+            except VideoError as e:
+                if backend == "pyav":
+                    raise
+                log.info("%s; trying OpenCV", e)  # PyAV cannot open it: OpenCV may
+        return [(0, functools.partial(_opencv_frames, path, sampling))]
 
     with ThreadPoolExecutor(2) as writer:  # JPEG encoding overlaps decoding (OpenCV releases the GIL)
 
@@ -459,8 +457,7 @@ def extract_video(path: Path, out: Path, sampling: Sampling, label: str | None =
             return pd.DataFrame(columns=COLUMNS), [str(e)]
         with ThreadPoolExecutor(min(cores, len(todo))) as pool:
             # the longest parts first, so that no core is left with a long one at the end; results in time order
-            size = [len(s.args[2].targets) if s.func is decode else 0 for s in todo]
-            futures = {i: pool.submit(run, todo[i]) for i in sorted(range(len(todo)), key=lambda i: -size[i])}
+            futures = {i: pool.submit(run, todo[i][1]) for i in sorted(range(len(todo)), key=lambda i: -todo[i][0])}
             results = [futures[i].result() for i in range(len(todo))]
     errors = next((errs for _, errs in results if errs), [])[:1]  # the earliest problem is the one to report
     rows, last = [], None
@@ -493,8 +490,8 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
     Sampling by time: `every` ("1s" by default), or `fps`, or `count` spread evenly, within `start`..`end`,
     at most `max` per video. `labels` is a CSV video,label that sorts videos into class folders (or one
     `label` for all). `workers` videos run at once; each is cut at keyframes into `parts` stretches decoded
-    side by side (default 4 per core; 1 decodes in one pass). Damaged videos are reported, their earlier frames kept, and the others processed;
-    the function then raises VideoError listing them.
+    side by side (default 4 per core; 1 decodes in one pass). Damaged videos are reported, their earlier
+    frames kept, and the others processed; the function then raises VideoError listing them.
     """
     from tqdm.auto import tqdm
 
