@@ -13,7 +13,7 @@ import argparse
 
 import pandas as pd
 
-from tamgu.denoising import evaluate
+from tamgu.denoising.filters import evaluate
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import matplotlib.cbook
 import numpy as np
 import skimage.data
 
-from tamgu import detect
+from tamgu.detection import detectors as detect
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 

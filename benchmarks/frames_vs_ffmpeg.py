@@ -20,13 +20,13 @@ from pathlib import Path
 
 import cv2
 
-from tamgu.clips import read_index
-from tamgu.videoframes import frames
+from tamgu.video.clips import read_index
+from tamgu.video.frames import frames
 
 
 def make_clip(path: Path, seconds: int) -> None:
     """720p30 H.264 with the frame number drawn as the barcode tamgu.clips reads, x264 defaults (B-frames)."""
-    from tamgu.clips import write_clip
+    from tamgu.video.clips import write_clip
 
     write_clip(path, seconds=seconds, fps=30, size=(1280, 720), codec="libx264")
 

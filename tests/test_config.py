@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from tamgu.cli import main
-from tamgu.config import ConfigError, load_config, parse_image_size
+from tamgu.pipeline.config import ConfigError, load_config, parse_image_size
 
 
 @pytest.mark.parametrize("value,expected", [(224, (224, 224)), ("224", (224, 224)), ("160x120", (160, 120)),

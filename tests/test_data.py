@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from tamgu.cli import main
-from tamgu.data import DataError, check, load_dataset
+from tamgu.pipeline.data import DataError, check, load_dataset
 
 
 def _first(data: Path, cls: str = "c0") -> Path:

@@ -9,10 +9,10 @@ import torch
 
 import tamgu
 from tamgu.cli import main
-from tamgu.clips import write_clip
-from tamgu.denoising import available_methods, denoise_image, evaluate
-from tamgu.n2n import SyntheticPairs, UNet, apply, apply_tiled, apply_whole, load_denoiser, train_denoiser
-from tamgu.noise import NoiseSpec, estimate_sigma, psnr, to_float, to_uint8
+from tamgu.video.clips import write_clip
+from tamgu.denoising.filters import available_methods, denoise_image, evaluate
+from tamgu.denoising.n2n import SyntheticPairs, UNet, apply, apply_tiled, apply_whole, load_denoiser, train_denoiser
+from tamgu.denoising.noise import NoiseSpec, estimate_sigma, psnr, to_float, to_uint8
 
 CLASSICAL = ["nlm", "bilateral", "median", "gaussian", "tv", "wavelet", "bm3d"]
 

@@ -10,7 +10,7 @@ import skimage.data
 
 import tamgu
 from tamgu.cli import main
-from tamgu.detect import (Detection, background, detect_faces, detect_people, detect_text, find, parse_yolo,
+from tamgu.detection.detectors import (Detection, background, detect_faces, detect_people, detect_text, find, parse_yolo,
                           people_detector, tesseract_available)
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")

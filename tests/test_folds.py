@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from tamgu.data import load_dataset
-from tamgu.folds import make_folds
+from tamgu.pipeline.data import load_dataset
+from tamgu.pipeline.folds import make_folds
 
 
 @pytest.mark.parametrize("folds", [2, 3, 5])

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss as sk_log_loss
 
-from tamgu.metrics import accuracy, log_loss
+from tamgu.pipeline.metrics import accuracy, log_loss
 
 
 @pytest.mark.parametrize("case", ["random", "confident_wrong", "exact_zero", "unnormalised", "uniform"])

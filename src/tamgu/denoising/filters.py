@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .io import VIDEO_EXTS, list_inputs, write_csv, write_image
+from ..io import VIDEO_EXTS, list_inputs, write_csv, write_image
 from .noise import NoiseSpec, estimate_sigma, psnr, ssim, to_float, to_uint8
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def _denoise_video(src: Path, dst: Path, fn: Callable[[np.ndarray], np.ndarray],
     import av
     from tqdm.auto import tqdm
 
-    from .io import atomic_path
+    from ..io import atomic_path
 
     n = 0
     with av.open(str(src)) as inp:

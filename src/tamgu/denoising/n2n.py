@@ -193,7 +193,7 @@ def load_pairs(data: str | Path) -> list[tuple[np.ndarray, np.ndarray]]:
             pairs.append((to_float(ia), to_float(ib)))
         return pairs
     if data.is_file():
-        from .videoframes import read_frames
+        from ..video.frames import read_frames
 
         frames = [to_float(p.image[..., ::-1]) for p in read_frames(data)]
         if len(frames) < 2:
@@ -259,7 +259,7 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
 
 
 def save_denoiser(net: UNet, path: Path, meta: dict) -> None:
-    from .io import atomic_path
+    from ..io import atomic_path
 
     with atomic_path(path) as tmp:
         torch.save({"state_dict": net.state_dict(), "meta": meta}, tmp)

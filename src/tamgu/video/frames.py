@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .io import VIDEO_EXTS, list_inputs, write_csv, write_image
+from ..io import VIDEO_EXTS, list_inputs, write_csv, write_image
 
 log = logging.getLogger(__name__)
 

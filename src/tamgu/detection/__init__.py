@@ -1,0 +1,1 @@
+"""Object identification: `detectors` (faces, text, people, template search, background removal)."""
