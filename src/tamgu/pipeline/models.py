@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import timm
 import torch
 from torch import nn
+
+from .weights import load_weights, resolve_weights
 
 
 class BookHead(nn.Module):
@@ -46,40 +46,45 @@ class Net(nn.Module):
         return self.head(self.backbone.forward_features(x))
 
 
-def _pretrained_kwargs(weights: str) -> dict:
-    if weights == "none":
-        return {"pretrained": False}
-    if weights == "imagenet":
-        raise ValueError("--weights imagenet needs a local weights file here (nothing is downloaded at run time): "
-                         "pass --weights PATH to a timm/torchvision checkpoint for this model, or --weights none.")
-    path = Path(weights)
-    if not path.exists():
-        raise FileNotFoundError(f"weights file {path} not found: check --weights.")
-    return {"pretrained": True, "pretrained_cfg_overlay": {"file": str(path)}}
-
-
 def build_model(name: str, num_classes: int, head: str = "timm", weights: str = "none",
                 image_size: tuple[int, int] = (224, 224), mean: tuple | None = None, std: tuple | None = None) -> tuple[Net, dict]:
-    """Create a model and return it with the facts that rebuild it (name, head, size, mean/std)."""
+    """Create a model and return it with the facts that rebuild it (name, head, size, mean/std, weights).
+
+    `weights`: "none", "imagenet" (found offline, see `weights`), or a checkpoint file. Loaded weights are
+    counted tensor by tensor and a partial load is refused; their own mean/std normalise the input.
+    """
     if name not in timm.list_models() and name.split(".")[0] not in timm.list_models():
         close = timm.list_models(f"*{name.split('.')[0][:6]}*")[:8]
         raise ValueError(f"timm has no model {name!r}; similar names: {close or 'none'} (see timm.list_models()).")
-    kw = _pretrained_kwargs(weights)
+    source = resolve_weights(name, weights)
     if head == "book":
-        backbone = timm.create_model(name, num_classes=0, global_pool="", **kw)
+        backbone = timm.create_model(name, pretrained=False, num_classes=0, global_pool="")
+    elif head == "timm":
+        backbone = timm.create_model(name, pretrained=False, num_classes=num_classes)
+    else:
+        raise ValueError(f"unknown head {head!r}: use timm or book.")
+    report = load_weights(backbone, source) if source else None
+    head_mod: nn.Module | None = None
+    if head == "book":
         w, h = image_size
         with torch.no_grad():
             backbone.eval()
             feat = backbone.forward_features(torch.zeros(1, 3, h, w))  # (1, C, h', w')
-        head_mod: nn.Module | None = BookHead(feat[0].numel(), num_classes)
-    elif head == "timm":
-        backbone = timm.create_model(name, num_classes=num_classes, **kw)
-        head_mod = None
-    else:
-        raise ValueError(f"unknown head {head!r}: use timm or book.")
+        backbone.train()
+        head_mod = BookHead(feat[0].numel(), num_classes)
     data_cfg = timm.data.resolve_model_data_config(backbone)
-    mean = tuple(mean or data_cfg["mean"])
-    std = tuple(std or data_cfg["std"])
+    mean = tuple(mean or (source.mean if source else data_cfg["mean"]))
+    std = tuple(std or (source.std if source else data_cfg["std"]))
     meta = {"model": name, "head": head, "num_classes": num_classes, "image_size": list(image_size),
-            "mean": list(mean), "std": list(std)}
+            "mean": list(mean), "std": list(std),
+            "weights": {"file": str(source.path), "origin": source.origin, "loaded": report.loaded,
+                        "backbone_tensors": report.backbone} if source else "none"}
     return Net(backbone, head_mod, mean, std), meta
+
+
+def classifier_parameters(net: Net) -> list[nn.Parameter]:
+    """The parameters of the layers that map features to classes (trained even while the backbone is frozen)."""
+    if net.head is not None:
+        return list(net.head.parameters())
+    clf = net.backbone.get_classifier()
+    return list(clf.parameters()) if isinstance(clf, nn.Module) else []
