@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-from tamgu.config import load_config
-from tamgu.data import load_dataset
-from tamgu.synthetic import synth
-from tamgu.training import Classifier, make_loader, predict_frame
+from tamgu.pipeline.config import load_config
+from tamgu.pipeline.data import load_dataset
+from tamgu.pipeline.synthetic import synth
+from tamgu.pipeline.training import Classifier, make_loader, predict_frame
 
 
 def bench(model: str, head: str, data: Path, image_size: str, batch_size: int, batches: int, workers: int) -> dict:

@@ -1,10 +1,11 @@
 import logging
+import os
 import shutil
 import warnings
 
 import pytest
 
-from tamgu.synthetic import synth
+from tamgu.pipeline.synthetic import synth
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -14,6 +15,12 @@ def _quiet():
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LitLogger.*")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_image_cache(tmp_path_factory):
+    # the decode-once cache of the tests lives with the tests, never in the user's ~/.cache
+    os.environ["TAMGU_CACHE"] = str(tmp_path_factory.mktemp("image-cache"))
 
 
 @pytest.fixture(scope="session")

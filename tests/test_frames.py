@@ -8,8 +8,8 @@ import pytest
 
 import tamgu
 from tamgu.cli import main
-from tamgu.clips import read_index, write_clip
-from tamgu.videoframes import VideoError, frames, parse_time
+from tamgu.video.clips import read_index, write_clip
+from tamgu.video.frames import VideoError, frames, parse_time
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")  # Debian opencv-doc (make test installs it)
 
@@ -172,7 +172,7 @@ def test_end_to_end_frames_check_train_group_split(tmp_path):
     assert (out / "left" / "left_0").is_dir()
     summary = tamgu.check(out)
     assert summary["classes"] == ["left", "right"] and summary["groups"] == 6
-    opts = dict(out=tmp_path / "run", split="driver", folds=3, model="test_resnet", image_size="32x24", epochs=1,
+    opts = dict(out=tmp_path / "run", split="driver", folds=3, model="test_resnet", weights="none", image_size="32x24", epochs=1,
                 workers=0)
     result = tamgu.train(out, **opts)  # "driver" on a folder set means its groups: the videos
     folds = pd.read_csv(tmp_path / "run" / "folds.csv")
@@ -193,7 +193,7 @@ def test_far_apart_samples_seek_and_still_land_right(clips, tmp_path, mode):
 @pytest.mark.parametrize("kind", ["cfr", "long", "vfr"])
 @pytest.mark.parametrize("mode", [{}, {"exact": True}])
 def test_parts_decoded_side_by_side_give_the_one_pass_result(clips, tmp_path, kind, mode):
-    from tamgu.videoframes import Sampling, plan
+    from tamgu.video.frames import Sampling, plan
 
     path, times = clips[kind]
     parts = plan(path, Sampling(every=0.5, **mode), parts=6)

@@ -8,14 +8,14 @@ import torch
 
 import tamgu
 from tamgu.cli import main
-from tamgu.config import load_config
-from tamgu.data import load_dataset
-from tamgu.folds import make_folds
-from tamgu.models import build_model
-from tamgu.prediction import validate_submission
-from tamgu.training import Classifier, lr_factor_fn, train_fold
+from tamgu.pipeline.config import load_config
+from tamgu.pipeline.data import load_dataset
+from tamgu.pipeline.folds import make_folds
+from tamgu.pipeline.models import build_model
+from tamgu.pipeline.prediction import validate_submission
+from tamgu.pipeline.training import Classifier, lr_factor_fn, train_fold
 
-TINY = ["--model", "test_resnet", "--image-size", "32x24", "--batch-size", "16", "--workers", "0"]
+TINY = ["--model", "test_resnet", "--weights", "none", "--image-size", "32x24", "--batch-size", "16", "--workers", "0"]
 CLASSES = [f"c{i}" for i in range(10)]
 
 
@@ -134,7 +134,7 @@ def test_cli_end_to_end_train_predict_score_and_resume(tiny_data, tmp_path, caps
 
 
 def test_one_fold_only_and_python_api(tiny_data, tmp_path):
-    summary = tamgu.train(tiny_data, out=tmp_path / "run", model="test_resnet", image_size="32x24", folds=3, fold=1,
+    summary = tamgu.train(tiny_data, out=tmp_path / "run", model="test_resnet", weights="none", image_size="32x24", folds=3, fold=1,
                           epochs=1, workers=0)
     assert summary["folds_done"] == [1]
     assert not (tmp_path / "run" / "fold0").exists()
@@ -147,7 +147,7 @@ def test_corrupt_images_are_skipped_and_reported(data_copy, tmp_path, caplog):
     bad_test = sorted((data_copy / "imgs" / "test").iterdir())[0]
     bad_train.write_bytes(b"garbage")
     bad_test.write_bytes(b"")
-    summary = tamgu.train(data_copy, out=tmp_path / "run", model="test_resnet", image_size="32x24", folds=2,
+    summary = tamgu.train(data_copy, out=tmp_path / "run", model="test_resnet", weights="none", image_size="32x24", folds=2,
                           epochs=1, workers=0)
     assert summary["oof"]["images"] == 180
     sub = pd.read_csv(tmp_path / "run" / "submission.csv").set_index("img")
@@ -159,7 +159,28 @@ def test_random_split_is_over_optimistic(tmp_path):
     """The chapter's lesson: frames of one driver in both train and validation make the score look better
     than it is on new drivers."""
     data = tamgu.synth(tmp_path / "data", drivers=8, per_class=6, test=0, test_drivers=0, image_size="48x36", seed=3)
-    common = dict(model="test_resnet", image_size="48x36", folds=4, epochs=8, lr=3e-3, workers=0, batch_size=32)
+    common = dict(model="test_resnet", weights="none", image_size="48x36", folds=4, epochs=8, lr=3e-3, workers=0, batch_size=32)
     rnd = tamgu.train(data, out=tmp_path / "random", split="random", **common)["oof"]["log_loss"]
     drv = tamgu.train(data, out=tmp_path / "driver", split="driver", **common)["oof"]["log_loss"]
     assert rnd < 0.75 * drv, (rnd, drv)
+
+
+def test_freeze_epochs_train_only_the_classifier_first(tiny_data, tmp_path):
+    import lightning as L
+
+    cfg = load_config(model="test_resnet", image_size="32x24", epochs=2, freeze_epochs=1, workers=0, batch_size=16,
+                      weights="none", limit_batches=2)
+    ds = load_dataset(tiny_data)
+    module = Classifier.from_config(cfg, ds.classes)
+    stem, fc = module.net.backbone.conv1[0].weight.detach().clone(), module.net.backbone.fc.weight.detach().clone()
+    loader = tamgu.pipeline.training.make_loader(ds.train["path"].tolist(), ds.train["y"].tolist(), cfg, True)
+    trainer = L.Trainer(max_epochs=1, limit_train_batches=2, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(module, loader)
+    assert torch.equal(module.net.backbone.conv1[0].weight, stem)        # frozen in epoch 0
+    assert not torch.equal(module.net.backbone.fc.weight, fc)           # the classifier learned
+    trainer = L.Trainer(max_epochs=2, limit_train_batches=2, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit_loop.epoch_progress.current.completed = 1  # continue at epoch 1, past the frozen epoch
+    trainer.fit(module, loader)
+    assert not torch.equal(module.net.backbone.conv1[0].weight, stem)    # then everything trains

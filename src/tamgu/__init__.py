@@ -18,20 +18,21 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "ConfigError": "config", "TrainConfig": "config", "load_config": "config",
-    "DataError": "data", "check": "data", "load_dataset": "data",
-    "demo": "demojob",
-    "eda": "exploration",
-    "frames": "videoframes", "VideoError": "videoframes",
-    "denoise": "denoising", "denoise_image": "denoising", "evaluate_denoisers": "denoising",
-    "train_denoiser": "n2n",
-    "detect_faces": "detect", "detect_text": "detect", "detect_people": "detect", "find": "detect",
-    "background": "detect",
-    "make_folds": "folds",
-    "log_loss": "metrics",
-    "predict": "prediction", "score": "prediction", "validate_submission": "prediction",
-    "synth": "synthetic",
-    "train": "training",
+    "ConfigError": "pipeline.config", "TrainConfig": "pipeline.config", "load_config": "pipeline.config",
+    "DataError": "pipeline.data", "check": "pipeline.data", "load_dataset": "pipeline.data",
+    "demo": "pipeline.demojob",
+    "eda": "pipeline.exploration", "augment_preview": "pipeline.exploration",
+    "frames": "video.frames", "VideoError": "video.frames",
+    "denoise": "denoising.filters", "denoise_image": "denoising.filters", "evaluate_denoisers": "denoising.filters",
+    "train_denoiser": "denoising.n2n",
+    "detect_faces": "detection.detectors", "detect_text": "detection.detectors", "detect_people": "detection.detectors", "find": "detection.detectors",
+    "background": "detection.detectors",
+    "make_folds": "pipeline.folds",
+    "log_loss": "pipeline.metrics",
+    "predict": "pipeline.prediction", "score": "pipeline.prediction", "validate_submission": "pipeline.prediction",
+    "synth": "pipeline.synthetic",
+    "reproduce": "pipeline.reproduce",
+    "train": "pipeline.training",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .config import ConfigError, TrainConfig
+from .pipeline.config import ConfigError, TrainConfig
 
 
 def _train_options(p: argparse.ArgumentParser, predict_only: bool = False) -> None:
@@ -20,7 +20,10 @@ def _train_options(p: argparse.ArgumentParser, predict_only: bool = False) -> No
         g.add_argument("--name", help="run name (default: the --out folder's name)")
         g.add_argument("--groups", help="CSV with img,group for a class-per-folder dataset")
         g.add_argument("--model", help=f"any timm model name (default {d.model}; the book: vgg16, vgg19, resnet50)")
-        g.add_argument("--weights", help="none | imagenet | PATH of a weights file (default none)")
+        g.add_argument("--weights", help=f"imagenet (found offline) | none (from scratch) | PATH of a weights file or "
+                       f"folder (default {d.weights})")
+        g.add_argument("--freeze-epochs", type=int, help="train only the classifier for this many epochs first (default 0)")
+        g.add_argument("--backbone-lr", type=float, help="backbone learning rate as a fraction of --lr (default 1.0)")
         g.add_argument("--head", choices=["timm", "book"], help="timm's classifier, or the book's 2048-2048 head")
         g.add_argument("--image-size", help="one number (square) or WxH, e.g. 224 or 160x120 (default 224)")
         g.add_argument("--augment", choices=["none", "book", "light"], help="real-time augmentation (default none)")
@@ -38,6 +41,7 @@ def _train_options(p: argparse.ArgumentParser, predict_only: bool = False) -> No
         g.add_argument("--precision", help="Lightning precision: 32-true (default), 16-mixed, bf16-mixed")
         g.add_argument("--limit-batches", type=float, help="smoke runs: batches per epoch (int) or fraction")
         g.add_argument("--devices", help="Lightning devices: auto, a count, or a list like 0,1")
+        g.add_argument("--truth", help="held-out test labels CSV (img,classname); found beside generated data")
     g.add_argument("--batch-size", type=int, help=f"images per batch (default {d.batch_size})")
     g.add_argument("--workers", type=int, help=f"data-loading processes (default {d.workers})")
     g.add_argument("--accelerator", help="cpu, gpu, mps or auto (default auto)")
@@ -61,13 +65,19 @@ def _print_summary(summary: dict) -> None:
     o = summary["oof"]
     print(f"{'OOF':>6} {o['log_loss']:9.4f} {o['accuracy']:9.3f} {o['images']:7d}   (uniform guess: "
           f"{summary['uniform_log_loss']:.4f})")
+    if "heldout" in summary:
+        h = summary["heldout"]
+        print(f"\n{'':6} {'log loss':>9} {'accuracy':>9} {'images':>7}")
+        print(f"{'CV':>6} {o['log_loss']:9.4f} {o['accuracy']:9.3f} {o['images']:7d}   driver-CV estimate (OOF)")
+        print(f"{'test':>6} {h['log_loss']:9.4f} {h['accuracy']:9.3f} {h['images']:7d}   held-out test drivers "
+              f"(private leaderboard), gap {h['log_loss'] - o['log_loss']:+.4f}")
     print(f"\nrun folder: {summary['run']}")
     if "submission" in summary:
         print(f"submission: {summary['submission']}")
 
 
 def cmd_synth(a):
-    from .synthetic import synth
+    from .pipeline.synthetic import synth
 
     out = synth(a.out, drivers=a.drivers, per_class=a.per_class, test=a.test, test_drivers=a.test_drivers,
                 image_size=a.image_size, seed=a.seed)
@@ -75,7 +85,7 @@ def cmd_synth(a):
 
 
 def cmd_check(a):
-    from .data import check
+    from .pipeline.data import check
 
     s = check(a.data, groups=a.groups, classes=a.classes.split(",") if a.classes else None, decode=not a.no_decode,
               progress=True)
@@ -89,15 +99,23 @@ def cmd_check(a):
 
 
 def cmd_eda(a):
-    from .exploration import eda
+    from .pipeline.exploration import eda
 
     s = eda(a.data, a.out, groups=a.groups, samples=a.samples)
     print(f"{s['train_images']} training and {s['test_images']} test images, {len(s['classes'])} classes, "
           f"{len(s['per_group'])} groups -> {s['report']}")
 
 
+def cmd_augment_preview(a):
+    from .pipeline.exploration import augment_preview
+
+    augment_preview(a.data, a.out, augment=a.augment, image_size=a.image_size, images=a.images, versions=a.versions,
+                    groups=a.groups, seed=a.seed)
+    print(f"originals and {a.augment} augmentations -> {a.out}")
+
+
 def cmd_train(a):
-    from .training import train
+    from .pipeline.training import train
 
     summary = train(a.data, out=a.out, config=a.config, **_opts(a))
     if summary:
@@ -105,7 +123,7 @@ def cmd_train(a):
 
 
 def cmd_predict(a):
-    from .prediction import predict
+    from .pipeline.prediction import predict
 
     sub = predict(a.run, data=a.data, out=a.out, tta=a.tta, accelerator=a.accelerator, batch_size=a.batch_size,
                   workers=a.workers)
@@ -113,22 +131,33 @@ def cmd_predict(a):
 
 
 def cmd_score(a):
-    from .prediction import score
+    from .pipeline.prediction import score
 
     s = score(a.submission, a.truth, groups=a.groups)
     print(json.dumps(s, indent=2))
 
 
 def cmd_demo(a):
-    from .demojob import demo
+    from .pipeline.demojob import demo
 
     summary = demo(out=a.out, accelerator=a.accelerator, workers=a.workers)
     _print_summary(summary)
     print(f"submission validated against {summary['sample_submission']}")
 
 
+def cmd_reproduce(a):
+    from .pipeline.reproduce import reproduce
+
+    table = reproduce(a.chapter, data=a.data, out=a.out, small=a.small, steps=a.steps.split(",") if a.steps else None,
+                      accelerator=a.accelerator, workers=a.workers, devices=a.devices, epochs=a.epochs)
+    from .pipeline.reproduce import results_markdown
+
+    print("\n" + results_markdown(table))
+    print(f"table: {Path(a.out) / 'results.md'} and results.csv")
+
+
 def cmd_frames(a):
-    from .videoframes import frames
+    from .video.frames import frames
 
     table = frames(a.inputs, a.out, every=a.every, fps=a.fps, count=a.count, start=a.start, end=a.end, max=a.max,
                    keyframes=a.keyframes, exact=a.exact, dedupe=a.dedupe, scene=a.scene, label=a.label,
@@ -138,7 +167,7 @@ def cmd_frames(a):
 
 
 def cmd_denoise(a):
-    from .denoising import denoise
+    from .denoising.filters import denoise
 
     table = denoise(a.inputs, a.out, method=a.method, sigma=a.sigma, strength=a.strength, model=a.model)
     bad = table[table["error"] != ""] if len(table) else table
@@ -150,7 +179,7 @@ def cmd_denoise(a):
 
 
 def cmd_denoise_train(a):
-    from .n2n import train_denoiser
+    from .denoising.n2n import train_denoiser
 
     res = train_denoiser(a.out, data=a.data, noise=a.noise, target=a.target, epochs=a.epochs, steps=a.steps,
                          batch_size=a.batch_size, patch=a.patch, base=a.base, depth=a.depth, lr=a.lr,
@@ -160,7 +189,7 @@ def cmd_denoise_train(a):
 
 
 def cmd_denoise_eval(a):
-    from .denoising import evaluate
+    from .denoising.filters import evaluate
 
     table = evaluate(a.images, noise=a.noise, methods=a.methods.split(",") if a.methods else None, model=a.model,
                      out=a.out, seed=a.seed)
@@ -184,7 +213,7 @@ def _report_detections(table, out) -> None:
 
 
 def cmd_detect(a):
-    from . import detect
+    from .detection import detectors as detect
 
     if a.what == "faces":
         t = detect.detect_faces(a.inputs, a.out, a.method or "haar", a.min_size, a.frame_step)
@@ -196,7 +225,7 @@ def cmd_detect(a):
 
 
 def cmd_find(a):
-    from .detect import find
+    from .detection.detectors import find
 
     angles = [float(v) for v in a.angles.split(",")] if a.angles else [0.0]
     t = find(a.template, a.inputs, a.out, a.threshold, a.min_scale, a.max_scale, a.scales, angles, a.frame_step)
@@ -204,7 +233,7 @@ def cmd_find(a):
 
 
 def cmd_background(a):
-    from .detect import background
+    from .detection.detectors import background
 
     t = background(a.inputs, a.out, a.method, a.frame_step, a.history, a.min_area)
     print(f"masks and cut-outs in {a.out}; foreground blobs:", end=" ")
@@ -240,6 +269,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--samples", type=int, default=6, help="sample images per class (default 6)")
     s.set_defaults(func=cmd_eda)
 
+    s = sub.add_parser("augment-preview", help="a grid of training images and their augmented versions")
+    s.add_argument("data", help="dataset (Kaggle folder or zip, or class-per-folder set)")
+    s.add_argument("--out", required=True, help="PNG file for the grid")
+    s.add_argument("--augment", choices=["book", "light"], default="book", help="which augmentation (default book)")
+    s.add_argument("--image-size", default="224", help="size the model sees, as in tamgu train (default 224)")
+    s.add_argument("--images", type=int, default=4, help="training images (rows, default 4)")
+    s.add_argument("--versions", type=int, default=5, help="augmented versions of each (default 5)")
+    s.add_argument("--groups", help="CSV with img,group (class-per-folder sets)")
+    s.add_argument("--seed", type=int, default=0, help="which images and which augmentations (default 0)")
+    s.set_defaults(func=cmd_augment_preview)
+
     s = sub.add_parser("train", help="cross-validate a model, predict the test set, write a submission")
     s.add_argument("data", nargs="?", help="dataset (or set data: in --config)")
     s.add_argument("--out", help="run folder (default runs/<config name>)")
@@ -258,6 +298,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--truth", required=True, help="labelled dataset (Kaggle layout or class folders)")
     s.add_argument("--groups", help="CSV with img,group (class-per-folder sets)")
     s.set_defaults(func=cmd_score)
+
+    s = sub.add_parser("reproduce", help="run the book's chapter 5 steps in order and write the results table")
+    s.add_argument("chapter", choices=["chapter5"], help="which chapter (chapter5)")
+    s.add_argument("--data", help="dataset (Kaggle zip or folder); with --small and no --data, a generated one")
+    s.add_argument("--out", default="runs/chapter5", help="folder for every step's run and results.md/.csv")
+    s.add_argument("--small", action="store_true", help="CPU-sized: MobileNetV2 at 96 px, tamgu's recipe (~15 min)")
+    s.add_argument("--steps", help="only these steps, e.g. 1,3,6_efficientnet_lite0 (default all)")
+    s.add_argument("--epochs", type=int, help="override every step's most epochs per fold")
+    s.add_argument("--accelerator", help="cpu, gpu or auto")
+    s.add_argument("--devices", help="Lightning devices")
+    s.add_argument("--workers", type=int, help="data-loading processes")
+    s.set_defaults(func=cmd_reproduce)
 
     s = sub.add_parser("frames", help="cut frames out of videos into a dataset (the video is the group)")
     s.add_argument("inputs", nargs="+", help="video files or folders of videos")
@@ -380,8 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .data import DataError
-    from .videoframes import VideoError
+    from .pipeline.data import DataError
+    from .video.frames import VideoError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) >= 2 and (argv[0], argv[1]) in {("denoise", "train"), ("denoise", "eval"), ("detect", "faces"),
@@ -389,8 +441,6 @@ def main(argv: list[str] | None = None) -> int:
         argv = [f"{argv[0]}-{argv[1]}"] + argv[2:]  # `tamgu denoise train`, `tamgu detect faces`: two-word commands
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if not args.verbose:  # Lightning's start-up chatter (GPU available, tips) hides the results; -v shows it
-        logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     try:
         args.func(args)
     except (DataError, ConfigError, VideoError, ValueError, FileNotFoundError, RuntimeError) as e:

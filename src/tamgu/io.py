@@ -54,6 +54,12 @@ def write_json(obj: Any, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def write_text(text: str, path: str | os.PathLike) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
 def write_yaml(obj: Any, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(yaml.safe_dump(obj, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -80,6 +86,12 @@ def _zip(archive: str) -> zipfile.ZipFile:
     if key not in _zip_handles:
         _zip_handles[key] = zipfile.ZipFile(archive)
     return _zip_handles[key]
+
+
+def zip_member_info(ref: str) -> zipfile.ZipInfo:
+    """Size and CRC of `archive.zip::member` from the archive's directory (kept open, not re-read)."""
+    archive, member = ref.split(ZIP_SEP, 1)
+    return _zip(archive).getinfo(member)
 
 
 def read_bytes(ref: str) -> bytes:

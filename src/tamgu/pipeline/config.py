@@ -46,8 +46,8 @@ class TrainConfig(BaseModel):
     groups: str | None = None              # CSV with img,group for class-per-folder sets
     out: str | None = None                 # run folder
     # model
-    model: str = "resnet18"                # any timm model name
-    weights: str = "none"                  # none | imagenet | path to a weights file
+    model: str = "mobilenetv2_100"         # any timm model name; this one has ImageNet weights offline
+    weights: str = "imagenet"              # imagenet (found offline) | none (from scratch) | a weights file or folder
     head: Literal["timm", "book"] = "timm"  # book: flatten-2048-2048 head of chapter 5
     image_size: tuple[int, int] = (224, 224)  # (width, height); the book resizes 640x480 to 224x224
     augment: Literal["none", "book", "light"] = "none"
@@ -55,6 +55,8 @@ class TrainConfig(BaseModel):
     optimizer: Literal["adamw", "sgd"] = "adamw"  # sgd = the book's SGD(momentum .9, nesterov)
     lr: float | None = None                # None: 1e-3 for adamw, the book's 1e-4 for sgd
     weight_decay: float = 0.05             # adamw only
+    backbone_lr: float = Field(1.0, gt=0)  # backbone learning rate as a fraction of lr (e.g. 0.1 for fine-tuning)
+    freeze_epochs: int = Field(0, ge=0)    # train only the classifier for this many epochs first
     schedule: Literal["cosine", "constant"] = "cosine"  # warm-up then cosine to zero at `epochs`
     warmup_epochs: float = 1.0
     batch_size: int = Field(32, ge=1)
@@ -71,7 +73,9 @@ class TrainConfig(BaseModel):
     workers: int = Field(2, ge=0)
     accelerator: str = "auto"
     devices: str | int = "auto"
-    tta: int = Field(1, ge=1)              # test-time passes: 1 = plain, more add flips/shifts
+    tta: int = Field(1, ge=1)              # test-time passes: 1 = plain, more add shifts/rotations
+    # judging
+    truth: str | None = None               # held-out test labels (img,classname): the private leaderboard
 
     @field_validator("image_size", mode="before")
     @classmethod
@@ -81,8 +85,8 @@ class TrainConfig(BaseModel):
     @field_validator("weights")
     @classmethod
     def _weights(cls, v: str) -> str:
-        if v not in ("none", "imagenet") and not Path(v).exists():
-            raise ValueError(f"weights {v!r}: use 'none', 'imagenet', or the path of an existing weights file")
+        if v not in ("none", "imagenet") and not Path(v).expanduser().exists():
+            raise ValueError(f"weights {v!r}: use 'imagenet', 'none', or the path of an existing weights file or folder")
         return v
 
     @property
@@ -128,6 +132,6 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
 
 
 def save_config(cfg: TrainConfig, path: str | Path) -> None:
-    from .io import write_yaml
+    from ..io import write_yaml
 
     write_yaml(cfg.to_dict(), path)

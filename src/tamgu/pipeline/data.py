@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from .io import IMAGE_EXTS, ZIP_SEP, decode_image, read_bytes
+from ..io import IMAGE_EXTS, ZIP_SEP, decode_image, read_bytes
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,9 @@ CLASS_DESCRIPTIONS = {
     "c9": ("talking to passenger", "조수석과 대화"),
 }
 DRIVER_CSV = "driver_imgs_list.csv"
+# The private leaderboard: test labels kept beside (never inside) a dataset folder, as Kaggle keeps them.
+TRUTH_SUFFIX = "_test_labels.csv"
+TRUTH_HEADER = ["img", "subject", "classname"]
 DRIVER_HEADER = ["subject", "classname", "img"]
 
 
@@ -328,3 +331,37 @@ def check(data: str | Path, groups: str | None = None, classes: list[str] | None
     if problems:
         raise DataError(problems)
     return ds.summary()
+
+
+def truth_path(data: str | Path) -> Path:
+    """Where `tamgu synth` writes the test labels of dataset `data`: beside the folder, not inside it."""
+    data = Path(data)
+    return data.with_name(data.name + TRUTH_SUFFIX)
+
+
+def find_truth(data: str | Path) -> Path | None:
+    """The private-leaderboard labels of `data`, if they exist beside it."""
+    path = truth_path(data)
+    return path if path.is_file() else None
+
+
+def read_truth(path: str | Path, classes: list[str]) -> pd.DataFrame:
+    """Held-out labels (img, classname[, subject]) as a table img, label, y, group; DataError if malformed."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError([Problem(str(path), "does not exist", "give the test labels CSV written by tamgu synth "
+                                 f"(DATA{TRUTH_SUFFIX}), or a labelled dataset folder")])
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if not {"img", "classname"} <= set(df.columns):
+        raise DataError([Problem(str(path), f"columns are {','.join(df.columns)!r}",
+                                 f"a test labels CSV needs the columns img,classname (written as {','.join(TRUTH_HEADER)})")])
+    bad = sorted(set(df["classname"]) - set(classes))
+    if bad:
+        raise DataError([Problem(str(path), f"unknown classes {bad[:5]}", f"labels must be among {classes}")])
+    if df["img"].duplicated().any():
+        raise DataError([Problem(str(path), f"repeats image {df.loc[df['img'].duplicated(), 'img'].iloc[0]}",
+                                 "keep one row per test image")])
+    out = pd.DataFrame({"img": df["img"], "label": df["classname"],
+                        "y": df["classname"].map({c: i for i, c in enumerate(classes)}).astype(int),
+                        "group": df["subject"] if "subject" in df else None})
+    return out

@@ -1,4 +1,5 @@
-"""The main job (`make demo`): generated data -> driver-split 5-fold CV -> submission, on a CPU in minutes."""
+"""The main job (`make demo`): generated data -> ImageNet MobileNetV2, driver-split CV -> submission, judged
+on held-out test drivers (the private leaderboard), on a CPU in minutes."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from .prediction import validate_submission
 from .synthetic import synth
 from .training import train
 
-# Small enough for 2 CPU cores, big enough to learn poses across drivers it has never seen.
-DEMO_DATA = dict(drivers=26, per_class=6, test=300, test_drivers=4, image_size="96x72", seed=0)
-# timm's test_resnet (0.37M weights) learns these poses in ~10 epochs; bigger backbones only add minutes here.
-DEMO_RUN = dict(model="test_resnet", image_size="96x72", split="driver", folds=5, epochs=10, patience=3,
-                batch_size=32, optimizer="adamw", lr=3e-3, schedule="cosine", warmup_epochs=1, augment="none",
-                seed=42)
+# Small enough for 2 CPU cores, big enough that drivers differ: 16 drivers in 4 folds, 4 unseen test drivers.
+DEMO_DATA = dict(drivers=16, per_class=4, test=300, test_drivers=4, image_size="128x96", seed=0)
+# Real ImageNet weights (torchvision's MobileNetV2, installed offline by `make`), fine-tuned end to end.
+DEMO_RUN = dict(model="mobilenetv2_100", weights="imagenet", image_size="96x72", split="driver", folds=4, epochs=8,
+                patience=3, batch_size=32, optimizer="adamw", lr=1e-3, schedule="cosine", warmup_epochs=1,
+                augment="none", seed=42)
 
 
 def demo(out: str | Path = "runs/demo", accelerator: str = "auto", workers: int = 0) -> dict:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .data import CLASS_DESCRIPTIONS, load_dataset
-from .io import read_image
+from ..io import read_image
 
 
 def _finish(fig, path: Path) -> None:
@@ -95,3 +95,44 @@ def eda(data: str | Path, out: str | Path, groups: str | None = None, samples: i
             "per_group": {str(k): int(v) for k, v in per_group.items()},
             "image_sizes": {k: int(v) for k, v in sizes.items()}, "report": str(out / "eda.md")}
 
+
+
+def augment_preview(data: str | Path, out: str | Path, augment: str = "book", image_size: str | int = 224,
+                    images: int = 4, versions: int = 5, groups: str | None = None, seed: int = 0):
+    """A grid of training images (first column, as the model sees them after resizing) and `versions`
+    augmented copies of each, through the same transform `tamgu train --augment` uses. Saved to `out`
+    (a .png); returns the figure, which shows inline in a notebook."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    from .cache import ImageCache
+    from .config import parse_image_size
+    from .presets import train_transform
+
+    size = parse_image_size(image_size)
+    transform = train_transform(augment, size)
+    ds = load_dataset(data, groups=groups, strict=False)
+    if not len(ds.train):
+        raise ValueError(f"{data} has no training images to preview.")
+    rows = ds.train.sample(min(images, len(ds.train)), random_state=seed)
+    cache = ImageCache(size)
+    torch.manual_seed(seed)
+    fig, axes = plt.subplots(len(rows), versions + 1, figsize=(1.8 * (versions + 1), 1.45 * len(rows)),
+                             squeeze=False)
+    for r, (_, row) in enumerate(rows.iterrows()):
+        img = cache.get(row["path"])
+        if img is None:
+            raise ValueError(f"{row['path']} cannot be read: run tamgu check {data}.")
+        x = torch.from_numpy(img).permute(2, 0, 1)  # (3, H, W) uint8
+        views = [x] + [transform(x) if transform is not None else x for _ in range(versions)]
+        for c, v in enumerate(views):
+            ax = axes[r, c]
+            ax.imshow(v.permute(1, 2, 0).numpy())
+            ax.set_xticks([]), ax.set_yticks([])
+            if r == 0:
+                ax.set_title("original" if c == 0 else f"{augment} #{c}", fontsize=8)
+        axes[r, 0].set_ylabel(f"{row['label']}\n{row['img']}", fontsize=7)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _finish(fig, out)
+    return fig

@@ -10,8 +10,8 @@ import pandas as pd
 import torch
 
 from .config import load_config
-from .data import KAGGLE_CLASSES, load_dataset
-from .io import write_csv
+from .data import KAGGLE_CLASSES, load_dataset, read_truth
+from ..io import write_csv
 from .metrics import score_frame
 from .training import Classifier, blend_folds, predict_frame
 
@@ -77,10 +77,18 @@ def validate_submission(sub: pd.DataFrame | str | Path, sample: pd.DataFrame | s
 
 
 def score(submission: str | Path | pd.DataFrame, truth: str | Path, groups: str | None = None) -> dict:
-    """Log loss and accuracy of a submission (img, classes...) against a labelled dataset's images."""
-    ds = load_dataset(truth, groups=groups, strict=False)
+    """Log loss and accuracy of predictions (img, classes...) against labels: a labelled dataset's training
+    images, or a held-out test labels CSV (img,classname: the private leaderboard `tamgu synth` writes)."""
     sub = pd.read_csv(submission, dtype={"img": str}) if not isinstance(submission, pd.DataFrame) else submission
-    missing = [c for c in ds.classes if c not in sub.columns]
+    if Path(truth).suffix.lower() == ".csv":
+        classes = [c for c in sub.columns if c not in ("img", "fold")]
+        labels = read_truth(truth, classes)
+    else:
+        ds = load_dataset(truth, groups=groups, strict=False)
+        classes, labels = ds.classes, ds.train
+    missing = [c for c in classes if c not in sub.columns]
     if missing:
-        raise ValueError(f"submission lacks class columns {missing}: its header must be img,{','.join(ds.classes)}")
-    return score_frame(sub, ds.train, ds.classes)
+        raise ValueError(f"submission lacks class columns {missing}: its header must be img,{','.join(classes)}")
+    if "fold" in sub.columns and sub["img"].duplicated().any():
+        sub = blend_folds(sub, classes)  # every fold's test predictions: score their mean, the submission
+    return score_frame(sub, labels, classes)

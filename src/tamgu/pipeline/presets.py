@@ -1,7 +1,7 @@
 """Image loading and transforms shared by training and prediction (torchvision-references style).
 
-Every image is decoded, resized to the run's (width, height) without keeping the aspect ratio (as
-the book does with 640x480 -> 224x224), then augmented (training only) and scaled to 0..1. The
+Every image is decoded once, resized to the run's (width, height) without keeping the aspect ratio (as
+the book does with 640x480 -> 224x224) and cached; then augmented (training only) and scaled to 0..1. The
 model normalises with its own mean/std, so nothing here depends on the backbone.
 """
 
@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import logging
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from .io import read_image, reduce_factor
+from .cache import ImageCache
 
 log = logging.getLogger(__name__)
+
+PRELOAD_BYTES = 2 * 1024**3  # image sets up to this size are held in memory (22,424 images at 176 px fit)
 
 
 def train_transform(augment: str, image_size: tuple[int, int]) -> v2.Transform | None:
@@ -41,36 +42,41 @@ def train_transform(augment: str, image_size: tuple[int, int]) -> v2.Transform |
 class ImageTable(Dataset):
     """Rows of a table (paths, optional labels) as (image, label, row index) samples.
 
-    An unreadable image yields None, which `collate_skip` drops (and reports) so one bad file
-    never stops a run.
+    Images come through the decode-once cache (`cache.ImageCache`): resized once, reused by every fold, epoch
+    and run. Sets that fit in PRELOAD_BYTES are held in memory as one array, so an epoch decodes nothing.
+    An unreadable image yields None, which `collate_skip` drops, so one bad file never stops a run.
     """
 
     def __init__(self, paths: list[str], labels: list[int] | None, image_size: tuple[int, int],
-                 transform: v2.Transform | None = None):
+                 transform: v2.Transform | None = None, cache: ImageCache | None = None):
         self.paths = list(paths)
         self.labels = None if labels is None else [int(v) for v in labels]
         self.size = tuple(image_size)
         self.transform = transform
-        self.reduce = self._probe_reduce()
-
-    def _probe_reduce(self) -> int:
-        # decode large JPEGs at 1/2, 1/4 or 1/8 size when the model needs far fewer pixels
-        for p in self.paths[:5]:
-            img = read_image(p)
-            if img is not None:
-                return reduce_factor(img.shape[:2], (self.size[1], self.size[0]))
-        return 1
+        self.cache = cache or ImageCache(self.size)
+        self.images: np.ndarray | None = None
+        if len(self.paths) * self.size[0] * self.size[1] * 3 <= PRELOAD_BYTES:
+            self.images, ok = self.cache.load_all(self.paths)
+            self.bad = {i for i in np.flatnonzero(~ok)}
+            for i in sorted(self.bad):
+                log.warning("skipping unreadable image %s", self.paths[i])
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, i: int):
-        img = read_image(self.paths[i], self.reduce)
+    def image(self, i: int) -> np.ndarray | None:
+        """The resized RGB image of row i (H, W, 3) uint8, or None when it cannot be read."""
+        if self.images is not None:
+            return None if i in self.bad else self.images[i]
+        img = self.cache.get(self.paths[i])
         if img is None:
             log.warning("skipping unreadable image %s", self.paths[i])
+        return img
+
+    def __getitem__(self, i: int):
+        img = self.image(i)
+        if img is None:
             return None
-        if (img.shape[1], img.shape[0]) != self.size:
-            img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
         x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)  # (3, H, W) uint8
         if self.transform is not None:
             x = self.transform(x)

@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .data import CLASS_DESCRIPTIONS, KAGGLE_CLASSES
-from .io import write_csv, write_image
+from .data import CLASS_DESCRIPTIONS, KAGGLE_CLASSES, TRUTH_HEADER, truth_path
+from ..io import write_csv, write_image
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,9 @@ def synth(
     """Write a generated dataset in the Kaggle State Farm layout under `out` and return `out`.
 
     `drivers` training drivers (named like the real ones, p002...), `per_class` images per driver and
-    class, `test` unlabelled images from `test_drivers` other drivers. Deterministic for a seed.
+    class, `test` unlabelled images from `test_drivers` other drivers. Their labels go beside the folder,
+    in `<out>_test_labels.csv` (img,subject,classname): the private leaderboard that `tamgu train` and
+    `tamgu score` use to judge a model on drivers it has never seen. Deterministic for a seed.
     """
     from .config import parse_image_size
 
@@ -225,12 +227,17 @@ def synth(
             name = f"img_{ids[k]}.jpg"
             k += 1
             write_image(render(d, cls, (w, h), jit, rng), out / "imgs" / "test" / name, params)
-            test_rows.append(name)
+            test_rows.append((name, d.name, cls))
         left -= n
-    sample = pd.DataFrame({"img": test_rows})
+    truth = pd.DataFrame(test_rows, columns=TRUTH_HEADER)
+    sample = pd.DataFrame({"img": truth["img"]})
     for c in KAGGLE_CLASSES:
         sample[c] = 0.1
     write_csv(sample, out / "sample_submission.csv")
+    if len(truth):  # the private leaderboard: outside the data folder, so training can never read it
+        write_csv(truth, truth_path(out))
+    else:
+        truth_path(out).unlink(missing_ok=True)  # no test images: no stale labels from an earlier dataset
     log.info("wrote %d training and %d test images to %s", len(rows), len(test_rows), out)
     return out
 

@@ -28,27 +28,31 @@ from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, Mode
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
+from ..console import interactive, quiet_lightning, trainer_display
 from .config import TrainConfig, load_config, save_config
-from .data import Dataset, load_dataset
+from .data import Dataset, find_truth, load_dataset, read_truth
 from .folds import make_folds
-from .io import write_csv, write_json
-from .metrics import accuracy, log_loss
-from .models import build_model
+from ..io import write_csv, write_json
+from .metrics import accuracy, log_loss, score_frame
+from .models import build_model, classifier_parameters
 from .presets import ImageTable, collate_skip, train_transform, tta_views
 
 log = logging.getLogger(__name__)
 
+LONG_PREDICTION = 5000  # images: prediction gets its own progress bar from this many on
 KERAS_DECAY = 1e-6  # the book's SGD(decay=1e-6): lr / (1 + decay * step)
 
 
 class Classifier(L.LightningModule):
     """A timm model trained with cross-entropy; `meta` holds what rebuilds it from a checkpoint."""
 
-    def __init__(self, meta: dict, classes: list[str], optim: dict, tta: int = 1):
+    def __init__(self, meta: dict, classes: list[str], optim: dict, tta: int = 1, net: torch.nn.Module | None = None):
         super().__init__()
-        self.save_hyperparameters()
-        self.net, _ = build_model(meta["model"], len(classes), meta["head"], "none", tuple(meta["image_size"]),
-                                  tuple(meta["mean"]), tuple(meta["std"]))
+        self.save_hyperparameters(ignore=["net"])
+        if net is None:  # rebuilt from a checkpoint: its weights come from the checkpoint's state dict
+            net, _ = build_model(meta["model"], len(classes), meta["head"], "none", tuple(meta["image_size"]),
+                                 tuple(meta["mean"]), tuple(meta["std"]))
+        self.net = net
         self.classes = classes
         self.optim = optim
         self.tta = tta
@@ -57,10 +61,19 @@ class Classifier(L.LightningModule):
     def from_config(cls, cfg: TrainConfig, classes: list[str]) -> "Classifier":
         net, meta = build_model(cfg.model, len(classes), cfg.head, cfg.weights, cfg.image_size)
         optim = {"optimizer": cfg.optimizer, "lr": cfg.learning_rate, "weight_decay": cfg.weight_decay,
-                 "schedule": cfg.schedule, "warmup_epochs": cfg.warmup_epochs}
-        module = cls(meta, classes, optim, cfg.tta)
-        module.net.load_state_dict(net.state_dict())  # keeps pretrained weights when there are any
-        return module
+                 "schedule": cfg.schedule, "warmup_epochs": cfg.warmup_epochs, "backbone_lr": cfg.backbone_lr,
+                 "freeze_epochs": cfg.freeze_epochs}
+        return cls(meta, classes, optim, cfg.tta, net=net)
+
+    def on_train_epoch_start(self) -> None:
+        # --freeze-epochs: only the classifier learns at first, so random head gradients do not wreck
+        # the pretrained features; then everything trains. Frozen weights get no gradient, so the
+        # optimiser leaves them alone (AdamW skips parameters whose grad is None).
+        frozen = self.current_epoch < self.optim.get("freeze_epochs", 0)
+        head = {id(p) for p in classifier_parameters(self.net)}
+        for p in self.net.parameters():
+            if id(p) not in head:
+                p.requires_grad_(not frozen)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -92,10 +105,15 @@ class Classifier(L.LightningModule):
 
     def configure_optimizers(self):
         o = self.optim
+        head = {id(p) for p in classifier_parameters(self.net)}
+        groups = [{"params": [p for p in self.net.parameters() if id(p) in head], "lr": o["lr"]},
+                  {"params": [p for p in self.net.parameters() if id(p) not in head],
+                   "lr": o["lr"] * o.get("backbone_lr", 1.0)}]
+        groups = [g for g in groups if g["params"]]
         if o["optimizer"] == "sgd":
-            opt = torch.optim.SGD(self.parameters(), lr=o["lr"], momentum=0.9, nesterov=True)
+            opt = torch.optim.SGD(groups, lr=o["lr"], momentum=0.9, nesterov=True)
         else:
-            opt = torch.optim.AdamW(self.parameters(), lr=o["lr"], weight_decay=o["weight_decay"])
+            opt = torch.optim.AdamW(groups, lr=o["lr"], weight_decay=o["weight_decay"])
         total = max(1, int(self.trainer.estimated_stepping_batches))
         per_epoch = max(1, total // max(1, self.trainer.max_epochs or 1))
         warm = int(o["warmup_epochs"] * per_epoch)
@@ -149,9 +167,11 @@ def make_trainer(cfg: TrainConfig, fold_dir: Path, callbacks: list | None = None
                            enable_version_counter=False)  # full state, for resuming an interrupted fold
     stop = EarlyStopping(monitor="val_loss", mode="min", patience=cfg.patience)
     limit = cfg.limit_batches
+    display = trainer_display(fold_dir.name)
     return L.Trainer(
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision,
-        callbacks=[best, last, stop, LearningRateMonitor("epoch")] + (callbacks or []),
+        callbacks=[best, last, stop, LearningRateMonitor("epoch")] + display.pop("callbacks") + (callbacks or []),
+        **display,
         logger=CSVLogger(save_dir=fold_dir, name="", version=""), default_root_dir=fold_dir,
         limit_train_batches=limit, limit_val_batches=limit, num_sanity_val_steps=0,
         deterministic=False, log_every_n_steps=10,
@@ -161,8 +181,9 @@ def make_trainer(cfg: TrainConfig, fold_dir: Path, callbacks: list | None = None
 def predict_frame(module: Classifier, paths: list[str], ids: list[str], cfg: TrainConfig,
                   ckpt_path: str | None = None) -> pd.DataFrame:
     """Probabilities for each image as a DataFrame keyed by `img`; unreadable images get the uniform guess."""
+    quiet_lightning()
     trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, logger=False, enable_checkpointing=False,
-                        enable_model_summary=False)
+                        enable_model_summary=False, enable_progress_bar=interactive() and len(paths) >= LONG_PREDICTION)
     loader = make_loader(paths, None, cfg, train=False)
     out = trainer.predict(module, loader, ckpt_path=ckpt_path)
     n = len(module.classes)
@@ -272,6 +293,8 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     run_dir = Path(cfg.out or Path("runs") / (cfg.name or Path(str(config or "run")).stem))
     cfg.name = cfg.name or run_dir.name
     ds = load_dataset(cfg.data, groups=cfg.groups)
+    if cfg.truth is None and find_truth(cfg.data):
+        cfg.truth = str(find_truth(cfg.data))  # generated data: its private leaderboard judges the run too
     run_dir.mkdir(parents=True, exist_ok=True)
     folds = _load_folds(run_dir, cfg, ds)
     save_config(cfg, run_dir / "config.yaml")
@@ -289,11 +312,22 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
             return {}
         results[k] = {"best_val_loss": res.best_val_loss, "best_epoch": res.best_epoch, "epochs": res.epochs_run,
                       "seconds": round(res.seconds, 1)}
-    return assemble(run_dir, ds, extra=results)
+    return assemble(run_dir, ds, extra=results, truth=cfg.truth)
 
 
-def assemble(run_dir: Path, ds: Dataset, extra: dict | None = None) -> dict:
-    """Collect the finished folds' files into oof.csv, test_pred.csv, submission.csv and summary.json."""
+def heldout_scores(test: pd.DataFrame, truth: pd.DataFrame, classes: list[str]) -> dict:
+    """The private leaderboard: the submission (fold mean) and each fold's test predictions against held-out labels."""
+    sub = blend_folds(test, classes)
+    out = score_frame(sub, truth, classes)
+    out["per_fold"] = {int(k): score_frame(g, truth, classes) for k, g in test.groupby("fold")}
+    return out
+
+
+def assemble(run_dir: Path, ds: Dataset, extra: dict | None = None, truth: str | None = None) -> dict:
+    """Collect the finished folds' files into oof.csv, test_pred.csv, submission.csv and summary.json.
+
+    With `truth` (held-out test labels), the summary also holds the held-out test log loss: the score on
+    drivers no fold has seen, beside the driver-CV (OOF) estimate."""
     done = sorted(run_dir.glob("fold*/oof.csv"))
     if not done:
         raise RuntimeError(f"no finished fold in {run_dir}")
@@ -312,5 +346,8 @@ def assemble(run_dir: Path, ds: Dataset, extra: dict | None = None) -> dict:
         sub = blend_folds(test, ds.classes)
         write_csv(sub, run_dir / "submission.csv")
         summary["submission"] = str(run_dir / "submission.csv")
+        if truth:
+            summary["heldout"] = heldout_scores(test, read_truth(truth, ds.classes), ds.classes)
+            summary["truth"] = str(truth)
     write_json(summary, run_dir / "summary.json")
     return summary
