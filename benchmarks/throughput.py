@@ -28,8 +28,8 @@ from tamgu.pipeline.training import Classifier, make_loader, predict_frame
 
 
 def bench(model: str, head: str, data: Path, image_size: str, batch_size: int, batches: int, workers: int) -> dict:
-    cfg = load_config(model=model, head=head, image_size=image_size, batch_size=batch_size, workers=workers,
-                      accelerator="cpu")
+    cfg = load_config(model=model, head=head, weights="none", image_size=image_size, batch_size=batch_size,
+                      workers=workers, accelerator="cpu")  # speed only: random weights suffice
     ds = load_dataset(data)
     module = Classifier.from_config(cfg, ds.classes)
     opt = torch.optim.AdamW(module.parameters(), lr=1e-3)

@@ -184,3 +184,13 @@ def test_freeze_epochs_train_only_the_classifier_first(tiny_data, tmp_path):
     trainer.fit_loop.epoch_progress.current.completed = 1  # continue at epoch 1, past the frozen epoch
     trainer.fit(module, loader)
     assert not torch.equal(module.net.backbone.conv1[0].weight, stem)    # then everything trains
+
+
+def test_output_is_quiet_and_plain_when_stdout_is_not_a_terminal(tiny_data, tmp_path, capsys):
+    assert main(["train", str(tiny_data), "--out", str(tmp_path / "run"), "--folds", "2", "--epochs", "2", *TINY]) == 0
+    cap = capsys.readouterr()
+    text = cap.out + cap.err
+    assert "GPU available" not in text and "INFO" not in text and "Tip:" not in text  # no Lightning banners
+    assert "\r" not in text  # no redrawn progress bars in a log file
+    assert "fold0 epoch 1:" in cap.out and "val_loss" in cap.out  # one plain line per epoch instead
+    assert "Params" not in text  # no model summary unless -v

@@ -32,6 +32,7 @@ _EXPORTS = {
     "predict": "pipeline.prediction", "score": "pipeline.prediction", "validate_submission": "pipeline.prediction",
     "synth": "pipeline.synthetic",
     "reproduce": "pipeline.reproduce",
+    "ensemble": "pipeline.ensemble", "smooth": "pipeline.smoothing", "pseudo": "pipeline.pseudo",
     "train": "pipeline.training",
 }
 __all__ = sorted(_EXPORTS)

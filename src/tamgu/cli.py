@@ -156,6 +156,52 @@ def cmd_reproduce(a):
     print(f"table: {Path(a.out) / 'results.md'} and results.csv")
 
 
+def _print_blend_table(summary: dict) -> None:
+    import pandas as pd
+
+    table = pd.DataFrame(summary["table"])
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+def cmd_ensemble(a):
+    from .pipeline.ensemble import ensemble
+
+    clip = tuple(float(v) for v in a.clip.split(",")) if a.clip else None
+    weights = [float(v) for v in a.weights.split(",")] if a.weights else None
+    s = ensemble(a.runs, a.out, method=a.method, weights=weights, temperature=a.temperature, clip=clip, truth=a.truth)
+    _print_blend_table(s)
+    if s.get("weights") is not None:
+        print(f"\nweights: {s['weights']}")
+    if "temperature" in s:
+        print(f"temperature: {s['temperature']:.3f}")
+    print(f"\nensemble folder: {a.out}")
+
+
+def cmd_smooth(a):
+    from .pipeline.smoothing import smooth
+
+    s = smooth(a.run, a.out, k=a.k, alpha=a.alpha, truth=a.truth, accelerator=a.accelerator)
+    b = s["before"]
+    print(f"k {s['k']}, alpha {s['alpha']} (chosen on OOF; grid in {Path(a.out) / 'grid.csv'})")
+    print(f"{'':8} {'before':>9} {'after':>9}")
+    print(f"{'OOF':8} {b['oof_log_loss']:9.4f} {s['oof']['log_loss']:9.4f}")
+    if "heldout" in s:
+        print(f"{'held-out':8} {b['heldout_log_loss']:9.4f} {s['heldout']['log_loss']:9.4f}")
+    print(f"\nsmoothed run folder: {a.out}")
+
+
+def cmd_pseudo(a):
+    from .pipeline.pseudo import pseudo
+
+    s = pseudo(a.run, a.data, a.out, threshold=a.threshold, max_ratio=a.max_ratio, soft=a.soft)
+    print("test images above each confidence threshold:")
+    for r in s["thresholds"]:
+        print(f"  > {r['threshold']:.1f}: {r['images']:6d} ({r['share']:.0%})")
+    print(f"\n{s['pseudo_images']} pseudo-labelled images (cap {s['cap']}, threshold {s['threshold']}) added for "
+          f"training only -> {s['data']}")
+    print("  per class: " + ", ".join(f"{c} {n}" for c, n in s["per_class"].items()))
+
+
 def cmd_frames(a):
     from .video.frames import frames
 
@@ -298,6 +344,35 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--truth", required=True, help="labelled dataset (Kaggle layout or class folders)")
     s.add_argument("--groups", help="CSV with img,group (class-per-folder sets)")
     s.set_defaults(func=cmd_score)
+
+    s = sub.add_parser("ensemble", help="blend finished runs (prediction files only), optionally calibrated")
+    s.add_argument("runs", nargs="+", help="run folders (tamgu train, ensemble or smooth outputs)")
+    s.add_argument("--out", required=True, help="folder for the blend (a run folder itself)")
+    s.add_argument("--method", default="mean", choices=["mean", "geometric", "weighted", "per-class", "rank"],
+                   help="mean (default), geometric, weighted (fitted on OOF), per-class (weight per class), rank")
+    s.add_argument("--weights", help="fixed weights for mean/geometric, e.g. 0.33,0.33,0.33")
+    s.add_argument("--temperature", action="store_true", help="fit a temperature on OOF and apply it to test")
+    s.add_argument("--clip", help="clip probabilities to LO,HI (e.g. 0.005,0.95)")
+    s.add_argument("--truth", help="held-out test labels (default: the members')")
+    s.set_defaults(func=cmd_ensemble)
+
+    s = sub.add_parser("smooth", help="blend each prediction with its nearest test neighbours' (1st place)")
+    s.add_argument("run", help="run or ensemble folder")
+    s.add_argument("--out", required=True, help="folder for the smoothed predictions")
+    s.add_argument("--k", type=int, help="neighbours (default: chosen on OOF from 0,1,2,3,5,10,20)")
+    s.add_argument("--alpha", type=float, help="weight of the neighbours (default: chosen on OOF)")
+    s.add_argument("--truth", help="held-out test labels (default: the run's)")
+    s.add_argument("--accelerator", default="auto", help="for computing features: cpu, gpu or auto")
+    s.set_defaults(func=cmd_smooth)
+
+    s = sub.add_parser("pseudo", help="a new dataset with confident test images as train-only images")
+    s.add_argument("run", help="run or ensemble folder whose test predictions label the images")
+    s.add_argument("--data", required=True, help="the dataset the run was trained on")
+    s.add_argument("--out", required=True, help="folder for the new dataset")
+    s.add_argument("--threshold", type=float, default=0.9, help="least confidence (default 0.9)")
+    s.add_argument("--max-ratio", type=float, default=0.5, help="most pseudo images per training image (default 0.5)")
+    s.add_argument("--soft", action="store_true", help="train on the predicted distribution, not its argmax")
+    s.set_defaults(func=cmd_pseudo)
 
     s = sub.add_parser("reproduce", help="run the book's chapter 5 steps in order and write the results table")
     s.add_argument("chapter", choices=["chapter5"], help="which chapter (chapter5)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import threading
 import zipfile
@@ -134,6 +135,11 @@ def reduce_factor(src_hw: tuple[int, int], dst_hw: tuple[int, int]) -> int:
         if src_hw[0] // f >= dst_hw[0] and src_hw[1] // f >= dst_hw[1]:
             factor = f
     return factor
+
+
+def no_bar(progress: bool = True) -> bool:
+    """tqdm's `disable`: progress bars only on a terminal or in a notebook; plain output in logs and pipes."""
+    return not progress or not (sys.stderr.isatty() or "ipykernel" in sys.modules)
 
 
 def list_inputs(inputs, exts: set[str] = IMAGE_EXTS | VIDEO_EXTS, what: str = "images, folders or videos") -> list[Path]:

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..io import VIDEO_EXTS, list_inputs, write_csv, write_image
+from ..io import VIDEO_EXTS, list_inputs, write_csv, write_image, no_bar
 from .noise import NoiseSpec, estimate_sigma, psnr, ssim, to_float, to_uint8
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def _denoise_video(src: Path, dst: Path, fn: Callable[[np.ndarray], np.ndarray],
             vout = out.add_stream("libx264", rate=rate)
             vout.width, vout.height = vin.codec_context.width // 2 * 2, vin.codec_context.height // 2 * 2
             vout.pix_fmt = "yuv420p"
-            for frame in tqdm(inp.decode(vin), desc=src.name, unit="frame", disable=not progress, leave=False):
+            for frame in tqdm(inp.decode(vin), desc=src.name, unit="frame", disable=no_bar(progress), leave=False):
                 rgb = fn(frame.to_ndarray(format="rgb24"))[: vout.height, : vout.width]
                 for pkt in vout.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
                     out.mux(pkt)
@@ -157,7 +157,7 @@ def denoise(inputs, out: str | Path, method: str = "nlm", sigma: float | None = 
         net = load_denoiser(model) if model else None
     files = list_inputs(inputs)
     rows = []
-    for f in tqdm(files, desc=f"denoise ({method})", unit="file", disable=not progress):
+    for f in tqdm(files, desc=f"denoise ({method})", unit="file", disable=no_bar(progress)):
         t0 = time.perf_counter()
         dst = out / f.name
         try:
@@ -214,7 +214,7 @@ def evaluate(images: str | Path | None = None, noise: str = "gaussian:25", metho
     methods = methods or [m for m in available_methods() if m != "n2n"] + list(nets)
     rows, shown = [], {}
     rng = np.random.default_rng(seed)
-    for name, img in tqdm(clean.items(), desc="images", disable=not progress):
+    for name, img in tqdm(clean.items(), desc="images", disable=no_bar(progress)):
         noisy = to_float(to_uint8(spec.add(img, rng)))  # stored as 8-bit, as real photos are
         mp = img.shape[0] * img.shape[1] / 1e6
         rows.append({"image": name, "method": "noisy", "psnr": psnr(img, noisy), "ssim": ssim(img, noisy),

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..io import VIDEO_EXTS, atomic_path, list_inputs, write_csv, write_image
+from ..io import VIDEO_EXTS, atomic_path, list_inputs, write_csv, write_image, no_bar
 
 log = logging.getLogger(__name__)
 
@@ -374,7 +374,7 @@ def for_each_input(files: list[Path], fn: Callable[[Path], None], progress: bool
     from tqdm.auto import tqdm
 
     errors = []
-    for f in tqdm(files, desc="files", unit="file", disable=not progress or len(files) < 2):
+    for f in tqdm(files, desc="files", unit="file", disable=no_bar(progress) or len(files) < 2):
         try:
             fn(f)
         except Exception as e:  # noqa: BLE001 - one bad input must not stop the rest; it is reported
@@ -397,7 +397,7 @@ def run_detector(detector: Detector, inputs, out: str | Path | None = None, fram
     def one(f: Path) -> None:
         frames = iter_video(f, frame_step) if f.suffix.lower() in VIDEO_EXTS else iter([(0, read_photo(f))])
         n = 0
-        for idx, img in tqdm(frames, desc=f.name, unit="frame", leave=False, disable=not progress):
+        for idx, img in tqdm(frames, desc=f.name, unit="frame", leave=False, disable=no_bar(progress)):
             dets = detector(img)
             n += 1
             rows.extend({"img": f.name, "frame": idx, **asdict(d)} for d in dets)
@@ -466,7 +466,7 @@ def background(inputs, out: str | Path, method: str = "auto", frame_step: int = 
         if f.suffix.lower() in VIDEO_EXTS:
             sub = (cv2.createBackgroundSubtractorKNN(history=history, detectShadows=True) if method == "knn"
                    else cv2.createBackgroundSubtractorMOG2(history=history, varThreshold=16, detectShadows=True))
-            for idx, img in tqdm(iter_video(f, 1), desc=f.name, unit="frame", disable=not progress, leave=False):
+            for idx, img in tqdm(iter_video(f, 1), desc=f.name, unit="frame", disable=no_bar(progress), leave=False):
                 mask = _clean_mask(sub.apply(img))  # every frame teaches the model; every Nth is saved
                 if idx % frame_step:
                     continue

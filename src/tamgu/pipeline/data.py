@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from ..io import IMAGE_EXTS, ZIP_SEP, decode_image, read_bytes
+from ..io import IMAGE_EXTS, ZIP_SEP, decode_image, read_bytes, no_bar
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,8 @@ DRIVER_CSV = "driver_imgs_list.csv"
 # The private leaderboard: test labels kept beside (never inside) a dataset folder, as Kaggle keeps them.
 TRUTH_SUFFIX = "_test_labels.csv"
 TRUTH_HEADER = ["img", "subject", "classname"]
+# Written by `tamgu pseudo`: which training images are pseudo-labelled test images (train-only, never validated).
+PSEUDO_CSV = "pseudo_labels.csv"
 DRIVER_HEADER = ["subject", "classname", "img"]
 
 
@@ -69,6 +71,7 @@ class Dataset:
     test: pd.DataFrame             # img, path
     sample_submission: pd.DataFrame | None = None
     problems: list[Problem] = field(default_factory=list)  # non-fatal ones found while loading
+    soft: pd.DataFrame | None = None  # pseudo-labelled images' target distributions (index img, class columns)
 
     def summary(self) -> dict:
         t = self.train
@@ -293,11 +296,32 @@ def load_dataset(data: str | Path, groups: str | None = None, classes: list[str]
         train, test, classes = _load_folders(root, files, classes, groups, problems)
     train = train.sort_values("img", kind="stable").reset_index(drop=True)
     train["y"] = train["label"].map({c: i for i, c in enumerate(classes)})
-    train = train[["img", "label", "y", "group", "path"]]
+    train["pseudo"] = False
+    soft = None
+    if PSEUDO_CSV in files.files:
+        train, soft = _mark_pseudo(train, files.read_csv(PSEUDO_CSV), classes, problems)
+    train = train[["img", "label", "y", "group", "path", "pseudo"]]
     if strict and any(p.fatal for p in problems):
         raise DataError(problems)
     return Dataset(root=root, kind=kind, classes=list(classes), train=train, test=test.reset_index(drop=True),
-                   sample_submission=sample, problems=problems)
+                   sample_submission=sample, problems=problems, soft=soft)
+
+
+def _mark_pseudo(train: pd.DataFrame, pseudo: pd.DataFrame, classes: list[str], problems: list[Problem]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Flag the training images that `tamgu pseudo` added (they train in every fold and validate in none)."""
+    if "img" not in pseudo.columns:
+        problems.append(Problem(PSEUDO_CSV, "has no img column", "rebuild the dataset with tamgu pseudo"))
+        return train, None
+    unknown = sorted(set(pseudo["img"]) - set(train["img"]))
+    if unknown:
+        problems.append(Problem(PSEUDO_CSV, f"lists {len(unknown)} images not in the training set (e.g. {unknown[0]})",
+                                "rebuild the dataset with tamgu pseudo"))
+    train["pseudo"] = train["img"].isin(set(pseudo["img"]))
+    soft = None
+    if set(classes) <= set(pseudo.columns):
+        soft = pseudo.set_index("img")[classes].astype(float)
+    return train, soft
 
 
 def find_unreadable(refs: list[str], labels: list[str] | None = None, workers: int = 4,
@@ -316,7 +340,7 @@ def find_unreadable(refs: list[str], labels: list[str] | None = None, workers: i
         return None if decode_image(data, reduce) is not None else "is not a readable image (corrupt or truncated)"
 
     with ThreadPoolExecutor(workers) as pool:
-        results = list(tqdm(pool.map(probe, refs), total=len(refs), desc="decoding", disable=not progress, leave=False))
+        results = list(tqdm(pool.map(probe, refs), total=len(refs), desc="decoding", disable=no_bar(progress), leave=False))
     return [Problem(ref.split(ZIP_SEP)[-1], why, "delete it or replace it with a good copy; training skips it", fatal=False)
             for ref, why in zip(refs, results) if why]
 

@@ -10,12 +10,18 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 
 def make_folds(train: pd.DataFrame, split: str = "driver", folds: int = 5, seed: int = 42) -> pd.DataFrame:
-    """Return `train` with a `fold` column (0..folds-1): the fold in which each image is validated.
+    """Return `train` with a `fold` column (0..folds-1): the fold in which each image is validated
+    (-1 for pseudo-labelled images: training only).
 
     - random: stratified by class, images independent (the book's baseline: drivers leak across folds).
     - driver / group: every group (driver, source video) lies wholly in one validation fold, with class
       balance kept as far as the groups allow (scikit-learn's StratifiedGroupKFold).
     """
+    if "pseudo" in train.columns and train["pseudo"].any():
+        # pseudo-labelled test images train in every fold and are validated in none (the book leaked them)
+        real = make_folds(train[~train["pseudo"].astype(bool)], split, folds, seed)
+        extra = train[train["pseudo"].astype(bool)].assign(fold=-1)
+        return pd.concat([real, extra]).loc[train.index]
     df = train.copy()
     if split == "random":
         counts = df["y"].value_counts()

@@ -40,10 +40,18 @@ class Net(nn.Module):
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = (x - self.mean) / self.std
+        # channels-last: about 1.4x faster convolutions on CPU (oneDNN) and on GPU tensor cores
+        x = ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
         if self.head is None:
             return self.backbone(x)  # timm's own pooling and classifier
         return self.head(self.backbone.forward_features(x))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled backbone features (B, F): what the classifier reads, for nearest-neighbour look-ups."""
+        f = self.backbone.forward_features(((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last))
+        if f.ndim == 4:  # (B, C, H, W) -> (B, C)
+            return f.mean(dim=(2, 3))
+        return f.mean(dim=1) if f.ndim == 3 else f  # (B, tokens, C) -> (B, C)
 
 
 def build_model(name: str, num_classes: int, head: str = "timm", weights: str = "none",
@@ -79,7 +87,7 @@ def build_model(name: str, num_classes: int, head: str = "timm", weights: str = 
             "mean": list(mean), "std": list(std),
             "weights": {"file": str(source.path), "origin": source.origin, "loaded": report.loaded,
                         "backbone_tensors": report.backbone} if source else "none"}
-    return Net(backbone, head_mod, mean, std), meta
+    return Net(backbone, head_mod, mean, std).to(memory_format=torch.channels_last), meta
 
 
 def classifier_parameters(net: Net) -> list[nn.Parameter]:

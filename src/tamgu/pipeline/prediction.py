@@ -13,7 +13,7 @@ from .config import load_config
 from .data import KAGGLE_CLASSES, load_dataset, read_truth
 from ..io import write_csv
 from .metrics import score_frame
-from .training import Classifier, blend_folds, predict_frame
+from .training import Classifier, blend_folds, predict_folds
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +44,13 @@ def predict(run: str | Path, data: str | Path | None = None, out: str | Path | N
     ds = load_dataset(cfg.data, groups=cfg.groups, strict=False)
     if not len(ds.test):
         raise ValueError(f"{cfg.data} has no test images (imgs/test or test/): nothing to predict.")
-    frames = []
-    for ck in ckpts:
-        module = load_checkpoint(ck)
-        module.tta = cfg.tta
-        df = predict_frame(module, ds.test["path"].tolist(), ds.test["img"].tolist(), cfg)
-        df.insert(1, "fold", int(ck.parent.name[4:]))
-        frames.append(df)
-    classes = module.classes
-    sub = blend_folds(pd.concat(frames, ignore_index=True), classes)
+    modules = {int(ck.parent.name[4:]): load_checkpoint(ck) for ck in ckpts}
+    for m in modules.values():
+        m.tta = cfg.tta
+    # one decode per test image, every fold model on each batch
+    test_pred = predict_folds(modules, ds.test["path"].tolist(), ds.test["img"].tolist(), cfg)
+    classes = next(iter(modules.values())).classes
+    sub = blend_folds(test_pred, classes)
     write_csv(sub, Path(out) if out else run / "submission.csv")
     return sub
 

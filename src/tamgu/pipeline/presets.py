@@ -50,7 +50,11 @@ class ImageTable(Dataset):
     def __init__(self, paths: list[str], labels: list[int] | None, image_size: tuple[int, int],
                  transform: v2.Transform | None = None, cache: ImageCache | None = None):
         self.paths = list(paths)
-        self.labels = None if labels is None else [int(v) for v in labels]
+        # class indices, or (N, C) target distributions for soft (pseudo-label) training
+        if labels is None or np.ndim(labels) == 2:
+            self.labels = None if labels is None else np.asarray(labels, np.float32)
+        else:
+            self.labels = [int(v) for v in labels]
         self.size = tuple(image_size)
         self.transform = transform
         self.cache = cache or ImageCache(self.size)
@@ -91,7 +95,8 @@ def collate_skip(batch):
     if not batch:
         return torch.empty(0, 3, 1, 1), torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.long)
     xs, ys, idx = zip(*batch)
-    return torch.stack(xs), torch.tensor(ys, dtype=torch.long), torch.tensor(idx, dtype=torch.long)
+    y = torch.from_numpy(np.stack(ys)) if isinstance(ys[0], np.ndarray) else torch.tensor(ys, dtype=torch.long)
+    return torch.stack(xs), y, torch.tensor(idx, dtype=torch.long)
 
 
 def tta_views(x: torch.Tensor, passes: int) -> list[torch.Tensor]:

@@ -83,8 +83,8 @@ class Classifier(L.LightningModule):
         if len(y) == 0:  # every image of the batch was unreadable
             return None
         logits = self(x)
-        loss = F.cross_entropy(logits, y)
-        acc = (logits.argmax(1) == y).float().mean()
+        loss = F.cross_entropy(logits, y)  # y: class indices, or (B, C) distributions with soft pseudo-labels
+        acc = (logits.argmax(1) == (y.argmax(1) if y.ndim == 2 else y)).float().mean()
         on_step = stage == "train"
         self.log(f"{stage}_loss", loss, prog_bar=True, on_step=on_step, on_epoch=True, batch_size=len(y), sync_dist=not on_step)
         self.log(f"{stage}_acc", acc, prog_bar=True, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=not on_step)
@@ -190,9 +190,35 @@ def predict_frame(module: Classifier, paths: list[str], ids: list[str], cfg: Tra
     probs = np.full((len(paths), n), 1.0 / n)
     for p, idx in out:
         probs[idx.numpy()] = p.numpy()
-    df = pd.DataFrame(probs, columns=module.classes)
+    return prob_frame(probs, ids, module.classes)
+
+
+def prob_frame(probs: np.ndarray, ids: list[str], classes: list[str], fold: int | None = None) -> pd.DataFrame:
+    """Probabilities (N, C) as a table keyed by image: img[, fold], classes..."""
+    df = pd.DataFrame(probs, columns=classes)
     df.insert(0, "img", ids)
+    if fold is not None:
+        df.insert(1, "fold", fold)
     return df
+
+
+def predict_folds(modules: dict[int, Classifier], paths: list[str], ids: list[str], cfg: TrainConfig) -> pd.DataFrame:
+    """Every fold model's probabilities (img, fold, classes...), decoding each image once: each batch goes
+    through all the models before the next is read. Unreadable images get the uniform guess."""
+    first = next(iter(modules.values()))
+    use_cuda = torch.cuda.is_available() and cfg.accelerator in ("auto", "gpu", "cuda")
+    device = torch.device("cuda" if use_cuda else "cpu")
+    nets = {k: m.to(device).eval() for k, m in modules.items()}
+    n = len(first.classes)
+    probs = {k: np.full((len(paths), n), 1.0 / n) for k in nets}
+    with torch.inference_mode():
+        for x, _, idx in make_loader(paths, None, cfg, train=False):
+            if not len(idx):
+                continue
+            x = x.to(device)
+            for k, m in nets.items():
+                probs[k][idx.numpy()] = torch.stack([F.softmax(m(v), 1) for v in tta_views(x, m.tta)]).mean(0).cpu().numpy()
+    return pd.concat([prob_frame(probs[k], ids, first.classes, k) for k in nets], ignore_index=True)
 
 
 def epoch_history(metrics_csv: Path) -> pd.DataFrame:
@@ -203,6 +229,17 @@ def epoch_history(metrics_csv: Path) -> pd.DataFrame:
     h = m.groupby("epoch").first().reindex(columns=list(cols.values())).reset_index()
     h["epoch"] = h["epoch"].astype(int)
     return h
+
+
+def training_targets(rows: pd.DataFrame, ds: Dataset) -> list[int] | np.ndarray:
+    """Class indices; or, when the dataset carries soft pseudo-labels, (N, C) distributions: one-hot for
+    labelled images, the ensemble's probabilities for pseudo-labelled ones."""
+    if ds.soft is None:
+        return rows["y"].tolist()
+    targets = np.eye(len(ds.classes), dtype=np.float32)[rows["y"].to_numpy()]
+    soft = rows["img"].isin(ds.soft.index).to_numpy()
+    targets[soft] = ds.soft.loc[rows.loc[soft, "img"]].to_numpy(np.float32)
+    return targets
 
 
 def train_fold(cfg: TrainConfig, ds: Dataset, folds: pd.DataFrame, fold: int, run_dir: Path) -> FoldResult | None:
@@ -217,7 +254,7 @@ def train_fold(cfg: TrainConfig, ds: Dataset, folds: pd.DataFrame, fold: int, ru
     module = Classifier.from_config(cfg, ds.classes)
     trainer = make_trainer(cfg, fold_dir)
     resume = fold_dir / "last.ckpt"
-    trainer.fit(module, make_loader(tr["path"].tolist(), tr["y"].tolist(), cfg, True),
+    trainer.fit(module, make_loader(tr["path"].tolist(), training_targets(tr, ds), cfg, True),
                 make_loader(va["path"].tolist(), va["y"].tolist(), cfg, False),
                 ckpt_path=str(resume) if resume.exists() else None)
     if trainer.global_rank != 0:

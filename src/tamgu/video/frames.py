@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..io import VIDEO_EXTS, list_inputs, write_csv, write_image
+from ..io import VIDEO_EXTS, list_inputs, write_csv, write_image, no_bar
 
 log = logging.getLogger(__name__)
 
@@ -514,12 +514,12 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
         mapping.update({Path(v).stem: lbl for v, lbl in zip(lab["video"], lab["label"])})
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    overall = tqdm(total=None, desc="frames", unit="frame", disable=not progress)
+    overall = tqdm(total=None, desc="frames", unit="frame", disable=no_bar(progress))
     results, problems = [], []
 
     def one(f: Path):
         lbl = mapping.get(f.name, mapping.get(f.stem, label)) if mapping else label
-        bar = tqdm(desc=f.name, unit="frame", leave=False, disable=not progress)
+        bar = tqdm(desc=f.name, unit="frame", leave=False, disable=no_bar(progress))
         try:
             return extract_video(f, out, sampling, lbl, fmt, quality, dedupe, scene, backend, _Both(bar, overall),
                                  parts)
