@@ -70,3 +70,17 @@ def test_augment_preview_draws_originals_and_versions(tiny_data, tmp_path):
     assert (tmp_path / "grid.png").stat().st_size > 1000
     assert len(fig.axes) == 3 * 5
     assert main(["augment-preview", str(tiny_data), "--out", str(tmp_path / "g2.png"), "--image-size", "40x30"]) == 0
+
+
+def test_the_chapter_continues_through_ensembles_pseudo_labels_and_smoothing(tiny_data, tmp_path):
+    out = tmp_path / "ch5"
+    table = tamgu.reproduce("chapter5", data=tiny_data, out=out, small=True, epochs=1, workers=0, image_size="32x24",
+                            steps=["4", "6_efficientnet_lite0", "6_book_head", "7", "8", "9", "10"])
+    assert table["step"].tolist() == ["4_augment", "6_efficientnet_lite0", "6_book_head", "7_ensemble", "8_pseudo",
+                                      "9_weighted", "10_smooth", "10_calibrate"]
+    assert table[["oof_log_loss", "heldout_log_loss", "minutes"]].notna().all().all()
+    pseudo_rows = pd.read_csv(out / "8_pseudo_data" / "pseudo_labels.csv")
+    folds = pd.read_csv(out / "8_pseudo" / "folds.csv")
+    assert set(folds.loc[folds["fold"] == -1, "img"]) == set(pseudo_rows["img"])  # train-only, never validated
+    assert sum(json.loads((out / "9_weighted" / "summary.json").read_text())["weights"]) == pytest.approx(1)
+    assert (out / "10_calibrate" / "calibration.png").is_file()

@@ -194,3 +194,46 @@ def test_output_is_quiet_and_plain_when_stdout_is_not_a_terminal(tiny_data, tmp_
     assert "\r" not in text  # no redrawn progress bars in a log file
     assert "fold0 epoch 1:" in cap.out and "val_loss" in cap.out  # one plain line per epoch instead
     assert "Params" not in text  # no model summary unless -v
+
+
+def test_a_run_folder_made_with_other_settings_is_refused_unless_fresh(tiny_data, tmp_path):
+    run = tmp_path / "run"
+    args = ["train", str(tiny_data), "--out", str(run), "--folds", "2", "--epochs", "1", *TINY]
+    assert main(args) == 0
+    before = (run / "oof.csv").read_text()
+    with pytest.raises(tamgu.ConfigError, match=r"other settings \(epochs: 1 -> 2\).*--fresh"):
+        tamgu.train(tiny_data, out=run, folds=2, epochs=2, model="test_resnet", weights="none", image_size="32x24",
+                    batch_size=16, workers=0)
+    assert (run / "oof.csv").read_text() == before  # nothing lost
+    # runtime settings may change on a rerun (workers, accelerator, a single --fold)
+    assert main(args[:-2] + ["--workers", "1"]) == 0
+    assert main(args[:6] + ["--epochs", "2", *TINY, "--fresh"]) == 0
+    assert "epochs: 2" in (run / "config.yaml").read_text()
+
+
+def test_folds_trained_on_separate_machines_are_collected_and_checked(tiny_data, tmp_path, capsys):
+    import shutil
+    import subprocess
+    import sys
+
+    def fold_on_machine(k: int, machine: str, *extra: str) -> None:
+        cmd = [sys.executable, "-m", "tamgu.cli", "train", str(tiny_data), "--out", str(tmp_path / machine / "run"),
+               "--folds", "2", "--fold", str(k), "--epochs", "1", *TINY, *extra]
+        subprocess.run(cmd, check=True, capture_output=True)
+
+    fold_on_machine(0, "a")
+    fold_on_machine(1, "b")
+    run = tmp_path / "a" / "run"
+    with pytest.raises(ValueError, match=r"folds \[1\] of .* are not finished"):
+        tamgu.collect(run)
+    shutil.copytree(tmp_path / "b" / "run" / "fold1", run / "fold1")
+    summary = tamgu.collect(run)
+    assert summary["folds_done"] == [0, 1] and summary["oof"]["images"] == 180
+    assert len(pd.read_csv(run / "submission.csv")) == 30 and summary["heldout"]["images"] == 30
+    assert main(["collect", str(run)]) == 0 and "OOF" in capsys.readouterr().out
+
+    fold_on_machine(1, "c", "--lr", "0.01")  # another machine, other settings
+    shutil.rmtree(run / "fold1")
+    shutil.copytree(tmp_path / "c" / "run" / "fold1", run / "fold1")
+    with pytest.raises(tamgu.ConfigError, match=r"fold 1 .* trained differently.*lr: 0.01 -> None"):
+        tamgu.collect(run)

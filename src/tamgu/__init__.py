@@ -33,7 +33,7 @@ _EXPORTS = {
     "synth": "pipeline.synthetic",
     "reproduce": "pipeline.reproduce",
     "ensemble": "pipeline.ensemble", "smooth": "pipeline.smoothing", "pseudo": "pipeline.pseudo",
-    "train": "pipeline.training",
+    "train": "pipeline.training", "collect": "pipeline.training",
 }
 __all__ = sorted(_EXPORTS)
 

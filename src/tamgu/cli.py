@@ -24,6 +24,7 @@ def _train_options(p: argparse.ArgumentParser, predict_only: bool = False) -> No
                        f"folder (default {d.weights})")
         g.add_argument("--freeze-epochs", type=int, help="train only the classifier for this many epochs first (default 0)")
         g.add_argument("--backbone-lr", type=float, help="backbone learning rate as a fraction of --lr (default 1.0)")
+        g.add_argument("--label-smoothing", type=float, help="spread this much target mass over the other classes (default 0)")
         g.add_argument("--head", choices=["timm", "book"], help="timm's classifier, or the book's 2048-2048 head")
         g.add_argument("--image-size", help="one number (square) or WxH, e.g. 224 or 160x120 (default 224)")
         g.add_argument("--augment", choices=["none", "book", "light"], help="real-time augmentation (default none)")
@@ -117,9 +118,15 @@ def cmd_augment_preview(a):
 def cmd_train(a):
     from .pipeline.training import train
 
-    summary = train(a.data, out=a.out, config=a.config, **_opts(a))
+    summary = train(a.data, out=a.out, config=a.config, fresh=a.fresh, **_opts(a))
     if summary:
         _print_summary(summary)
+
+
+def cmd_collect(a):
+    from .pipeline.training import collect
+
+    _print_summary(collect(a.run))
 
 
 def cmd_predict(a):
@@ -329,8 +336,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("train", help="cross-validate a model, predict the test set, write a submission")
     s.add_argument("data", nargs="?", help="dataset (or set data: in --config)")
     s.add_argument("--out", help="run folder (default runs/<config name>)")
+    s.add_argument("--fresh", action="store_true", help="discard a run already in --out and start again")
     _train_options(s)
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("collect", help="assemble a run whose folds were trained on separate machines (--fold K)")
+    s.add_argument("run", help="run folder holding every fold<k>/ folder")
+    s.set_defaults(func=cmd_collect)
 
     s = sub.add_parser("predict", help="re-predict test images with a trained run")
     s.add_argument("run", help="run folder written by tamgu train")

@@ -57,6 +57,7 @@ class TrainConfig(BaseModel):
     weight_decay: float = 0.05             # adamw only
     backbone_lr: float = Field(1.0, gt=0)  # backbone learning rate as a fraction of lr (e.g. 0.1 for fine-tuning)
     freeze_epochs: int = Field(0, ge=0)    # train only the classifier for this many epochs first
+    label_smoothing: float = Field(0.0, ge=0, lt=1)  # target mass spread over other classes: tempers confidence
     schedule: Literal["cosine", "constant"] = "cosine"  # warm-up then cosine to zero at `epochs`
     warmup_epochs: float = 1.0
     batch_size: int = Field(32, ge=1)
@@ -129,6 +130,29 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
         return TrainConfig(**values)
     except ValidationError as err:
         raise ConfigError(_fmt_errors(err, source)) from None
+
+
+# Fields that change how a run is carried out but not what it computes: a rerun may change them freely.
+RUNTIME_FIELDS = {"name", "out", "fold", "workers", "accelerator", "devices", "truth"}
+
+
+def config_differences(prev: dict[str, Any], cfg: TrainConfig) -> list[str]:
+    """What `cfg` changes, against a saved config, among the fields that change results ("epochs: 8 -> 10")."""
+    now = cfg.to_dict()
+    default = TrainConfig().to_dict()
+    diffs = []
+    for key, value in now.items():
+        if key in RUNTIME_FIELDS:
+            continue
+        old = prev.get(key, default[key])  # a config saved by an older tamgu lacks the newer fields
+        if key in ("data", "groups", "config") and old and value:
+            same = Path(str(old)).expanduser().resolve() == Path(str(value)).expanduser().resolve()
+        else:
+            same = old == value or (isinstance(old, (int, float)) and isinstance(value, (int, float))
+                                    and float(old) == float(value))
+        if not same:
+            diffs.append(f"{key}: {old} -> {value}")
+    return diffs
 
 
 def save_config(cfg: TrainConfig, path: str | Path) -> None:

@@ -29,10 +29,10 @@ from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
 from ..console import interactive, quiet_lightning, trainer_display
-from .config import TrainConfig, load_config, save_config
+from .config import ConfigError, TrainConfig, config_differences, load_config, save_config
 from .data import Dataset, find_truth, load_dataset, read_truth
 from .folds import make_folds
-from ..io import write_csv, write_json
+from ..io import write_csv, write_json, write_yaml
 from .metrics import accuracy, log_loss, score_frame
 from .models import build_model, classifier_parameters
 from .presets import ImageTable, collate_skip, train_transform, tta_views
@@ -62,7 +62,7 @@ class Classifier(L.LightningModule):
         net, meta = build_model(cfg.model, len(classes), cfg.head, cfg.weights, cfg.image_size)
         optim = {"optimizer": cfg.optimizer, "lr": cfg.learning_rate, "weight_decay": cfg.weight_decay,
                  "schedule": cfg.schedule, "warmup_epochs": cfg.warmup_epochs, "backbone_lr": cfg.backbone_lr,
-                 "freeze_epochs": cfg.freeze_epochs}
+                 "freeze_epochs": cfg.freeze_epochs, "label_smoothing": cfg.label_smoothing}
         return cls(meta, classes, optim, cfg.tta, net=net)
 
     def on_train_epoch_start(self) -> None:
@@ -83,7 +83,9 @@ class Classifier(L.LightningModule):
         if len(y) == 0:  # every image of the batch was unreadable
             return None
         logits = self(x)
-        loss = F.cross_entropy(logits, y)  # y: class indices, or (B, C) distributions with soft pseudo-labels
+        # y: class indices, or (B, C) distributions with soft pseudo-labels; smoothing only while training
+        smoothing = self.optim.get("label_smoothing", 0.0) if stage == "train" else 0.0
+        loss = F.cross_entropy(logits, y, label_smoothing=smoothing)
         acc = (logits.argmax(1) == (y.argmax(1) if y.ndim == 2 else y)).float().mean()
         on_step = stage == "train"
         self.log(f"{stage}_loss", loss, prog_bar=True, on_step=on_step, on_epoch=True, batch_size=len(y), sync_dist=not on_step)
@@ -250,6 +252,8 @@ def train_fold(cfg: TrainConfig, ds: Dataset, folds: pd.DataFrame, fold: int, ru
     fold_dir = run_dir / f"fold{fold}"
     fold_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed + fold, workers=True, verbose=False)
+    # what this fold was trained with, so that folds trained on different machines can be checked (collect)
+    write_yaml({**cfg.to_dict(), "folds_sha1": folds_digest(folds)}, fold_dir / "config.yaml")
     tr, va = folds[folds["fold"] != fold], folds[folds["fold"] == fold]
     module = Classifier.from_config(cfg, ds.classes)
     trainer = make_trainer(cfg, fold_dir)
@@ -317,12 +321,13 @@ def summarize(oof: pd.DataFrame, truth: pd.DataFrame, classes: list[str]) -> dic
 
 
 def train(data: str | Path | None = None, out: str | Path | None = None, config: str | Path | None = None,
-          **options: Any) -> dict:
+          fresh: bool = False, **options: Any) -> dict:
     """Cross-validate a model on a dataset and predict its test images: `tamgu train DATA --out RUN`.
 
     Options are the fields of TrainConfig (model, image_size, split, folds, fold, epochs, ...). An
     interrupted run resumes: finished folds are kept, an unfinished fold continues from its last epoch.
-    Returns the summary (also written to RUN/summary.json).
+    A run folder made with other settings is refused (its folds would be mixed with new ones) unless
+    `fresh`, which discards what tamgu wrote there first. Returns the summary (also RUN/summary.json).
     """
     cfg = load_config(config, data=str(data) if data else None, out=str(out) if out else None, **options)
     if not cfg.data:
@@ -332,6 +337,14 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     ds = load_dataset(cfg.data, groups=cfg.groups)
     if cfg.truth is None and find_truth(cfg.data):
         cfg.truth = str(find_truth(cfg.data))  # generated data: its private leaderboard judges the run too
+    if fresh:
+        discard_run(run_dir)
+    elif (run_dir / "config.yaml").exists():
+        diffs = config_differences(yaml.safe_load((run_dir / "config.yaml").read_text()) or {}, cfg)
+        if diffs:
+            raise ConfigError(f"{run_dir} holds a run made with other settings ({'; '.join(diffs)}); resuming would "
+                              "mix its finished folds with new ones. Choose another --out, or add --fresh to discard "
+                              "that run and start again.")
     run_dir.mkdir(parents=True, exist_ok=True)
     folds = _load_folds(run_dir, cfg, ds)
     save_config(cfg, run_dir / "config.yaml")
@@ -350,6 +363,58 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
         results[k] = {"best_val_loss": res.best_val_loss, "best_epoch": res.best_epoch, "epochs": res.epochs_run,
                       "seconds": round(res.seconds, 1)}
     return assemble(run_dir, ds, extra=results, truth=cfg.truth)
+
+
+def folds_digest(folds: pd.DataFrame) -> str:
+    """A fingerprint of the fold assignment (image -> fold), equal on every machine that made the same folds."""
+    import hashlib
+
+    rows = folds.sort_values("img")[["img", "fold"]].astype(str).agg(",".join, axis=1)
+    return hashlib.sha1("\n".join(rows).encode()).hexdigest()
+
+
+def collect(run: str | Path) -> dict:
+    """Assemble a run whose folds were trained separately (`tamgu train --fold K` on several machines):
+    checks that every fold exists and was trained with the same settings, data and folds, then writes
+    oof.csv, test_pred.csv, submission.csv and summary.json like a single `tamgu train`."""
+    run_dir = Path(run)
+    if not (run_dir / "config.yaml").exists():
+        raise FileNotFoundError(f"{run_dir} is not a tamgu run folder (no config.yaml).")
+    cfg = load_config(run_dir / "config.yaml")
+    ds = load_dataset(cfg.data, groups=cfg.groups)
+    folds = _load_folds(run_dir, cfg, ds)
+    digest = folds_digest(folds)
+    missing = [k for k in range(cfg.folds) if not (run_dir / f"fold{k}" / "oof.csv").exists()]
+    if missing:
+        raise ValueError(f"folds {missing} of {run_dir} are not finished: train them (tamgu train ... --fold K) "
+                         "and copy their fold folders here, then collect again.")
+    for k in range(cfg.folds):
+        path = run_dir / f"fold{k}" / "config.yaml"
+        if not path.exists():
+            raise ValueError(f"{path} is missing: fold {k} was trained by an older tamgu; retrain it to collect.")
+        prev = yaml.safe_load(path.read_text())
+        diffs = config_differences(prev, cfg)
+        if prev.get("folds_sha1") != digest:
+            diffs.append("the folds (folds.csv) differ")
+        if diffs:
+            raise ConfigError(f"fold {k} of {run_dir} was trained differently from the run's config.yaml: "
+                              f"{'; '.join(diffs)}. Retrain it with the same options (and the same data and "
+                              "folds.csv), or start a fresh run.")
+    return assemble(run_dir, ds, truth=cfg.truth)
+
+
+RUN_FILES = ("config.yaml", "folds.csv", "oof.csv", "test_pred.csv", "submission.csv", "summary.json", "features.npz")
+
+
+def discard_run(run_dir: Path) -> None:
+    """Delete what tamgu wrote in a run folder (fold folders and run files); anything else is left alone."""
+    import shutil
+
+    for f in RUN_FILES:
+        (run_dir / f).unlink(missing_ok=True)
+    for d in run_dir.glob("fold[0-9]*"):
+        if d.is_dir():
+            shutil.rmtree(d)
 
 
 def heldout_scores(test: pd.DataFrame, truth: pd.DataFrame, classes: list[str]) -> dict:
