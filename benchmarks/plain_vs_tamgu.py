@@ -37,6 +37,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 import tamgu
+from tamgu.console import quiet_lightning
 from tamgu.pipeline.config import load_config
 from tamgu.pipeline.data import load_dataset, read_truth, truth_path
 from tamgu.pipeline.folds import make_folds
@@ -111,6 +112,11 @@ def tamgu_train_speed(tr, cfg, epochs):
     return len(loader) * cfg.batch_size * epochs / (time.perf_counter() - t0)
 
 
+def _change(new: float, old: float) -> str:
+    r = new / old - 1
+    return f"{-r:.0%} lower" if r < 0 else f"{r:.0%} higher"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--epochs", type=int, default=6)
@@ -119,6 +125,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers for both sides")
     p.add_argument("--keep", help="keep the data and runs in this folder")
     a = p.parse_args()
+    quiet_lightning()
     torch.manual_seed(0)
     root = Path(a.keep or tempfile.mkdtemp(prefix="tamgu-bench-"))
     os.environ["TAMGU_CACHE"] = str(root / "cache")
@@ -172,7 +179,7 @@ def main() -> None:
          f"{pred_ips['cold']:.0f} cold, {pred_ips['warm']:.0f} warm",
          f"{pred_ips['cold'] / plain_pred_ips:.2f}x cold, {pred_ips['warm'] / plain_pred_ips:.2f}x warm"),
         ("held-out test log loss", f"{plain_held['log_loss']:.4f}", f"{summary['heldout']['log_loss']:.4f}",
-         f"{1 - summary['heldout']['log_loss'] / plain_held['log_loss']:.0%} lower"),
+         _change(summary['heldout']['log_loss'], plain_held['log_loss'])),
         ("held-out accuracy", f"{plain_held['accuracy']:.3f}", f"{summary['heldout']['accuracy']:.3f}", ""),
         ("OOF log loss (driver CV)", "–", f"{summary['oof']['log_loss']:.4f}", ""),
         ("whole cross-validation, minutes", f"{plain_minutes:.1f}", f"{tamgu_minutes:.1f}", ""),
