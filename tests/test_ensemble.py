@@ -89,7 +89,6 @@ def _run(tmp_path, name, oof, test, data="d"):
 
 
 def test_misaligned_members_are_refused(tmp_path):
-    classes = ["c0", "c1"]
     oof = pd.DataFrame({"img": ["a", "b", "c", "d"], "fold": [0, 0, 1, 1], "c0": 0.5, "c1": 0.5})
     test = pd.DataFrame({"img": ["t1", "t2"], "fold": [0, 0], "c0": 0.5, "c1": 0.5})
     a = _run(tmp_path, "a", oof, test)
@@ -102,7 +101,6 @@ def test_misaligned_members_are_refused(tmp_path):
         with pytest.raises(EnsembleError, match=why):
             tamgu.ensemble([a, bad], tmp_path / "out")
     assert main(["ensemble", str(a), str(other_folds), "--out", str(tmp_path / "out")]) == 1
-    del classes
 
 
 def test_ensemble_of_runs_end_to_end(tiny_data, tmp_path):
