@@ -153,12 +153,10 @@ def cmd_demo(a):
 
 
 def cmd_reproduce(a):
-    from .pipeline.reproduce import reproduce
+    from .pipeline.reproduce import reproduce, results_markdown
 
     table = reproduce(a.chapter, data=a.data, out=a.out, small=a.small, steps=a.steps.split(",") if a.steps else None,
                       accelerator=a.accelerator, workers=a.workers, devices=a.devices, epochs=a.epochs)
-    from .pipeline.reproduce import results_markdown
-
     print("\n" + results_markdown(table))
     print(f"table: {Path(a.out) / 'results.md'} and results.csv")
 

@@ -151,10 +151,11 @@ def smooth(run: str | Path, out: str | Path, k: int | None = None, alpha: float 
     classes = pred["classes"]
     oofs, tests, oof_ids, test_ids = align([pred])
     p_oof, p_test = oofs[0], tests[0]
-    feats = compute_features(feature_source(run), accelerator=accelerator)
+    source = feature_source(run)
+    feats = compute_features(source, accelerator=accelerator)
     f_oof = _rows(feats["oof_img"], feats["oof"], oof_ids["img"])
     f_test = _rows(feats["test_img"], feats["test"], test_ids["img"])
-    data = pred["data"] or yaml.safe_load((feature_source(run) / "config.yaml").read_text()).get("data")
+    data = pred["data"] or yaml.safe_load((source / "config.yaml").read_text()).get("data")
     train = load_dataset(data, strict=False).train.set_index("img")
     y = train.loc[oof_ids["img"], "y"].to_numpy()
     folds = oof_ids["fold"].to_numpy()

@@ -335,8 +335,9 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     run_dir = Path(cfg.out or Path("runs") / (cfg.name or Path(str(config or "run")).stem))
     cfg.name = cfg.name or run_dir.name
     ds = load_dataset(cfg.data, groups=cfg.groups)
-    if cfg.truth is None and find_truth(cfg.data):
-        cfg.truth = str(find_truth(cfg.data))  # generated data: its private leaderboard judges the run too
+    found = find_truth(cfg.data) if cfg.truth is None else None
+    if found:
+        cfg.truth = str(found)  # generated data: its private leaderboard judges the run too
     if fresh:
         discard_run(run_dir)
     elif (run_dir / "config.yaml").exists():
