@@ -8,10 +8,11 @@ model normalises with its own mean/std, so nothing here depends on the backbone.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 from torchvision.transforms import v2
 
 from .cache import ImageCache
@@ -77,16 +78,45 @@ class ImageTable(Dataset):
             log.warning("skipping unreadable image %s", self.paths[i])
         return img
 
-    def __getitem__(self, i: int):
+    def __getitem__(self, key: int | tuple[int, int]):
+        # key: a row, or (row, augmentation seed) from EpochShuffle
+        i, seed = key if isinstance(key, tuple) else (key, None)
         img = self.image(i)
         if img is None:
             return None
         x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)  # (3, H, W) uint8
-        if self.transform is not None:
+        if self.transform is not None and seed is None:
             x = self.transform(x)
+        elif self.transform is not None:
+            with torch.random.fork_rng(devices=[]):  # this image's own draw; the process's RNG is untouched
+                torch.manual_seed(seed)
+                x = self.transform(x)
         x = x.float().div_(255)
         y = -1 if self.labels is None else self.labels[i]
         return x, y, i
+
+
+class EpochShuffle(Sampler):
+    """The training order and each image's augmentation as a pure function of (seed, epoch).
+
+    Yields (row, augmentation seed) pairs for `ImageTable`. An epoch therefore sees the same batches with
+    the same augmentations whether the run went straight through or was killed and resumed, and whatever
+    the number of loader workers (each worker would otherwise draw from its own RNG). `epoch` is a
+    callable read when iteration starts (see `training.SeedByEpoch`, which knows the epoch even before
+    Lightning has restored its counters).
+    """
+
+    def __init__(self, n: int, seed: int, epoch: Callable[[], int]):
+        self.n, self.seed, self.epoch = n, seed, epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, int(self.epoch())])
+        order = rng.permutation(self.n)
+        seeds = rng.integers(0, 2**31 - 1, self.n)
+        return iter([(int(i), int(s)) for i, s in zip(order, seeds)])
 
 
 def collate_skip(batch):

@@ -16,6 +16,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
@@ -35,7 +36,7 @@ from .folds import make_folds
 from ..io import write_csv, write_json, write_yaml
 from .metrics import accuracy, log_loss, score_frame
 from .models import build_model, classifier_parameters
-from .presets import ImageTable, collate_skip, train_transform, tta_views
+from .presets import EpochShuffle, ImageTable, collate_skip, train_transform, tta_views
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +152,46 @@ class FoldResult:
     seconds: float
 
 
-def make_loader(paths: list[str], labels: list[int] | None, cfg: TrainConfig, train: bool) -> DataLoader:
+def make_loader(paths: list[str], labels: list[int] | None, cfg: TrainConfig, train: bool,
+                seed: int | None = None, epoch: Callable[[], int] | None = None) -> DataLoader:
+    """Training loaders shuffle and augment as a function of (seed, epoch) when both are given (see
+    `EpochShuffle`: what makes a resumed fold identical to an uninterrupted one), else from the global RNG."""
     ds = ImageTable(paths, labels, cfg.image_size, train_transform(cfg.augment, cfg.image_size) if train else None)
-    return DataLoader(ds, batch_size=cfg.batch_size if train else cfg.batch_size * 2, shuffle=train,
+    sampler = EpochShuffle(len(ds), seed, epoch) if train and seed is not None and epoch is not None else None
+    return DataLoader(ds, batch_size=cfg.batch_size if train else cfg.batch_size * 2,
+                      shuffle=train and sampler is None, sampler=sampler,
                       num_workers=cfg.workers, collate_fn=collate_skip, persistent_workers=cfg.workers > 0,
                       drop_last=train and len(ds) > cfg.batch_size, pin_memory=torch.cuda.is_available())
+
+
+class SeedByEpoch(L.Callback):
+    """Makes every training epoch a pure function of (seed, epoch), so a fold resumed from last.ckpt ends
+    exactly as an uninterrupted one does (and the number of loader workers does not matter).
+
+    - `epoch()` feeds `EpochShuffle` (order and per-image augmentation seeds). With loader workers,
+      Lightning builds a resumed epoch's loader before it restores its epoch counter, so the epoch to
+      resume at is taken from the checkpoint itself (last.ckpt is written at the end of an epoch).
+    - Before every training step the RNG (dropout, drop-path) is seeded from (seed, epoch, step).
+    """
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.trainer: L.Trainer | None = None
+        self.resume_epoch = 0
+
+    def setup(self, trainer, pl_module, stage) -> None:
+        self.trainer = trainer
+
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint) -> None:
+        self.resume_epoch = int(checkpoint["epoch"]) + 1
+
+    def epoch(self) -> int:
+        current = self.trainer.current_epoch if self.trainer is not None else 0
+        return max(current, self.resume_epoch)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        s = np.random.SeedSequence([self.seed, trainer.current_epoch, batch_idx]).generate_state(1)[0]
+        torch.manual_seed(int(s))
 
 
 def make_trainer(cfg: TrainConfig, fold_dir: Path, callbacks: list | None = None) -> L.Trainer:
@@ -223,12 +259,24 @@ def predict_folds(modules: dict[int, Classifier], paths: list[str], ids: list[st
     return pd.concat([prob_frame(probs[k], ids, first.classes, k) for k in nets], ignore_index=True)
 
 
+def keep_metrics(fold_dir: Path) -> None:
+    """Lightning's CSV logger rewrites metrics.csv when a run resumes: keep the epochs before the
+    interruption as metrics.N.csv, which `epoch_history` reads first."""
+    current = fold_dir / "metrics.csv"
+    if current.exists():
+        n = len(list(fold_dir.glob("metrics.*.csv")))
+        current.replace(fold_dir / f"metrics.{n}.csv")
+
+
 def epoch_history(metrics_csv: Path) -> pd.DataFrame:
-    """One row per epoch (epoch, train_loss, train_acc, val_loss, val_acc) from Lightning's step-wise metrics.csv."""
+    """One row per epoch (epoch, train_loss, train_acc, val_loss, val_acc) from Lightning's step-wise metrics.csv
+    (and the metrics.N.csv that `keep_metrics` set aside when the fold was resumed)."""
     cols = {"train_loss_epoch": "train_loss", "train_acc": "train_acc", "val_loss": "val_loss", "val_acc": "val_acc"}
-    m = pd.read_csv(metrics_csv) if metrics_csv.exists() else pd.DataFrame(columns=["epoch"])
+    parts = sorted(metrics_csv.parent.glob("metrics.*.csv"), key=lambda p: int(p.suffixes[0][1:])) + [metrics_csv]
+    frames = [pd.read_csv(p) for p in parts if p.exists()]
+    m = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["epoch"])
     m = m.dropna(subset=["epoch"]).rename(columns=cols)
-    h = m.groupby("epoch").first().reindex(columns=list(cols.values())).reset_index()
+    h = m.groupby("epoch").last().reindex(columns=list(cols.values())).reset_index()
     h["epoch"] = h["epoch"].astype(int)
     return h
 
@@ -256,9 +304,14 @@ def train_fold(cfg: TrainConfig, ds: Dataset, folds: pd.DataFrame, fold: int, ru
     write_yaml({**cfg.to_dict(), "folds_sha1": folds_digest(folds)}, fold_dir / "config.yaml")
     tr, va = folds[folds["fold"] != fold], folds[folds["fold"] == fold]
     module = Classifier.from_config(cfg, ds.classes)
-    trainer = make_trainer(cfg, fold_dir)
+    seed = cfg.seed + fold
+    seeding = SeedByEpoch(seed)
+    trainer = make_trainer(cfg, fold_dir, [seeding])
     resume = fold_dir / "last.ckpt"
-    trainer.fit(module, make_loader(tr["path"].tolist(), training_targets(tr, ds), cfg, True),
+    if resume.exists():
+        keep_metrics(fold_dir)
+    trainer.fit(module, make_loader(tr["path"].tolist(), training_targets(tr, ds), cfg, True,
+                                    seed=seed, epoch=seeding.epoch),
                 make_loader(va["path"].tolist(), va["y"].tolist(), cfg, False),
                 ckpt_path=str(resume) if resume.exists() else None)
     if trainer.global_rank != 0:
