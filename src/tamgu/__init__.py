@@ -34,6 +34,7 @@ _EXPORTS = {
     "reproduce": "pipeline.reproduce",
     "ensemble": "pipeline.ensemble", "smooth": "pipeline.smoothing", "pseudo": "pipeline.pseudo",
     "train": "pipeline.training", "collect": "pipeline.training",
+    "report": "reports.run_page", "eda_page": "reports.eda_page", "gradcam": "reports.heatmaps",
 }
 __all__ = sorted(_EXPORTS)
 

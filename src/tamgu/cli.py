@@ -103,6 +103,9 @@ def cmd_eda(a):
     from .pipeline.exploration import eda
 
     s = eda(a.data, a.out, groups=a.groups, samples=a.samples)
+    if not isinstance(s, dict):  # --out page.html
+        print(f"EDA page -> {s.path} (open it in a browser)")
+        return
     print(f"{s['train_images']} training and {s['test_images']} test images, {len(s['classes'])} classes, "
           f"{len(s['per_group'])} groups -> {s['report']}")
 
@@ -121,6 +124,13 @@ def cmd_train(a):
     summary = train(a.data, out=a.out, config=a.config, fresh=a.fresh, **_opts(a))
     if summary:
         _print_summary(summary)
+
+
+def cmd_report(a):
+    from .reports.run_page import report
+
+    page = report(a.run, out=a.out, gradcam=not a.no_gradcam, worst=a.worst)
+    print(f"report -> {page.path} (open it in a browser)")
 
 
 def cmd_collect(a):
@@ -315,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("eda", help="exploratory analysis: counts, driver x class table, sample images")
     s.add_argument("data", help="dataset (Kaggle folder or zip, or class-per-folder set)")
-    s.add_argument("--out", required=True, help="folder for eda.md and the figures")
+    s.add_argument("--out", required=True, help="eda.html for one page to open in a browser; else a folder for eda.md and figures")
     s.add_argument("--groups", help="CSV with img,group (class-per-folder sets)")
     s.add_argument("--samples", type=int, default=6, help="sample images per class (default 6)")
     s.set_defaults(func=cmd_eda)
@@ -337,6 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fresh", action="store_true", help="discard a run already in --out and start again")
     _train_options(s)
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("report", help="a run, an ensemble or a reproduce folder as one HTML page (curves, errors, Grad-CAM)")
+    s.add_argument("run", help="run folder (tamgu train), ensemble folder (tamgu ensemble) or tamgu reproduce folder")
+    s.add_argument("--out", help="the page (default RUN/report.html)")
+    s.add_argument("--worst", type=int, default=12, help="confidently wrong OOF images to show (default 12)")
+    s.add_argument("--no-gradcam", action="store_true", help="skip the Grad-CAM heat maps (faster)")
+    s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("collect", help="assemble a run whose folds were trained on separate machines (--fold K)")
     s.add_argument("run", help="run folder holding every fold<k>/ folder")

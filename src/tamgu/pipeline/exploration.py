@@ -28,9 +28,17 @@ def _finish(fig, path: Path) -> None:
         plt.close(fig)
 
 
-def eda(data: str | Path, out: str | Path, groups: str | None = None, samples: int = 6, seed: int = 0) -> dict:
-    """Summarise a dataset into `out` (eda.md + PNG figures); returns the numbers as a dict."""
+def eda(data: str | Path, out: str | Path, groups: str | None = None, samples: int = 6, seed: int = 0):
+    """Summarise a dataset into `out` (eda.md + PNG figures); returns the numbers as a dict.
+
+    With `out` ending in .html: one self-contained page instead (`reports.eda_page`: file checks,
+    near-duplicates and leakage, outliers, strips per driver...), returned as a Page that shows inline."""
     import matplotlib.pyplot as plt
+
+    if str(out).lower().endswith((".html", ".htm")):
+        from ..reports.eda_page import eda_page
+
+        return eda_page(data, out, groups=groups, samples=samples, seed=seed)
 
     ds = load_dataset(data, groups=groups, strict=False)
     out = Path(out)
@@ -97,7 +105,7 @@ def eda(data: str | Path, out: str | Path, groups: str | None = None, samples: i
 
 
 
-def augment_preview(data: str | Path, out: str | Path, augment: str = "book", image_size: str | int = 224,
+def augment_preview(data: str | Path, out: str | Path | None, augment: str = "book", image_size: str | int = 224,
                     images: int = 4, versions: int = 5, groups: str | None = None, seed: int = 0):
     """A grid of training images (first column, as the model sees them after resizing) and `versions`
     augmented copies of each, through the same transform `tamgu train --augment` uses. Saved to `out`
@@ -132,6 +140,9 @@ def augment_preview(data: str | Path, out: str | Path, augment: str = "book", im
             if r == 0:
                 ax.set_title("original" if c == 0 else f"{augment} #{c}", fontsize=8)
         axes[r, 0].set_ylabel(f"{row['label']}\n{row['img']}", fontsize=7)
+    if out is None:  # the caller embeds the figure (the EDA page)
+        fig.tight_layout()
+        return fig
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     _finish(fig, out)

@@ -164,7 +164,8 @@ def results_markdown(table: pd.DataFrame) -> str:
 
 def reproduce(chapter: str = "chapter5", data: str | Path | None = None, out: str | Path = "runs/chapter5",
               small: bool = False, steps: list[str] | None = None, **options: Any) -> pd.DataFrame:
-    """Run the chapter's steps in order and write OUT/results.csv and OUT/results.md; returns the table.
+    """Run the chapter's steps in order and write OUT/results.csv, OUT/results.md and OUT/report.html (the
+    table and a plot of each step's effect); returns the table.
 
     `data`: the dataset (with --small and no data, a generated one is made in OUT/data). `steps`: run only
     these (names or leading numbers, e.g. ["1", "3"]). Other options (accelerator, workers, devices,
@@ -200,4 +201,7 @@ def reproduce(chapter: str = "chapter5", data: str | Path | None = None, out: st
         write_csv(table, out / "results.csv")  # after every step: an interrupted chapter keeps its rows
         write_text(results_markdown(table), out / "results.md")
     write_json({"data": str(data), "small": small, "truth": str(truth) if truth else None}, out / "results.json")
+    from ..reports.run_page import chapter_page
+
+    chapter_page(out).save(out / "report.html")  # the table and each step's effect, to open in a browser
     return table

@@ -1,0 +1,267 @@
+"""`tamgu eda DATA --out eda.html`: the dataset as one page, chapter 5.6 and what a Kaggler checks first.
+
+One streaming pass reads every image once (header: format, colour mode, size; a small decode for a
+perceptual hash, brightness and a 16x12 thumbnail), so the real 22,424 + 79,726 images take minutes, with
+a progress bar; grids and strips show samples. Sections: overview, classes (with Korean names), files
+(sizes, formats, modes), problems (corrupt, tiny, blank, odd-sized), near-duplicates within train, within
+test and across them (train/test leakage), candidate outliers per class, samples per class and of the
+test set, one strip per driver, the driver x class table, an augmentation preview.
+"""
+
+from __future__ import annotations
+
+import io
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+from PIL import Image
+from tqdm.auto import tqdm
+
+from ..io import decode_image, no_bar, read_bytes, read_image
+from ..pipeline.data import CLASS_DESCRIPTIONS, load_dataset
+from .page import Page, show
+
+TINY = 32          # px: a side shorter than this is flagged
+BLANK_STD = 3.0    # grey-level standard deviation below which an image is flagged as blank
+HASH_DISTANCE = 4  # perceptual-hash bits: at most this many differ -> near-duplicates
+THUMB = (16, 12)   # (w, h) grey thumbnails for the outlier search
+
+
+def _probe(ref: str) -> dict:
+    """What one file is: format, mode, size, bytes; brightness, contrast, perceptual hash, thumbnail."""
+    import imagehash
+
+    row = {"path": ref, "format": "", "mode": "", "width": 0, "height": 0, "bytes": 0, "readable": False,
+           "mean": np.nan, "std": np.nan, "phash": None, "thumb": None}
+    try:
+        data = read_bytes(ref)
+    except (OSError, KeyError) as e:
+        row["error"] = str(e)
+        return row
+    row["bytes"] = len(data)
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            row.update(format=im.format or "", mode=im.mode, width=im.width, height=im.height)
+    except Exception:  # noqa: BLE001 - any failure to parse the header means: not an image we can read
+        return row
+    reduce = 8 if min(row["width"], row["height"]) >= 8 * 64 else 4 if min(row["width"], row["height"]) >= 4 * 64 else 1
+    img = decode_image(data, reduce) if row["format"] == "JPEG" else decode_image(data)
+    if img is None:
+        return row
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    row.update(readable=True, mean=float(grey.mean()), std=float(grey.std()),
+               phash=int(str(imagehash.phash(Image.fromarray(grey))), 16),
+               thumb=cv2.resize(grey, THUMB, interpolation=cv2.INTER_AREA).astype(np.float32).ravel())
+    return row
+
+
+def scan(refs: list[str], progress: bool = True, workers: int = 4) -> pd.DataFrame:
+    """`_probe` of every file, in order, threaded (decoding releases the GIL)."""
+    with ThreadPoolExecutor(workers) as pool:
+        rows = list(tqdm(pool.map(_probe, refs, chunksize=32), total=len(refs), desc="reading images",
+                         disable=no_bar(progress), unit="img"))
+    return pd.DataFrame(rows)
+
+
+def near_duplicates(hashes: pd.Series, max_distance: int = HASH_DISTANCE) -> list[list[int]]:
+    """Groups of row positions whose 64-bit perceptual hashes differ in at most `max_distance` bits.
+
+    Pigeonhole: two hashes within 3 bits agree on at least one of four 16-bit bands, so only rows that
+    share a band are compared (feasible on 100,000 images); larger distances use 8-bit bands."""
+    valid = [(i, h) for i, h in enumerate(hashes) if h is not None and not pd.isna(h)]
+    bands, width = (4, 16) if max_distance < 4 else (8, 8)
+    parent = list(range(len(hashes)))
+
+    def find(a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for b in range(bands):
+        buckets: dict[int, list[tuple[int, int]]] = {}
+        for i, h in valid:
+            buckets.setdefault((int(h) >> (b * width)) & ((1 << width) - 1), []).append((i, int(h)))
+        for members in buckets.values():
+            if len(members) < 2 or len(members) > 2000:  # a huge bucket is a blank-ish hash: skip it
+                continue
+            for x in range(len(members)):
+                for y in range(x + 1, len(members)):
+                    (i, hi), (j, hj) = members[x], members[y]
+                    if bin(hi ^ hj).count("1") <= max_distance:
+                        parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i, _ in valid:
+        groups.setdefault(find(i), []).append(i)
+    return sorted((g for g in groups.values() if len(g) > 1), key=len, reverse=True)
+
+
+def _caption(row) -> str:
+    parts = [str(row["img"])]
+    if isinstance(row.get("label"), str) and row.get("label"):
+        parts.append(row["label"])
+    if isinstance(row.get("group"), str) and row.get("group"):
+        parts.append(row["group"])
+    return " · ".join(parts)
+
+
+def eda_page(data: str | Path, out: str | Path | None = None, groups: str | None = None, samples: int = 6,
+             seed: int = 0, augment: str = "book", progress: bool = True) -> Page:
+    """Build the EDA page of a dataset (Kaggle folder or zip, or class-per-folder) and save it to `out`
+    (default DATA/../eda.html); returns the page, which displays inline in a notebook."""
+    ds = load_dataset(data, groups=groups, strict=False)
+    t, test = ds.train.copy(), ds.test.copy()
+    t["split"], test["split"] = "train", "test"
+    both = pd.concat([t, test], ignore_index=True)
+    files = scan(both["path"].tolist(), progress=progress)
+    both = pd.concat([both.reset_index(drop=True), files.drop(columns=["path"])], axis=1)
+    rng = np.random.default_rng(seed)
+    has_groups = t["group"].notna().any()
+    train_rows = both[both["split"] == "train"]
+
+    page = Page(f"EDA: {Path(str(ds.root)).name}", f"{ds.root} · layout: {ds.kind}", lang="ko")
+    with page.section("Overview", "overview") as s:
+        overview = pd.DataFrame({
+            "what": ["training images", "test images", "classes", "drivers / groups", "unreadable files",
+                     "near-duplicate groups (train/test/across)"],
+            "value": [len(t), len(test), len(ds.classes), t["group"].nunique() if has_groups else 0,
+                      int((~both["readable"]).sum()), ""]})
+        s.table(overview)
+
+    per_class = t["label"].value_counts().reindex(ds.classes, fill_value=0)
+    with page.section("Classes", "classes") as s:
+        s.table(pd.DataFrame({"class": ds.classes,
+                              "description": [CLASS_DESCRIPTIONS.get(c, ("", ""))[0] for c in ds.classes],
+                              "설명": [CLASS_DESCRIPTIONS.get(c, ("", ""))[1] for c in ds.classes],
+                              "images": per_class.to_numpy()}))
+        s.figure(_bar(per_class, "images per class", "tab:blue"), "images per class")
+
+    with page.section("Files", "files") as s:
+        readable = both[both["readable"]]
+        s.text("Image sizes (width x height), formats and colour modes, over every file of both sets.")
+        sizes = (readable["width"].astype(str) + "x" + readable["height"].astype(str))
+        s.table(pd.crosstab(sizes.rename("size"), readable["split"]).rename_axis(columns=None).reset_index())
+        s.table(pd.crosstab([readable["format"].rename("format"), readable["mode"].rename("mode")],
+                            readable["split"]).rename_axis(columns=None).reset_index())
+        s.table(both.groupby("split")["bytes"].describe()[["count", "mean", "min", "max"]].reset_index())
+
+    with page.section("Problems", "problems") as s:
+        modal = (both.loc[both["readable"], "width"].astype(str) + "x" + both.loc[both["readable"], "height"].astype(str)).mode()
+        modal_size = modal.iloc[0] if len(modal) else ""
+        reasons = []
+        for _, r in both.iterrows():
+            why = []
+            if not r["readable"]:
+                why.append("unreadable (corrupt, empty or not an image)")
+            else:
+                if min(r["width"], r["height"]) < TINY:
+                    why.append(f"tiny ({r['width']}x{r['height']})")
+                if r["std"] < BLANK_STD:
+                    why.append(f"blank (grey std {r['std']:.1f})")
+                if f"{r['width']}x{r['height']}" != modal_size:
+                    why.append(f"odd size {r['width']}x{r['height']} (most are {modal_size})")
+            if why:
+                reasons.append({"split": r["split"], "img": r["img"], "file": r["path"], "problem": "; ".join(why)})
+        s.text(f"{len(reasons)} file(s) need a look. Unreadable ones are skipped in training; in the test set they "
+               "get the uniform guess (tamgu check lists them with fixes).")
+        s.table(pd.DataFrame(reasons, columns=["split", "img", "file", "problem"]).head(200))
+
+    dup_counts = {}
+    with page.section("Near-duplicates", "duplicates") as s:
+        s.text(f"Perceptual hash (pHash), at most {HASH_DISTANCE} of 64 bits apart. Within train they are "
+               "usually frames of one video (one driver); across train and test they are leakage: the first "
+               "thing a Kaggler checks.")
+        groups_found = near_duplicates(both["phash"])
+        kinds = {"within train": [], "within test": [], "across train and test": []}
+        for g in groups_found:
+            splits = set(both["split"].iloc[g])
+            kinds["across train and test" if len(splits) > 1 else f"within {splits.pop()}"].append(g)
+        dup_counts = {k: len(v) for k, v in kinds.items()}
+        s.table(pd.DataFrame({"where": list(kinds), "groups": [len(v) for v in kinds.values()],
+                              "images": [sum(map(len, v)) for v in kinds.values()]}))
+        for kind, gs in kinds.items():
+            for g in gs[:6]:
+                rows = both.iloc[g[:8]]
+                s.strip(f"{kind} ({len(g)})", [read_image(p) for p in rows["path"]])
+    overview.loc[5, "value"] = " / ".join(str(v) for v in dup_counts.values())
+    page.sections[0].parts.clear()
+    page.sections[0].table(overview)
+
+    with page.section("Candidate outliers", "outliers") as s:
+        s.text("Per class, the training images farthest from the class's median thumbnail (16x12 grey): odd "
+               "pictures, or wrong labels. Look, do not delete blindly.")
+        picks = []
+        for cls in ds.classes:
+            rows = train_rows[(train_rows["label"] == cls) & train_rows["readable"]]
+            if len(rows) < 5:
+                continue
+            thumbs = np.stack(rows["thumb"].to_numpy())
+            d = np.linalg.norm(thumbs - np.median(thumbs, axis=0), axis=1)
+            z = (d - d.mean()) / (d.std() + 1e-9)
+            for k in np.argsort(-z)[:2]:
+                r = rows.iloc[k]
+                picks.append((read_image(r["path"]), f"{_caption(r)} · z {z[k]:.1f}"))
+        s.gallery(picks)
+
+    with page.section("Samples per class", "samples") as s:
+        for cls in ds.classes:
+            rows = train_rows[train_rows["label"] == cls]
+            rows = rows.iloc[rng.permutation(len(rows))[:samples]]
+            ko = CLASS_DESCRIPTIONS.get(cls, ("", ""))[1]
+            s.strip(f"{cls} {ko}", [read_image(p) for p in rows["path"]])
+    with page.section("Test images", "test") as s:
+        rows = both[both["split"] == "test"]
+        rows = rows.iloc[rng.permutation(len(rows))[:samples * 3]]
+        s.gallery([(read_image(r["path"]), str(r["img"])) for _, r in rows.iterrows()])
+
+    if has_groups:
+        with page.section("Drivers", "drivers") as s:
+            per_group = t["group"].value_counts().sort_index()
+            s.figure(_bar(per_group, "images per driver / group", "tab:orange"), "images per driver")
+            table = pd.crosstab(t["group"], t["label"]).reindex(columns=ds.classes, fill_value=0)
+            s.figure(_heat(table), "images per driver and class")
+            s.text("One strip per driver: a picture of each class, so differences between people, cars and "
+                   "cameras show at a glance.")
+            for g, rows in train_rows.groupby("group", sort=True):
+                pick = rows.groupby("label", sort=True).head(1)
+                s.strip(str(g), [read_image(p) for p in pick["path"]])
+            s.table(table.rename_axis(columns=None).reset_index())
+
+    with page.section("Augmentation", "augmentation") as s:
+        from ..pipeline.exploration import augment_preview
+
+        if len(t):
+            s.text(f"What `--augment {augment}` shows the model: each row an image, then augmented versions "
+                   "(no flips: a mirrored driver swaps left- and right-hand classes).")
+            s.figure(augment_preview(data, None, augment=augment, image_size="224x168", images=3, versions=4,
+                                     groups=groups, seed=seed), "augmentation preview")
+    if out is None:
+        out = Path(str(ds.root)).with_name(Path(str(ds.root)).name + "_eda.html")
+    page.save(out)
+    return show(page)
+
+
+def _bar(series: pd.Series, title: str, colour: str):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(min(14, 2 + 0.35 * len(series)), 2.8))
+    series.plot.bar(ax=ax, color=colour)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def _heat(table: pd.DataFrame):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, max(3, 0.22 * len(table))))
+    im = ax.imshow(table.to_numpy(), aspect="auto", cmap="viridis")
+    ax.set_xticks(range(len(table.columns)), table.columns)
+    ax.set_yticks(range(len(table)), table.index, fontsize=7)
+    fig.colorbar(im, ax=ax)
+    ax.set_title("images per driver and class")
+    fig.tight_layout()
+    return fig
