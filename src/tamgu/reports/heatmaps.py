@@ -9,13 +9,23 @@ import torch
 from torch import nn
 
 
-def target_layer(net: nn.Module) -> nn.Module:
-    """The last feature stage of a tamgu `Net` (timm's feature_info names it: layer4, blocks.6, ...)."""
+MIN_CELLS = 4  # a heat map coarser than 4 cells on its short side says little: use an earlier stage
+
+
+def target_layer(net: nn.Module, image_hw: tuple[int, int] | None = None) -> nn.Module:
+    """The deepest feature stage of a tamgu `Net` (timm's feature_info names them: layer4, blocks.6, ...)
+    whose map still has MIN_CELLS cells on the short side of an `image_hw` input (small images, as on a
+    CPU, would otherwise get a 2x3 map)."""
     backbone = getattr(net, "backbone", net)
     info = getattr(backbone, "feature_info", None)
     if info:
-        last = info[-1]["module"] if isinstance(info, list) else info.module_name()[-1]
-        return backbone.get_submodule(last)
+        stages = info if isinstance(info, list) else [{"module": m, "reduction": r}
+                                                     for m, r in zip(info.module_name(), info.reduction())]
+        chosen = stages[-1]
+        if image_hw is not None:
+            fine = [st for st in stages if min(image_hw) / st["reduction"] >= MIN_CELLS]
+            chosen = fine[-1] if fine else stages[0]
+        return backbone.get_submodule(chosen["module"])
     convs = [m for m in backbone.modules() if isinstance(m, nn.Conv2d)]
     if not convs:
         raise ValueError(f"{type(backbone).__name__} has no convolution: Grad-CAM needs a CNN.")
@@ -38,7 +48,7 @@ def gradcam(net: nn.Module, images: torch.Tensor, targets: list[int]) -> np.ndar
     was_training = net.training
     net.eval()
     try:
-        with torch.enable_grad(), GradCAM(model=net, target_layers=[target_layer(net)]) as cam:
+        with torch.enable_grad(), GradCAM(model=net, target_layers=[target_layer(net, tuple(images.shape[-2:]))]) as cam:
             maps = cam(input_tensor=images.float(), targets=[ClassifierOutputTarget(int(t)) for t in targets])
     finally:
         net.train(was_training)

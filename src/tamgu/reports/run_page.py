@@ -155,14 +155,14 @@ def run_page(run: Path, gradcam: bool = True, worst: int = 12, per_class: int = 
     folds = pd.read_csv(run / "folds.csv")
     classes = _classes(oof)
     m, y, p = _labelled(oof, folds, classes)
-    truth = summary.get("truth")
-    held = read_truth(truth, classes) if truth and Path(truth).is_file() else None
+    truth = locate(summary.get("truth"), run)
+    held = read_truth(truth, classes) if truth is not None and truth.is_file() else None
     test_p = None
     if held is not None and (run / "submission.csv").is_file():
         sub = pd.read_csv(run / "submission.csv")
         hm = held.merge(sub, on="img", how="inner")
         test_p, test_y = hm[classes].to_numpy(np.float64), hm["y"].to_numpy()
-    paths = _image_paths(cfg.get("data"))
+    paths = _image_paths(locate(cfg.get("data"), run))
 
     page = Page(f"Run: {run.name}", f"{run.resolve()} · model {cfg.get('model')} · weights {cfg.get('weights')} · "
                 f"split {cfg.get('split')} · {cfg.get('folds')} folds · image size {cfg.get('image_size')}", lang="ko")
@@ -226,6 +226,20 @@ def run_page(run: Path, gradcam: bool = True, worst: int = 12, per_class: int = 
     return page
 
 
+def locate(path: str | None, run: Path) -> Path | None:
+    """A path a run recorded as given (often relative to where training ran): as is, else relative to
+    the run folder or one of its parents; None when it is nowhere."""
+    if not path:
+        return None
+    p = Path(path)
+    if p.exists() or p.is_absolute():
+        return p if p.exists() else None
+    for base in [run, *run.resolve().parents]:
+        if (base / p).exists():
+            return base / p
+    return None
+
+
 def _image_paths(data) -> dict[str, str]:
     if not data:
         return {}
@@ -248,7 +262,8 @@ def _gradcam_section(s, run, cfg, m, y, p, classes, paths, wrong, per_class):
     from .heatmaps import gradcam, overlay
 
     if not paths:
-        s.text(f"The images of {cfg.get('data')} are not here: Grad-CAM needs them.", "note")
+        s.text(f"The images of {cfg.get('data')} are not here (nor relative to the run folder): Grad-CAM needs "
+               "them.", "note")
         return
     s.text("Where the evidence lies, by the fold model that never saw the image (last convolutional stage). "
            "Samples of each class: the map of the true class. Mistakes: the map of the predicted class, then "
@@ -278,7 +293,8 @@ def _gradcam_section(s, run, cfg, m, y, p, classes, paths, wrong, per_class):
                 continue
             x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float().div(255)[None]
             heat = gradcam(net, x, [k])[0]
-            items.append((i, overlay(img, heat), caption))
+            full = _read(paths, r["img"])  # drawn over the original picture, sharper than the model's input
+            items.append((i, overlay(full if full is not None else img, heat), caption))
     s.gallery([(im, cap) for _, im, cap in sorted(items, key=lambda t: t[0])], thumb=180)
 
 
@@ -290,7 +306,9 @@ def ensemble_page(run: Path) -> Page:
     oof = pd.read_csv(run / "oof.csv")
     classes = _classes(oof)
     members = summary.get("members", [])
-    folds = pd.read_csv(Path(members[0]) / "folds.csv") if members and (Path(members[0]) / "folds.csv").is_file() else None
+    member_dirs = [locate(m, run) for m in members]
+    first = member_dirs[0] if member_dirs else None
+    folds = pd.read_csv(first / "folds.csv") if first is not None and (first / "folds.csv").is_file() else None
     page = Page(f"Ensemble: {run.name}", f"{run.resolve()} · method {summary.get('method')} · {len(members)} members",
                 lang="ko")
     with page.section("Members and blend", "members") as s:
@@ -307,11 +325,10 @@ def ensemble_page(run: Path) -> Page:
         _, y, p = _labelled(oof, folds, classes)
         with page.section("Per-class log loss", "per-class") as s:
             pcs = {"blend": per_class_loss(y, p, classes)}
-            for mem in members:
-                f = Path(mem) / "oof.csv"
-                if f.is_file():
-                    _, my, mp = _labelled(pd.read_csv(f), folds, classes)
-                    pcs[Path(mem).name] = per_class_loss(my, mp, classes)
+            for mem in member_dirs:
+                if mem is not None and (mem / "oof.csv").is_file():
+                    _, my, mp = _labelled(pd.read_csv(mem / "oof.csv"), folds, classes)
+                    pcs[mem.name] = per_class_loss(my, mp, classes)
             table = pcs["blend"][["class", "설명"]].copy()
             for name, t in pcs.items():
                 table[f"{name} OOF"] = t["log_loss"]
