@@ -22,7 +22,7 @@ _EXPORTS = {
     "DataError": "pipeline.data", "check": "pipeline.data", "load_dataset": "pipeline.data",
     "demo": "pipeline.demojob",
     "eda": "pipeline.exploration", "augment_preview": "pipeline.exploration",
-    "frames": "video.frames", "VideoError": "video.frames",
+    "frames": "video.frames", "VideoError": "video.frames", "samples": "video.samples",
     "denoise": "denoising.filters", "denoise_image": "denoising.filters", "evaluate_denoisers": "denoising.filters",
     "train_denoiser": "denoising.n2n",
     "detect_faces": "detection.detectors", "detect_text": "detection.detectors", "detect_people": "detection.detectors", "find": "detection.detectors",
@@ -34,6 +34,7 @@ _EXPORTS = {
     "reproduce": "pipeline.reproduce",
     "ensemble": "pipeline.ensemble", "smooth": "pipeline.smoothing", "pseudo": "pipeline.pseudo",
     "train": "pipeline.training", "collect": "pipeline.training",
+    "environment": "machine",
     "report": "reports.run_page", "eda_page": "reports.eda_page", "gradcam": "reports.heatmaps",
 }
 __all__ = sorted(_EXPORTS)

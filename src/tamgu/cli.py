@@ -126,6 +126,22 @@ def cmd_train(a):
         _print_summary(summary)
 
 
+def cmd_env(a):
+    from .machine import environment
+
+    print(environment().to_string(index=False))
+
+
+def cmd_samples(a):
+    from .video.samples import samples
+
+    table = samples(a.out)
+    print(table.groupby(["kind", "source"]).size().rename("files").reset_index().to_string(index=False))
+    for m in table.attrs.get("missing", []):
+        print(f"not installed, so not included: {m}")
+    print(f"-> {a.out} (list: {Path(a.out) / 'samples.csv'})")
+
+
 def cmd_report(a):
     from .reports.run_page import report
 
@@ -348,6 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
     _train_options(s)
     s.set_defaults(func=cmd_train)
 
+    s = sub.add_parser("env", help="what this machine has: versions, CPU/GPU, offline ImageNet weights, caches")
+    s.set_defaults(func=cmd_env)
+
+    s = sub.add_parser("samples", help="real photos and videos that ship offline, copied into one folder for practice")
+    s.add_argument("out", help="folder for photos/, videos/ and samples.csv")
+    s.set_defaults(func=cmd_samples)
+
     s = sub.add_parser("report", help="a run, an ensemble or a reproduce folder as one HTML page (curves, errors, Grad-CAM)")
     s.add_argument("run", help="run folder (tamgu train), ensemble folder (tamgu ensemble) or tamgu reproduce folder")
     s.add_argument("--out", help="the page (default RUN/report.html)")
@@ -547,6 +570,16 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except (DataError, ConfigError, VideoError, ValueError, FileNotFoundError, RuntimeError) as e:
         print(f"tamgu {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except (FileExistsError, NotADirectoryError) as e:  # mkdir of an output folder where a file is
+        print(f"tamgu {args.command}: error: {e.filename} is a file, so it cannot hold outputs: choose another --out "
+              "(nothing was written).", file=sys.stderr)
+        return 1
+    except OSError as e:  # a full disk, a read-only folder...
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"tamgu {args.command}: error: cannot read or write{where}: {e.strerror or e}. Free some space, fix the "
+              "permissions or choose another --out; outputs are written atomically, so earlier ones are intact.",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume", file=sys.stderr)

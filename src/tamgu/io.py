@@ -114,7 +114,10 @@ def decode_image(data: bytes, reduce: int = 1) -> np.ndarray | None:
         return None
     flag = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
             8: cv2.IMREAD_REDUCED_COLOR_8}[reduce]
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    try:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    except cv2.error:  # e.g. a header claiming more than CV_IO_MAX_IMAGE_PIXELS (a decompression bomb)
+        return None
     if img is None:
         return None
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)

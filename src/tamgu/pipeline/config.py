@@ -116,6 +116,8 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
     """Defaults, then the YAML file at `path`, then `overrides` (None values are ignored)."""
     values: dict[str, Any] = {}
     source = "the arguments"
+    # paths may come as pathlib.Path from Python (notebooks): the config stores them as text
+    overrides = {k: str(v) if isinstance(v, Path) else v for k, v in overrides.items()}
     if path is not None:
         path = Path(path)
         if not path.exists():

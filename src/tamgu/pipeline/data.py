@@ -94,6 +94,7 @@ class _Files:
         data = Path(data)
         self.files: dict[str, str] = {}
         self.dirs: set[str] = set()  # folders, so that an empty one is told apart from a missing one
+        self.outside: list[str] = []  # symbolic links to files outside the dataset folder
         if not data.exists():
             raise DataError([Problem(str(data), "does not exist", "give the dataset folder or the Kaggle .zip download")])
         if data.is_file():
@@ -123,6 +124,8 @@ class _Files:
                     if not f.startswith("."):
                         key = f if rel == "." else f"{rel}/{f}"
                         self.files[key] = os.path.join(dirpath, f)
+                        if os.path.islink(self.files[key]) and not Path(os.path.realpath(self.files[key])).is_relative_to(root):
+                            self.outside.append(key)
 
     def has_dir(self, d: str) -> bool:
         if d.rstrip("/") in self.dirs:
@@ -137,7 +140,7 @@ class _Files:
     def read_csv(self, key: str) -> pd.DataFrame:
         import io as _io
 
-        return pd.read_csv(_io.BytesIO(read_bytes(self.files[key])), dtype=str, keep_default_na=False)
+        return pd.read_csv(_io.BytesIO(read_bytes(self.files[key])), dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
 def _is_image(name: str) -> bool:
@@ -194,7 +197,11 @@ def _load_kaggle(root: str, files: _Files, problems: list[Problem]) -> tuple[pd.
             found["group"] = None
         else:
             problems += _duplicates(meta["img"].tolist(), DRIVER_CSV)
-            meta = meta.drop_duplicates("img")
+            pathy = meta[meta["img"].str.contains(r"[/\\]|^\.\.?$", regex=True)]
+            for i, r in pathy.head(10).iterrows():
+                problems.append(Problem(f"{DRIVER_CSV} line {i + 2}", f"img {r['img']!r} is a path, not a file name",
+                                        "img holds the file name only (img_123.jpg): its folder comes from classname"))
+            meta = meta[~meta.index.isin(pathy.index)].drop_duplicates("img")
             merged = found.merge(meta, on="img", how="outer", indicator=True)
             for _, r in merged[merged["_merge"] == "right_only"].head(50).iterrows():
                 problems.append(Problem(f"imgs/train/{r['classname']}/{r['img']}", f"listed in {DRIVER_CSV} but missing",
@@ -259,7 +266,7 @@ def _load_folders(root: str, files: _Files, classes: list[str] | None, groups: s
     found["group"] = None
     if group_file:
         if groups:
-            gdf = pd.read_csv(groups, dtype=str, keep_default_na=False)
+            gdf = pd.read_csv(groups, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         else:
             gdf = files.read_csv(group_file)
         if not {"img", "group"} <= set(gdf.columns):
@@ -301,6 +308,10 @@ def load_dataset(data: str | Path, groups: str | None = None, classes: list[str]
     if PSEUDO_CSV in files.files:
         train, soft = _mark_pseudo(train, files.read_csv(PSEUDO_CSV), classes, problems)
     train = train[["img", "label", "y", "group", "path", "pseudo"]]
+    for key in files.outside[:20]:  # readable, so a run goes on; but the folder is not the whole dataset
+        problems.append(Problem(key, f"is a link to {os.path.realpath(files.files[key])}, outside the dataset folder",
+                                "copy the file in, or link the whole dataset folder instead, so the set travels "
+                                "whole (zip, other machines)", fatal=False))
     if strict and any(p.fatal for p in problems):
         raise DataError(problems)
     return Dataset(root=root, kind=kind, classes=list(classes), train=train, test=test.reset_index(drop=True),
@@ -375,7 +386,7 @@ def read_truth(path: str | Path, classes: list[str]) -> pd.DataFrame:
     if not path.is_file():
         raise DataError([Problem(str(path), "does not exist", "give the test labels CSV written by tamgu synth "
                                  f"(DATA{TRUTH_SUFFIX}), or a labelled dataset folder")])
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     if not {"img", "classname"} <= set(df.columns):
         raise DataError([Problem(str(path), f"columns are {','.join(df.columns)!r}",
                                  f"a test labels CSV needs the columns img,classname (written as {','.join(TRUTH_HEADER)})")])

@@ -55,21 +55,55 @@ def predict(run: str | Path, data: str | Path | None = None, out: str | Path | N
     return sub
 
 
+def read_predictions(table: pd.DataFrame | str | Path, classes: list[str] | None = None,
+                     what: str = "submission", folds_allowed: bool = False) -> pd.DataFrame:
+    """A prediction table (img[, fold], class columns) read and checked: header (a UTF-8 BOM is fine),
+    class columns, one row per image (per fold when `folds_allowed`), finite probabilities in 0..1.
+    Raises ValueError naming the file, what is wrong and how to fix it."""
+    name = "the table" if isinstance(table, pd.DataFrame) else str(table)
+    if isinstance(table, pd.DataFrame):
+        df = table
+    else:
+        if not Path(table).is_file():
+            raise ValueError(f"{name}: no such file; give the {what} CSV (img,c0,...,c9).")
+        try:
+            df = pd.read_csv(table, dtype={"img": str}, encoding="utf-8-sig")
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+            raise ValueError(f"{name}: not a readable CSV ({e}); save the {what} as comma-separated UTF-8.") from e
+    df.columns = [str(c).strip() for c in df.columns]
+    if "img" not in df.columns:
+        raise ValueError(f"{name}: no 'img' column (header is {','.join(df.columns)!r}); the {what} header must be "
+                         f"img,{','.join(classes or KAGGLE_CLASSES)}.")
+    found = [c for c in df.columns if c not in ("img", "fold")]
+    classes = classes or found
+    missing, extra = [c for c in classes if c not in df.columns], [c for c in found if c not in classes]
+    if missing or extra:
+        raise ValueError(f"{name}: class columns differ: missing {missing}, unexpected {extra}; the header must be "
+                         f"img,{','.join(classes)}.")
+    keys = ["img", "fold"] if folds_allowed and "fold" in df.columns else ["img"]
+    dup = df.duplicated(keys)
+    if dup.any():
+        raise ValueError(f"{name}: image {df.loc[dup, 'img'].iloc[0]} appears {int(df['img'].eq(df.loc[dup, 'img'].iloc[0]).sum())} "
+                         "times; keep one row per image.")
+    p = df[classes].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(p).all(1) | (p < 0).any(1) | (p > 1).any(1)
+    if bad.any():
+        raise ValueError(f"{name}: {int(bad.sum())} row(s) have missing, non-numeric, negative or >1 probabilities "
+                         f"(first: {df.loc[bad, 'img'].iloc[0]}); every probability must be a number in 0..1.")
+    return df
+
+
 def validate_submission(sub: pd.DataFrame | str | Path, sample: pd.DataFrame | str | Path,
                         classes: list[str] = KAGGLE_CLASSES) -> None:
     """Raise ValueError unless `sub` has the sample's header and image set and each row is a distribution."""
-    sub = pd.read_csv(sub, dtype={"img": str}) if not isinstance(sub, pd.DataFrame) else sub
-    sample = pd.read_csv(sample, dtype={"img": str}) if not isinstance(sample, pd.DataFrame) else sample
+    sample = pd.read_csv(sample, dtype={"img": str}, encoding="utf-8-sig") if not isinstance(sample, pd.DataFrame) else sample
+    sub = read_predictions(sub, classes, "submission")
     if list(sub.columns) != list(sample.columns):
         raise ValueError(f"submission header {list(sub.columns)} differs from the sample's {list(sample.columns)}")
-    if sub["img"].duplicated().any():
-        raise ValueError(f"submission repeats images, e.g. {sub.loc[sub['img'].duplicated(), 'img'].iloc[0]}")
     if set(sub["img"]) != set(sample["img"]):
         raise ValueError(f"submission has {len(set(sub['img']) - set(sample['img']))} images not in the sample and misses "
                          f"{len(set(sample['img']) - set(sub['img']))}")
     p = sub[classes].to_numpy(dtype=np.float64)
-    if not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
-        raise ValueError("submission probabilities must be finite numbers in 0..1")
     if not np.allclose(p.sum(axis=1), 1.0, atol=1e-4):
         raise ValueError("submission rows must each sum to 1")
 
@@ -77,16 +111,22 @@ def validate_submission(sub: pd.DataFrame | str | Path, sample: pd.DataFrame | s
 def score(submission: str | Path | pd.DataFrame, truth: str | Path, groups: str | None = None) -> dict:
     """Log loss and accuracy of predictions (img, classes...) against labels: a labelled dataset's training
     images, or a held-out test labels CSV (img,classname: the private leaderboard `tamgu synth` writes)."""
-    sub = pd.read_csv(submission, dtype={"img": str}) if not isinstance(submission, pd.DataFrame) else submission
     if Path(truth).suffix.lower() == ".csv":
+        sub = read_predictions(submission, None, "submission", folds_allowed=True)
         classes = [c for c in sub.columns if c not in ("img", "fold")]
+        if set(classes) != set(KAGGLE_CLASSES) and len(set(classes) & set(KAGGLE_CLASSES)) >= 5:
+            # State Farm columns with some missing or extra: name them
+            sub = read_predictions(sub, KAGGLE_CLASSES, str(submission))
         labels = read_truth(truth, classes)
     else:
         ds = load_dataset(truth, groups=groups, strict=False)
         classes, labels = ds.classes, ds.train
-    missing = [c for c in classes if c not in sub.columns]
-    if missing:
-        raise ValueError(f"submission lacks class columns {missing}: its header must be img,{','.join(classes)}")
+        sub = read_predictions(submission, classes, "submission", folds_allowed=True)
+    # rows need not sum to one: Kaggle renormalises each row before scoring, and so does log_loss
+    extra = sorted(set(sub["img"]) - set(labels["img"]))
+    if extra:
+        raise ValueError(f"{len(extra)} prediction row(s) are for images the labels do not have (e.g. {extra[0]}): "
+                         "score predictions of the labelled images only (the right set, or the right --truth).")
     if "fold" in sub.columns and sub["img"].duplicated().any():
         sub = blend_folds(sub, classes)  # every fold's test predictions: score their mean, the submission
     return score_frame(sub, labels, classes)

@@ -283,6 +283,7 @@ def decode(path: Path, sampling: Sampling, part: Part, errors: list[str], thread
 
         def decoded() -> Iterator[tuple[float, object]]:
             ti, t = 0, part.start or 0.0
+            seeked_from = float("-inf")
             if part.seek is not None:
                 container.seek(part.seek, stream=stream, backward=True)
             elif targets[0] > 2.0:
@@ -301,7 +302,9 @@ def decode(path: Path, sampling: Sampling, part: Part, errors: list[str], thread
                             ti += 1
                         # far from the next sample: seek to it rather than decode the gap
                         gop = float(np.median(np.diff(keyframes))) if len(keyframes) > 1 else None
-                        if ti < len(targets) and gop and targets[ti] - t > 3 * gop and not sampling.keyframes:
+                        if ti < len(targets) and gop and targets[ti] - t > 3 * gop and not sampling.keyframes \
+                                and t > seeked_from:  # never twice from the same place: a damaged index loops
+                            seeked_from = t
                             container.seek(int((targets[ti] - frame_dur) / tb), stream=stream, backward=True)
                             break
                     else:
@@ -460,6 +463,9 @@ def extract_video(path: Path, out: Path, sampling: Sampling, label: str | None =
             futures = {i: pool.submit(run, todo[i][1]) for i in sorted(range(len(todo)), key=lambda i: -todo[i][0])}
             results = [futures[i].result() for i in range(len(todo))]
     errors = next((errs for _, errs in results if errs), [])[:1]  # the earliest problem is the one to report
+    if not errors and not any(saved for saved, _ in results):
+        errors = [f"{path}: no frame could be read at the requested times (an empty, header-only or too short "
+                  "video?): play it to check, re-export it, or ask for times inside it (--start/--end)"]
     rows, last = [], None
     for saved, _ in results:
         for s in saved:
@@ -507,7 +513,7 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
     files = _video_files([inputs] if isinstance(inputs, (str, Path)) else list(inputs))
     mapping: dict[str, str] = {}
     if labels is not None:
-        lab = pd.read_csv(labels, dtype=str)
+        lab = pd.read_csv(labels, dtype=str, encoding="utf-8-sig")
         if not {"video", "label"} <= set(lab.columns):
             raise ValueError(f"{labels}: a labels CSV needs the columns video,label")
         mapping = {Path(v).name: lbl for v, lbl in zip(lab["video"], lab["label"])}
