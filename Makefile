@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install test-assets clean
+.PHONY: demo test install test-assets tutorials tutorials-html clean
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,22 @@ demo: $(STAMP)
 
 test: $(STAMP) test-assets
 	$(PY) -m pytest -q
+
+# The study plan's notebooks (tutorials/ko, tutorials/en) in JupyterLab
+tutorials: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt jupyterlab
+	$(VENV)/bin/jupyter lab --notebook-dir=tutorials
+
+# Every notebook executed and rendered with its outputs to build/tutorials/*.html (for reading without running;
+# build/ is not committed). FAST=1 uses the test suite's small setting.
+tutorials-html: $(STAMP)
+	mkdir -p build/tutorials/work
+	for nb in tutorials/ko/*.ipynb tutorials/en/*.ipynb; do \
+	  lang=$$(basename $$(dirname $$nb)); \
+	  TAMGU_TUTORIAL_FAST=$(FAST) TAMGU_TUTORIAL_WORK=$(CURDIR)/build/tutorials/work \
+	    $(VENV)/bin/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=1200 \
+	    --output-dir build/tutorials/$$lang $$nb || exit 1; \
+	done
 
 # Real sample videos from Debian (opencv-doc: vtest.avi), Tesseract with Korean, a Korean font to
 # render test text and pages, and Chromium to open the HTML pages headless: installed when we may

