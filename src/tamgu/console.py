@@ -11,7 +11,8 @@ import lightning as L
 
 # Lightning reports device checks, tips and checkpoint restores at INFO through these loggers.
 LIGHTNING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero",
-                     "lightning.pytorch.accelerators.cuda", "lightning.fabric.utilities.seed")
+                     "lightning.pytorch.accelerators.cuda", "lightning.fabric.utilities.seed",
+                     "lightning.fabric.utilities.distributed", "lightning.pytorch.utilities.distributed")
 
 
 def verbose() -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,7 +315,10 @@ def train_fold(cfg: TrainConfig, ds: Dataset, folds: pd.DataFrame, fold: int, ru
                                     seed=seed, epoch=seeding.epoch),
                 make_loader(va["path"].tolist(), va["y"].tolist(), cfg, False),
                 ckpt_path=str(resume) if resume.exists() else None)
-    if trainer.global_rank != 0:
+    if trainer.world_size > 1 and trainer.global_rank != 0:
+        # DDP: rank 0 alone predicts and writes; the others wait for it, so that every rank then sees the
+        # same finished folds and enters the next fold's fit together
+        trainer.strategy.barrier("fold-written")
         return None
     best_cb = trainer.checkpoint_callback
     best_path = best_cb.best_model_path
@@ -333,6 +337,8 @@ def train_fold(cfg: TrainConfig, ds: Dataset, folds: pd.DataFrame, fold: int, ru
     write_csv(test, fold_dir / "test_pred.csv")
     if resume.exists():
         resume.unlink()  # the fold is complete; the best checkpoint is all that is needed now
+    if trainer.world_size > 1:
+        trainer.strategy.barrier("fold-written")
     return FoldResult(fold, oof, test, float(best_cb.best_model_score), best_epoch, int(trainer.current_epoch),
                       best_path, time.time() - t0)
 
@@ -412,10 +418,12 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
             log.info("fold %d already done in %s: skipping", k, fold_dir)
             continue
         res = train_fold(cfg, ds, folds, k, run_dir)
-        if res is None:
-            return {}
+        if res is None:  # a DDP rank other than 0: on to the next fold with the others
+            continue
         results[k] = {"best_val_loss": res.best_val_loss, "best_epoch": res.best_epoch, "epochs": res.epochs_run,
                       "seconds": round(res.seconds, 1)}
+    if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", 0))) != 0:
+        return {}  # DDP: rank 0 assembles and reports
     return assemble(run_dir, ds, extra=results, truth=cfg.truth)
 
 
