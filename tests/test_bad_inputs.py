@@ -200,6 +200,25 @@ def disk_full_while_writing(c, monkeypatch):
     return ["predict", str(c.run), "--out", str(c.tmp / "sub.csv"), "--workers", "0"]
 
 
+def read_only_output(c, monkeypatch):
+    """A folder the user may not write to (simulated: the suite runs as root, which ignores permissions)."""
+    import tempfile
+
+    locked = c.tmp / "locked"
+    locked.mkdir()
+    (locked / "eda.html").write_text("an earlier page")
+    c.keep.append(locked / "eda.html")
+    real = tempfile.mkstemp
+
+    def refuse(*a, dir=None, **kw):
+        if dir is not None and Path(dir) == locked:
+            raise PermissionError(errno.EACCES, "Permission denied", str(locked))
+        return real(*a, dir=dir, **kw)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    return ["eda", str(c.data), "--out", str(locked / "eda.html")]
+
+
 # --- videos ----------------------------------------------------------------------------------------
 def _clip(path: Path, frames: int = 40):
     import av
@@ -273,6 +292,7 @@ CASES: list[tuple[Callable, str | None]] = [
     (output_under_a_file, r"notes.txt is a file, so it cannot hold outputs"),
     (existing_run_other_settings, r"other settings \(.*epochs: 1 -> 3\).*--fresh"),
     (disk_full_while_writing, r"No space left on device.*earlier ones are intact"),
+    (read_only_output, r"cannot read or write .*locked: Permission denied"),
     (not_a_video, r"clip.mp4: .*cannot open"),
     (truncated_video, r"clip.mkv"),
     (zero_frame_video, r"empty.avi: no frame could be read"),
