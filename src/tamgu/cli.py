@@ -42,6 +42,7 @@ def _train_options(p: argparse.ArgumentParser, predict_only: bool = False) -> No
         g.add_argument("--precision", help="Lightning precision: 32-true (default), 16-mixed, bf16-mixed")
         g.add_argument("--limit-batches", type=float, help="smoke runs: batches per epoch (int) or fraction")
         g.add_argument("--devices", help="Lightning devices: auto, a count, or a list like 0,1")
+        g.add_argument("--num-nodes", type=int, help="machines in one DDP job, each with --devices devices (default 1)")
         g.add_argument("--truth", help="held-out test labels CSV (img,classname); found beside generated data")
     g.add_argument("--batch-size", type=int, help=f"images per batch (default {d.batch_size})")
     g.add_argument("--workers", type=int, help=f"data-loading processes (default {d.workers})")

@@ -74,6 +74,7 @@ class TrainConfig(BaseModel):
     workers: int = Field(2, ge=0)
     accelerator: str = "auto"
     devices: str | int = "auto"
+    num_nodes: int = Field(1, ge=1)  # machines in one DDP job (each with `devices` devices), e.g. under srun
     tta: int = Field(1, ge=1)              # test-time passes: 1 = plain, more add shifts/rotations
     # judging
     truth: str | None = None               # held-out test labels (img,classname): the private leaderboard
@@ -135,7 +136,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
 
 
 # Fields that change how a run is carried out but not what it computes: a rerun may change them freely.
-RUNTIME_FIELDS = {"name", "out", "fold", "workers", "accelerator", "devices", "truth"}
+RUNTIME_FIELDS = {"name", "out", "fold", "workers", "accelerator", "devices", "num_nodes", "truth"}
 
 
 def config_differences(prev: dict[str, Any], cfg: TrainConfig) -> list[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,7 +207,8 @@ def make_trainer(cfg: TrainConfig, fold_dir: Path, callbacks: list | None = None
     limit = cfg.limit_batches
     display = trainer_display(fold_dir.name)
     return L.Trainer(
-        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision,
+        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, num_nodes=cfg.num_nodes,
+        precision=cfg.precision,
         callbacks=[best, last, stop, LearningRateMonitor("epoch")] + display.pop("callbacks") + (callbacks or []),
         **display,
         logger=CSVLogger(save_dir=fold_dir, name="", version=""), default_root_dir=fold_dir,
@@ -412,6 +412,7 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     if any(k < 0 or k >= cfg.folds for k in todo):
         raise ValueError(f"--fold {cfg.fold} is out of range: folds are 0..{cfg.folds - 1}.")
     results: dict[int, dict] = {}
+    other_rank = False
     for k in todo:
         fold_dir = run_dir / f"fold{k}"
         if (fold_dir / "oof.csv").exists() and (fold_dir / "test_pred.csv").exists():
@@ -419,11 +420,13 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
             continue
         res = train_fold(cfg, ds, folds, k, run_dir)
         if res is None:  # a DDP rank other than 0: on to the next fold with the others
+            other_rank = True
             continue
         results[k] = {"best_val_loss": res.best_val_loss, "best_epoch": res.best_epoch, "epochs": res.epochs_run,
                       "seconds": round(res.seconds, 1)}
-    if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", 0))) != 0:
-        return {}  # DDP: rank 0 assembles and reports
+    if other_rank or (torch.distributed.is_available() and torch.distributed.is_initialized()
+                       and torch.distributed.get_rank() != 0):
+        return {}  # DDP: global rank 0 assembles and reports
     return assemble(run_dir, ds, extra=results, truth=cfg.truth)
 
 
