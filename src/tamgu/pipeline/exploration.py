@@ -28,6 +28,31 @@ def _finish(fig, path: Path) -> None:
         plt.close(fig)
 
 
+def bar_figure(series: pd.Series, title: str, colour: str):
+    """Counts as bars (images per class, per driver)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(min(14, 2 + 0.35 * len(series)), 2.8))
+    series.plot.bar(ax=ax, color=colour)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def driver_class_figure(table: pd.DataFrame):
+    """The driver x class table as a heat map."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, max(3, 0.22 * len(table))))
+    im = ax.imshow(table.to_numpy(), aspect="auto", cmap="viridis")
+    ax.set_xticks(range(len(table.columns)), table.columns)
+    ax.set_yticks(range(len(table)), table.index, fontsize=7)
+    fig.colorbar(im, ax=ax)
+    ax.set_title("images per driver and class")
+    fig.tight_layout()
+    return fig
+
+
 def eda(data: str | Path, out: str | Path, groups: str | None = None, samples: int = 6, seed: int = 0):
     """Summarise a dataset into `out` (eda.md + PNG figures); returns the numbers as a dict.
 
@@ -53,22 +78,10 @@ def eda(data: str | Path, out: str | Path, groups: str | None = None, samples: i
     probe = t["path"].iloc[rng.permutation(len(t))[:50]].tolist() if len(t) else []
     sizes = pd.Series([f"{im.shape[1]}x{im.shape[0]}" for im in map(read_image, probe) if im is not None]).value_counts()
 
-    fig, ax = plt.subplots(figsize=(8, 3))
-    per_class.plot.bar(ax=ax, color="tab:blue")
-    ax.set_title("images per class")
-    _finish(fig, out / "per_class.png")
+    _finish(bar_figure(per_class, "images per class", "tab:blue"), out / "per_class.png")
     if has_groups:
-        fig, ax = plt.subplots(figsize=(10, 3))
-        per_group.plot.bar(ax=ax, color="tab:orange")
-        ax.set_title("images per driver / group")
-        _finish(fig, out / "per_group.png")
-        fig, ax = plt.subplots(figsize=(8, max(3, 0.25 * len(table))))
-        im = ax.imshow(table.to_numpy(), aspect="auto", cmap="viridis")
-        ax.set_xticks(range(len(ds.classes)), ds.classes)
-        ax.set_yticks(range(len(table)), table.index, fontsize=7)
-        fig.colorbar(im, ax=ax)
-        ax.set_title("images per driver and class")
-        _finish(fig, out / "group_by_class.png")
+        _finish(bar_figure(per_group, "images per driver / group", "tab:orange"), out / "per_group.png")
+        _finish(driver_class_figure(table), out / "group_by_class.png")
 
     fig, axes = plt.subplots(len(ds.classes), samples, figsize=(1.6 * samples, 1.3 * len(ds.classes)), squeeze=False)
     for r, cls in enumerate(ds.classes):

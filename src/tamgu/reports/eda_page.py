@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from ..io import decode_image, no_bar, read_bytes, read_image
 from ..pipeline.data import CLASS_DESCRIPTIONS, load_dataset
+from ..pipeline.exploration import augment_preview, bar_figure, driver_class_figure
 from .page import Page, show
 
 TINY = 32          # px: a side shorter than this is flagged
@@ -127,6 +128,10 @@ def eda_page(data: str | Path, out: str | Path | None = None, groups: str | None
     rng = np.random.default_rng(seed)
     has_groups = t["group"].notna().any()
     train_rows = both[both["split"] == "train"]
+    kinds: dict[str, list[list[int]]] = {"within train": [], "within test": [], "across train and test": []}
+    for g in near_duplicates(both["phash"]):
+        splits = set(both["split"].iloc[g])
+        kinds["across train and test" if len(splits) > 1 else f"within {splits.pop()}"].append(g)
 
     page = Page(f"EDA: {Path(str(ds.root)).name}", f"{ds.root} · layout: {ds.kind}", lang="ko")
     with page.section("Overview", "overview") as s:
@@ -134,7 +139,7 @@ def eda_page(data: str | Path, out: str | Path | None = None, groups: str | None
             "what": ["training images", "test images", "classes", "drivers / groups", "unreadable files",
                      "near-duplicate groups (train/test/across)"],
             "value": [len(t), len(test), len(ds.classes), t["group"].nunique() if has_groups else 0,
-                      int((~both["readable"]).sum()), ""]})
+                      int((~both["readable"]).sum()), " / ".join(str(len(v)) for v in kinds.values())]})
         s.table(overview)
 
     per_class = t["label"].value_counts().reindex(ds.classes, fill_value=0)
@@ -143,7 +148,7 @@ def eda_page(data: str | Path, out: str | Path | None = None, groups: str | None
                               "description": [CLASS_DESCRIPTIONS.get(c, ("", ""))[0] for c in ds.classes],
                               "설명": [CLASS_DESCRIPTIONS.get(c, ("", ""))[1] for c in ds.classes],
                               "images": per_class.to_numpy()}))
-        s.figure(_bar(per_class, "images per class", "tab:blue"), "images per class")
+        s.figure(bar_figure(per_class, "images per class", "tab:blue"), "images per class")
 
     with page.section("Files", "files") as s:
         readable = both[both["readable"]]
@@ -175,26 +180,16 @@ def eda_page(data: str | Path, out: str | Path | None = None, groups: str | None
                "get the uniform guess (tamgu check lists them with fixes).")
         s.table(pd.DataFrame(reasons, columns=["split", "img", "file", "problem"]).head(200))
 
-    dup_counts = {}
     with page.section("Near-duplicates", "duplicates") as s:
         s.text(f"Perceptual hash (pHash), at most {HASH_DISTANCE} of 64 bits apart. Within train they are "
                "usually frames of one video (one driver); across train and test they are leakage: the first "
                "thing a Kaggler checks.")
-        groups_found = near_duplicates(both["phash"])
-        kinds = {"within train": [], "within test": [], "across train and test": []}
-        for g in groups_found:
-            splits = set(both["split"].iloc[g])
-            kinds["across train and test" if len(splits) > 1 else f"within {splits.pop()}"].append(g)
-        dup_counts = {k: len(v) for k, v in kinds.items()}
         s.table(pd.DataFrame({"where": list(kinds), "groups": [len(v) for v in kinds.values()],
                               "images": [sum(map(len, v)) for v in kinds.values()]}))
         for kind, gs in kinds.items():
             for g in gs[:6]:
                 rows = both.iloc[g[:8]]
                 s.strip(f"{kind} ({len(g)})", [read_image(p) for p in rows["path"]])
-    overview.loc[5, "value"] = " / ".join(str(v) for v in dup_counts.values())
-    page.sections[0].parts.clear()
-    page.sections[0].table(overview)
 
     with page.section("Candidate outliers", "outliers") as s:
         s.text("Per class, the training images farthest from the class's median thumbnail (16x12 grey): odd "
@@ -226,9 +221,9 @@ def eda_page(data: str | Path, out: str | Path | None = None, groups: str | None
     if has_groups:
         with page.section("Drivers", "drivers") as s:
             per_group = t["group"].value_counts().sort_index()
-            s.figure(_bar(per_group, "images per driver / group", "tab:orange"), "images per driver")
+            s.figure(bar_figure(per_group, "images per driver / group", "tab:orange"), "images per driver")
             table = pd.crosstab(t["group"], t["label"]).reindex(columns=ds.classes, fill_value=0)
-            s.figure(_heat(table), "images per driver and class")
+            s.figure(driver_class_figure(table), "images per driver and class")
             s.text("One strip per driver: a picture of each class, so differences between people, cars and "
                    "cameras show at a glance.")
             for g, rows in train_rows.groupby("group", sort=True):
@@ -237,8 +232,6 @@ def eda_page(data: str | Path, out: str | Path | None = None, groups: str | None
             s.table(table.rename_axis(columns=None).reset_index())
 
     with page.section("Augmentation", "augmentation") as s:
-        from ..pipeline.exploration import augment_preview
-
         if len(t):
             s.text(f"What `--augment {augment}` shows the model: each row an image, then augmented versions "
                    "(no flips: a mirrored driver swaps left- and right-hand classes).")
@@ -248,26 +241,3 @@ def eda_page(data: str | Path, out: str | Path | None = None, groups: str | None
         out = Path(str(ds.root)).with_name(Path(str(ds.root)).name + "_eda.html")
     page.save(out)
     return show(page)
-
-
-def _bar(series: pd.Series, title: str, colour: str):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(min(14, 2 + 0.35 * len(series)), 2.8))
-    series.plot.bar(ax=ax, color=colour)
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
-
-
-def _heat(table: pd.DataFrame):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, max(3, 0.22 * len(table))))
-    im = ax.imshow(table.to_numpy(), aspect="auto", cmap="viridis")
-    ax.set_xticks(range(len(table.columns)), table.columns)
-    ax.set_yticks(range(len(table)), table.index, fontsize=7)
-    fig.colorbar(im, ax=ax)
-    ax.set_title("images per driver and class")
-    fig.tight_layout()
-    return fig

