@@ -13,7 +13,7 @@ from skimage import data as skdata
 from timm.data import ImageNetInfo
 
 import tamgu
-from tamgu.pipeline.models import build_model
+from tamgu.pipeline.models import build_model, fold_batchnorm
 from tamgu.pipeline.weights import (KNOWN, WeightsError, load_weights, map_state_dict, read_state_dict,
                                     resolve_weights)
 
@@ -138,3 +138,39 @@ def test_a_user_file_in_torchvision_layout_loads(tmp_path, empty_caches):
         found = resolve_weights("mobilenetv2_100", str(given))
         assert found.origin == "file"
         assert load_weights(timm.create_model("mobilenetv2_100", num_classes=3), found).loaded == 312
+
+
+@pytest.mark.parametrize("name,head", [("mobilenetv2_100", "timm"), ("mobilenetv2_100", "book"), ("resnet18", "timm")])
+def test_batch_norms_folded_for_prediction_give_the_same_outputs(name, head, empty_caches):
+    net, _ = build_model(name, 10, head, "imagenet" if name == "mobilenetv2_100" else "none", (48, 32))
+    net.eval()
+    folded = fold_batchnorm(net, (48, 32))
+    assert folded is not net
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())  # the original is left as it was
+    x = torch.rand(4, 3, 32, 48)
+    with torch.inference_mode():
+        assert torch.allclose(torch.softmax(net(x), 1), torch.softmax(folded(x), 1), atol=1e-5)
+
+
+def test_a_batch_norm_that_does_not_follow_its_convolution_is_not_folded(empty_caches):
+    # a net whose batch norm reads a channel shuffle, not the convolution before it in the module list
+    class Shuffled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+            self.bn = torch.nn.BatchNorm2d(4)
+            self.head = torch.nn.Linear(4, 10)
+
+        def forward_features(self, x):
+            return self.bn(self.conv(x).flip(1))
+
+        def forward(self, x):
+            return self.head(self.forward_features(x).mean((2, 3)))
+
+    from tamgu.pipeline.models import Net
+    net = Net(Shuffled(), None, (0.5,) * 3, (0.5,) * 3).eval()
+    with torch.no_grad():
+        net.backbone.bn.running_mean.uniform_(-1, 1)
+        net.backbone.bn.running_var.uniform_(0.5, 2)
+    assert fold_batchnorm(net, (16, 16)) is net  # the check caught it: predict unfolded rather than wrongly

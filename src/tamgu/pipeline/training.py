@@ -35,7 +35,7 @@ from .data import Dataset, find_truth, load_dataset, read_truth
 from .folds import make_folds
 from ..io import write_csv, write_json, write_yaml
 from .metrics import accuracy, log_loss, score_frame
-from .models import build_model, classifier_parameters
+from .models import build_model, classifier_parameters, fold_batchnorm
 from .presets import EpochShuffle, ImageTable, collate_skip, train_transform, tta_views
 
 log = logging.getLogger(__name__)
@@ -247,7 +247,8 @@ def predict_folds(modules: dict[int, Classifier], paths: list[str], ids: list[st
     first = next(iter(modules.values()))
     use_cuda = torch.cuda.is_available() and cfg.accelerator in ("auto", "gpu", "cuda")
     device = torch.device("cuda" if use_cuda else "cpu")
-    nets = {k: m.to(device).eval() for k, m in modules.items()}
+    # batch norms folded into their convolutions: the same outputs (checked), one memory pass fewer per layer
+    nets = {k: fold_batchnorm(m.to(device).eval().net, cfg.image_size) for k, m in modules.items()}
     n = len(first.classes)
     probs = {k: np.full((len(paths), n), 1.0 / n) for k in nets}
     with torch.inference_mode():
@@ -255,8 +256,9 @@ def predict_folds(modules: dict[int, Classifier], paths: list[str], ids: list[st
             if not len(idx):
                 continue
             x = x.to(device)
-            for k, m in nets.items():
-                probs[k][idx.numpy()] = torch.stack([F.softmax(m(v), 1) for v in tta_views(x, m.tta)]).mean(0).cpu().numpy()
+            for k, net in nets.items():
+                views = tta_views(x, modules[k].tta)
+                probs[k][idx.numpy()] = torch.stack([F.softmax(net(v), 1) for v in views]).mean(0).cpu().numpy()
     return pd.concat([prob_frame(probs[k], ids, first.classes, k) for k in nets], ignore_index=True)
 
 
