@@ -7,7 +7,6 @@ a failed command never costs earlier work."""
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 import tamgu
 from tamgu.cli import main
-from tamgu.reports.eda_page import near_duplicates
+from tamgu.reports.eda_page import near_duplicates, problem_reasons
 from tamgu.reports.page import Page
 
 TINY = dict(model="test_resnet", weights="none", image_size="32x24", workers=0, lr=3e-3)
@@ -221,3 +221,15 @@ def test_pages_open_offline_in_headless_chromium(which, tiny_data, tiny_run, tmp
     assert seen["images"] > 0 and seen["sections"] == page.ids()
     assert seen["korean_width"] > 40, "Korean text must render with a real font, not zero-width boxes"
     assert (tmp_path / "page.png").stat().st_size > 10_000
+
+
+def test_problem_list_names_every_reason_of_every_file():
+    scan = pd.DataFrame({"split": ["train", "train", "test", "test", "test"], "img": list("abcde"),
+                         "path": list("ABCDE"), "readable": [True, False, True, True, True],
+                         "width": [640, np.nan, 20, 640, 640], "height": [480, np.nan, 15, 480, 480],
+                         "std": [30.0, np.nan, 0.5, 2.0, 40.0]})
+    got = problem_reasons(scan).set_index("img")["problem"].to_dict()
+    assert got == {"b": "unreadable (corrupt, empty or not an image)",
+                   "c": "tiny (20x15); blank (grey std 0.5); odd size 20x15 (most are 640x480)",
+                   "d": "blank (grey std 2.0)"}
+    assert problem_reasons(scan.iloc[:0]).empty

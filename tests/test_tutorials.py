@@ -3,7 +3,6 @@
 
 import ast
 import importlib.util
-import os
 from pathlib import Path
 
 import nbformat

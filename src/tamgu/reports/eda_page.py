@@ -115,6 +115,30 @@ def _caption(row) -> str:
     return " · ".join(parts)
 
 
+
+def problem_reasons(both: pd.DataFrame) -> pd.DataFrame:
+    """One row per file that needs a look (split, img, file, problem), built column-wise: a few seconds
+    saved on the real 102,150 images over a row-by-row walk."""
+    if both.empty:
+        return pd.DataFrame(columns=["split", "img", "file", "problem"])
+    ok = both["readable"].astype(bool)
+    w, h = both["width"], both["height"]
+    size = w.astype("Int64").astype(str) + "x" + h.astype("Int64").astype(str)
+    modal = size[ok].mode()
+    modal_size = modal.iloc[0] if len(modal) else ""
+    checks = [
+        (~ok, pd.Series("unreadable (corrupt, empty or not an image)", index=both.index)),
+        (ok & (np.minimum(w, h) < TINY), "tiny (" + size + ")"),
+        (ok & (both["std"] < BLANK_STD), "blank (grey std " + both["std"].map("{:.1f}".format) + ")"),
+        (ok & (size != modal_size), "odd size " + size + f" (most are {modal_size})"),
+    ]
+    parts = pd.concat([text.where(mask) for mask, text in checks], axis=1)
+    keep = parts.notna().any(axis=1)
+    out = both.loc[keep, ["split", "img", "path"]].rename(columns={"path": "file"})
+    out["problem"] = [("; ".join(v for v in row if isinstance(v, str))) for row in parts[keep].itertuples(index=False)]
+    return out.reset_index(drop=True)
+
+
 def eda_page(data: str | Path, out: str | Path | None = None, groups: str | None = None, samples: int = 6,
              seed: int = 0, augment: str = "book", progress: bool = True) -> Page:
     """Build the EDA page of a dataset (Kaggle folder or zip, or class-per-folder) and save it to `out`
@@ -160,25 +184,10 @@ def eda_page(data: str | Path, out: str | Path | None = None, groups: str | None
         s.table(both.groupby("split")["bytes"].describe()[["count", "mean", "min", "max"]].reset_index())
 
     with page.section("Problems", "problems") as s:
-        modal = (both.loc[both["readable"], "width"].astype(str) + "x" + both.loc[both["readable"], "height"].astype(str)).mode()
-        modal_size = modal.iloc[0] if len(modal) else ""
-        reasons = []
-        for _, r in both.iterrows():
-            why = []
-            if not r["readable"]:
-                why.append("unreadable (corrupt, empty or not an image)")
-            else:
-                if min(r["width"], r["height"]) < TINY:
-                    why.append(f"tiny ({r['width']}x{r['height']})")
-                if r["std"] < BLANK_STD:
-                    why.append(f"blank (grey std {r['std']:.1f})")
-                if f"{r['width']}x{r['height']}" != modal_size:
-                    why.append(f"odd size {r['width']}x{r['height']} (most are {modal_size})")
-            if why:
-                reasons.append({"split": r["split"], "img": r["img"], "file": r["path"], "problem": "; ".join(why)})
+        reasons = problem_reasons(both)
         s.text(f"{len(reasons)} file(s) need a look. Unreadable ones are skipped in training; in the test set they "
                "get the uniform guess (tamgu check lists them with fixes).")
-        s.table(pd.DataFrame(reasons, columns=["split", "img", "file", "problem"]).head(200))
+        s.table(reasons.head(200))
 
     with page.section("Near-duplicates", "duplicates") as s:
         s.text(f"Perceptual hash (pHash), at most {HASH_DISTANCE} of 64 bits apart. Within train they are "

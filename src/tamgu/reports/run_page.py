@@ -18,7 +18,7 @@ import torch
 import yaml
 
 from ..pipeline.data import CLASS_DESCRIPTIONS, load_dataset, read_truth
-from ..pipeline.metrics import EPS, accuracy, log_loss
+from ..pipeline.metrics import EPS
 from .page import Page, show
 
 RUN_FILES = ("config.yaml", "summary.json", "oof.csv")
