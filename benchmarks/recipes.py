@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 import tamgu
+from plain_vs_tamgu import make_data  # benchmarks/ is the script's folder, so on sys.path
 from tamgu.console import quiet_lightning
 
 RECIPES = {
@@ -58,9 +59,7 @@ def main() -> None:
     os.environ.setdefault("TAMGU_CACHE", str(root / "cache"))
     rows = []
     for seed in a.seeds:
-        data = root / f"data{seed}"
-        if not (data / "driver_imgs_list.csv").exists():
-            tamgu.synth(data, drivers=12, per_class=5, test=800, test_drivers=8, image_size="640x480", seed=seed)
+        data = make_data(root, seed, test=800, test_drivers=8)  # the sets plain_vs_tamgu.py judges on
         for name in a.recipes:
             opts = options(RECIPES.get(name, name))
             s = tamgu.train(data, out=root / "runs" / f"{seed}-{len(rows)}", fresh=True, model="mobilenetv2_100",
