@@ -36,7 +36,7 @@ class EnsembleError(ValueError):
 
 
 # ---------------------------------------------------------------------------------------------- reading
-def read_predictions(run: str | Path) -> dict[str, Any]:
+def read_run_predictions(run: str | Path) -> dict[str, Any]:
     """A run folder's prediction files: OOF (img, fold, classes), test (img, fold, classes), classes, truth."""
     run = Path(run)
     for name in ("oof.csv", "test_pred.csv"):
@@ -188,7 +188,7 @@ def ensemble(runs: list[str | Path], out: str | Path, method: str = "mean", weig
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: use {', '.join(METHODS)}.")
-    members = [read_predictions(r) for r in runs]
+    members = [read_run_predictions(r) for r in runs]
     classes = members[0]["classes"]
     oofs, tests, oof_ids, test_ids = align(members)
     labels = _labels(members, oof_ids, classes)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..io import write_csv
 from .data import DRIVER_CSV, PSEUDO_CSV, find_truth, load_dataset, truth_path
-from .ensemble import align, read_predictions
+from .ensemble import align, read_run_predictions
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def pseudo(run: str | Path, data: str | Path, out: str | Path, threshold: float 
         raise ValueError(f"{data}: tamgu pseudo writes the Kaggle layout and needs one as input (imgs/train, imgs/test).")
     if ds.train["pseudo"].any():
         raise ValueError(f"{data} already holds pseudo-labelled images: start from the original dataset.")
-    pred = read_predictions(run)
+    pred = read_run_predictions(run)
     _, tests, _, test_ids = align([pred])
     probs, ids = tests[0], test_ids["img"].tolist()
     if set(ids) != set(ds.test["img"]):

@@ -26,7 +26,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from ..io import atomic_path, write_csv, write_json, write_yaml
 from .data import load_dataset, read_truth
-from .ensemble import _frame, _norm, align, read_predictions
+from .ensemble import _frame, _norm, align, read_run_predictions
 from .metrics import accuracy, log_loss, score_frame
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ def smooth(run: str | Path, out: str | Path, k: int | None = None, alpha: float 
 
     `k`, `alpha`: fixed values; by default each is chosen on OOF log loss from K_GRID x ALPHA_GRID."""
     run = Path(run)
-    pred = read_predictions(run)
+    pred = read_run_predictions(run)
     classes = pred["classes"]
     oofs, tests, oof_ids, test_ids = align([pred])
     p_oof, p_test = oofs[0], tests[0]
