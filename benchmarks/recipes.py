@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from tamgu.console import quiet_lightning
 
 RECIPES = {
     "none": "--augment none",
+    "none, timm's head init": "--augment none --head-init timm",
     "light": "--augment light",
     "book": "--augment book",
     "none + label smoothing 0.1": "--augment none --label-smoothing 0.1",
@@ -65,8 +67,9 @@ def main() -> None:
             s = tamgu.train(data, out=root / "runs" / f"{seed}-{len(rows)}", fresh=True, model="mobilenetv2_100",
                             weights="imagenet", image_size="96x72", epochs=a.epochs, folds=a.folds, patience=a.epochs,
                             batch_size=32, **opts)
+            single = [f["log_loss"] for f in s["heldout"]["per_fold"].values()]  # each fold's model alone
             rows.append(dict(recipe=name, seed=seed, oof=s["oof"]["log_loss"], heldout=s["heldout"]["log_loss"],
-                             accuracy=s["heldout"]["accuracy"]))
+                             accuracy=s["heldout"]["accuracy"], single=single))
             print(f"set {seed} {name}: OOF {rows[-1]['oof']:.4f}, held-out {rows[-1]['heldout']:.4f}", flush=True)
     df = pd.DataFrame(rows)
     table = df.pivot_table(index="recipe", columns="seed", values="heldout", sort=False)
@@ -74,6 +77,8 @@ def main() -> None:
     table["held-out mean"] = table.mean(axis=1)
     table["OOF mean"] = df.groupby("recipe", sort=False)["oof"].mean()
     table["held-out accuracy mean"] = df.groupby("recipe", sort=False)["accuracy"].mean()
+    # one fold's model alone on the held-out drivers (median over folds and sets): how steady training is
+    table["one model held-out median"] = df.groupby("recipe", sort=False)["single"].sum().map(statistics.median)
     print()
     print(table.round(4).to_markdown())
 

@@ -38,6 +38,31 @@ def test_models_by_name_with_either_head(head):
         assert widths == [2048, 2048, 10]
 
 
+@pytest.mark.parametrize("head", ["timm", "book"])
+def test_a_new_head_starts_at_the_uniform_guess(head):
+    # head_init zero: every image scores log(classes) at step 0, instead of timm's random class scores
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 30, 40)
+    net, _ = build_model("test_resnet", 10, head=head, image_size=(40, 30))
+    net.eval()
+    assert torch.equal(net(x), torch.zeros(4, 10))
+    timm_init, _ = build_model("test_resnet", 10, head=head, image_size=(40, 30), head_init="timm")
+    timm_init.eval()
+    assert timm_init(x).abs().max() > 0
+    # only the layer that outputs class scores starts at zero: the rest of a deeper head still learns
+    if head == "book":
+        first = [m for m in net.head.modules() if isinstance(m, torch.nn.Linear)][0]
+        assert first.weight.abs().sum() > 0
+
+
+def test_a_run_saved_before_head_init_existed_is_told_the_change():
+    from tamgu.pipeline.config import TrainConfig, config_differences
+
+    old = {k: v for k, v in TrainConfig().to_dict().items() if k != "head_init"}  # as an older tamgu saved it
+    assert config_differences(old, TrainConfig()) == ["head_init: timm -> zero"]
+    assert config_differences(old, TrainConfig(head_init="timm")) == []
+
+
 def test_unknown_model_names_close_ones():
     with pytest.raises(ValueError, match="timm has no model 'resnet5O'"):
         build_model("resnet5O", 10)

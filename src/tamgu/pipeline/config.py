@@ -49,6 +49,7 @@ class TrainConfig(BaseModel):
     model: str = "mobilenetv2_100"         # any timm model name; this one has ImageNet weights offline
     weights: str = "imagenet"              # imagenet (found offline) | none (from scratch) | a weights file or folder
     head: Literal["timm", "book"] = "timm"  # book: flatten-2048-2048 head of chapter 5
+    head_init: Literal["zero", "timm"] = "zero"  # zero: the class layer starts at zero (uniform guess); timm: timm's init
     image_size: tuple[int, int] = (224, 224)  # (width, height); the book resizes 640x480 to 224x224
     augment: Literal["none", "book", "light"] = "none"
     # optimisation
@@ -135,6 +136,9 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
         raise ConfigError(_fmt_errors(err, source)) from None
 
 
+# Values that fields had before they existed: a run saved by an older tamgu is compared with these.
+LEGACY_VALUES = {"head_init": "timm"}
+
 # Fields that change how a run is carried out but not what it computes: a rerun may change them freely.
 RUNTIME_FIELDS = {"name", "out", "fold", "workers", "accelerator", "devices", "num_nodes", "truth"}
 
@@ -147,7 +151,7 @@ def config_differences(prev: dict[str, Any], cfg: TrainConfig) -> list[str]:
     for key, value in now.items():
         if key in RUNTIME_FIELDS:
             continue
-        old = prev.get(key, default[key])  # a config saved by an older tamgu lacks the newer fields
+        old = prev.get(key, LEGACY_VALUES.get(key, default[key]))  # older tamgu: newer fields are missing
         if key in ("data", "groups", "config") and old and value:
             same = Path(str(old)).expanduser().resolve() == Path(str(value)).expanduser().resolve()
         else:

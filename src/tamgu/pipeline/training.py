@@ -60,7 +60,7 @@ class Classifier(L.LightningModule):
 
     @classmethod
     def from_config(cls, cfg: TrainConfig, classes: list[str]) -> "Classifier":
-        net, meta = build_model(cfg.model, len(classes), cfg.head, cfg.weights, cfg.image_size)
+        net, meta = build_model(cfg.model, len(classes), cfg.head, cfg.weights, cfg.image_size, head_init=cfg.head_init)
         optim = {"optimizer": cfg.optimizer, "lr": cfg.learning_rate, "weight_decay": cfg.weight_decay,
                  "schedule": cfg.schedule, "warmup_epochs": cfg.warmup_epochs, "backbone_lr": cfg.backbone_lr,
                  "freeze_epochs": cfg.freeze_epochs, "label_smoothing": cfg.label_smoothing}
