@@ -13,7 +13,7 @@ from tamgu.pipeline.data import load_dataset
 from tamgu.pipeline.folds import make_folds
 from tamgu.pipeline.models import build_model
 from tamgu.pipeline.prediction import validate_submission
-from tamgu.pipeline.training import Classifier, lr_factor_fn, train_fold
+from tamgu.pipeline.training import Classifier, epoch_history, lr_factor_fn, train_fold
 
 TINY = ["--model", "test_resnet", "--weights", "none", "--image-size", "32x24", "--batch-size", "16", "--workers", "0"]
 CLASSES = [f"c{i}" for i in range(10)]
@@ -219,6 +219,11 @@ def test_output_is_quiet_and_plain_when_stdout_is_not_a_terminal(tiny_data, tmp_
     assert "\r" not in text  # no redrawn progress bars in a log file
     assert "fold0 epoch 1:" in cap.out and "val_loss" in cap.out  # one plain line per epoch instead
     assert "Params" not in text  # no model summary unless -v
+    # each line shows that epoch's own figures, as the fold's history records them
+    history = epoch_history(tmp_path / "run" / "fold0" / "metrics.csv")
+    for row in history.itertuples():
+        line = next(x for x in cap.out.splitlines() if x.startswith(f"fold0 epoch {row.epoch}:"))
+        assert f"train_loss {row.train_loss:.4f}" in line and f"val_loss {row.val_loss:.4f}" in line
 
 
 def test_a_run_folder_made_with_other_settings_is_refused_unless_fresh(tiny_data, tmp_path):

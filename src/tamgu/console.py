@@ -43,8 +43,10 @@ class EpochLines(L.Callback):
     def __init__(self, label: str):
         self.label = label
 
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or not trainer.is_global_zero:
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # here, after the epoch's validation, the epoch's own training mean is in callback_metrics; at
+        # validation end it still held the previous epoch's (every line showed train_loss one epoch late)
+        if not trainer.is_global_zero:
             return
         m = trainer.callback_metrics
         parts = [f"{k} {float(m[k]):.4f}" for k in ("train_loss_epoch", "val_loss", "val_acc") if k in m]
