@@ -49,7 +49,7 @@ class TrainConfig(BaseModel):
     model: str = "mobilenetv2_100"         # any timm model name; this one has ImageNet weights offline
     weights: str = "imagenet"              # imagenet (found offline) | none (from scratch) | a weights file or folder
     head: Literal["timm", "book"] = "timm"  # book: flatten-2048-2048 head of chapter 5
-    head_init: Literal["zero", "timm"] = "zero"  # zero: the class layer starts at zero (uniform guess); timm: timm's init
+    head_init: Literal["zero", "timm"] = "zero"  # zero: timm's class layer starts at zero (uniform guess); timm: timm's init
     image_size: tuple[int, int] = (224, 224)  # (width, height); the book resizes 640x480 to 224x224
     augment: Literal["none", "book", "light"] = "none"
     # optimisation
