@@ -27,7 +27,8 @@ def _train_options(p: argparse.ArgumentParser, predict_only: bool = False) -> No
         g.add_argument("--label-smoothing", type=float, help="spread this much target mass over the other classes (default 0)")
         g.add_argument("--head", choices=["timm", "book"], help="timm's classifier, or the book's 2048-2048 head")
         g.add_argument("--head-init", choices=["zero", "timm"],
-                       help="zero (default): the class layer starts at zero, the uniform guess; timm: timm's own init")
+                       help="zero (default): timm's class layer starts at zero, the uniform guess; timm: timm's "
+                       "own init (the book's head keeps PyTorch's init either way)")
         g.add_argument("--image-size", help="one number (square) or WxH, e.g. 224 or 160x120 (default 224)")
         g.add_argument("--augment", choices=["none", "book", "light"], help="real-time augmentation (default none)")
         g.add_argument("--optimizer", choices=["adamw", "sgd"], help="adamw (default) or the book's sgd")
