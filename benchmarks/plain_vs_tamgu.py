@@ -1,6 +1,6 @@
 """tamgu's data path and recipe against a plain PyTorch loop, in one run, on the same data, model and weights.
 
-Run by hand, not in CI (about 20 minutes on 2 CPU cores with the defaults):
+Run by hand, not in CI (about 27 minutes on 2 CPU cores with the defaults):
 
     .venv/bin/python benchmarks/plain_vs_tamgu.py            # results tables on stdout, copy to docs/benchmarks.md
 
@@ -160,7 +160,7 @@ def main() -> None:
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; "
           f"per set 600 train images (12 drivers) and {a.test} test images ({a.test_drivers} other drivers) at "
           f"640x480; {MODEL} at {a.image_size}, {a.epochs} epochs, batch {a.batch_size}, {a.folds} driver folds, "
-          f"{a.workers} loader workers; tamgu: augment {cfg.augment}, schedule {cfg.schedule}, "
+          f"{a.workers} loader workers; tamgu: augment {cfg.augment}, head init {cfg.head_init}, schedule {cfg.schedule}, "
           f"best epoch by validation loss\n")
 
     # speed, on the first set: alternate the sides, report medians
