@@ -47,7 +47,10 @@ from tamgu.pipeline.config import load_config
 from tamgu.pipeline.data import load_dataset, read_truth, truth_path
 from tamgu.pipeline.folds import make_folds
 from tamgu.pipeline.metrics import score_frame
-from tamgu.pipeline.training import Classifier, SeedByEpoch, blend_folds, make_loader, predict_folds
+from tamgu.pipeline.inference import predict_folds
+from tamgu.pipeline.module import Classifier
+from tamgu.pipeline.table import fold_mean as blend_folds
+from tamgu.pipeline.training import SeedByEpoch, make_loader
 from tamgu.pipeline.weights import load_weights, resolve_weights
 
 MODEL = "mobilenetv2_100"

@@ -49,7 +49,7 @@ def test_cli_reports_config_errors(tmp_path, tiny_data, capsys):
     assert "unknown key 'learning_rate'" in capsys.readouterr().err
 
 
-CONFIGS = sorted((Path(__file__).parent.parent / "configs").rglob("*.yaml"))
+CONFIGS = sorted((Path(__file__).parent.parent / "src" / "tamgu" / "recipes" / "ch5").glob("[0-9]*.yaml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])

@@ -6,11 +6,11 @@ import pytest
 
 import tamgu
 from tamgu.cli import main
-from tamgu.pipeline.ensemble import (EnsembleError, apply_temperature, blend, clip_probs, fit_temperature,
+from tamgu.tricks.ensemble import (EnsembleError, apply_temperature, blend, clip_probs, fit_temperature,
                                      fit_weights)
 from tamgu.pipeline.folds import make_folds
 from tamgu.pipeline.metrics import log_loss
-from tamgu.pipeline.smoothing import neighbour_smooth
+from tamgu.tricks.smoothing import neighbour_smooth
 
 RNG = np.random.default_rng(0)
 
@@ -73,7 +73,7 @@ def test_smoothing_over_sequences_lowers_log_loss():
     assert (smoothed.argmax(1) == y).mean() > (p.argmax(1) == y).mean() + 0.1
     # neighbours limited to a group (a validation fold) never cross it
     groups = np.repeat(np.arange(clips), per)
-    from tamgu.pipeline.smoothing import knn
+    from tamgu.tricks.smoothing import knn
 
     _, idx = knn(feats, 3, groups)
     assert (groups[idx] == groups[:, None]).all()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from tamgu.pipeline.metrics import EPS, log_loss
-from tamgu.pipeline.prediction import read_predictions
+from tamgu.pipeline.table import read_predictions
 
 CLASSES = [f"c{i}" for i in range(10)]
 

@@ -104,7 +104,9 @@ def test_report_refuses_a_folder_that_is_not_a_finished_run(tmp_path):
         tamgu.report(tmp_path)
 
 
-def test_a_page_displays_inline_in_a_notebook(monkeypatch):
+def test_a_page_displays_once_in_a_notebook(monkeypatch, tiny_run):
+    """A cell ending in tamgu.report(...) showed the page twice (tamgu displayed it, then Jupyter showed the
+    returned page): the page now shows through its _repr_html_ alone."""
     import sys
     import types
 
@@ -112,10 +114,9 @@ def test_a_page_displays_inline_in_a_notebook(monkeypatch):
     fake = types.SimpleNamespace(display=lambda obj: shown.append(obj))
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
     monkeypatch.setitem(sys.modules, "IPython.display", fake)
-    from tamgu.reports.page import show
-
+    page = tamgu.report(tiny_run, gradcam=False)
+    assert shown == [] and isinstance(page, Page)
     page = Page("안녕")
-    assert show(page) is page and shown == [page]
     assert page._repr_html_().startswith("<iframe srcdoc=") and "안녕" in page._repr_html_()
 
 

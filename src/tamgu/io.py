@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .console import in_notebook
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -142,7 +144,7 @@ def reduce_factor(src_hw: tuple[int, int], dst_hw: tuple[int, int]) -> int:
 
 def no_bar(progress: bool = True) -> bool:
     """tqdm's `disable`: progress bars only on a terminal or in a notebook; plain output in logs and pipes."""
-    return not progress or not (sys.stderr.isatty() or "ipykernel" in sys.modules)
+    return not progress or not (sys.stderr.isatty() or in_notebook())
 
 
 def list_inputs(inputs, exts: set[str] = IMAGE_EXTS | VIDEO_EXTS, what: str = "images, folders or videos") -> list[Path]:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import cv2
 import numpy as np
 import pandas as pd
 
+from ..reports.figures import finish
 from ..io import VIDEO_EXTS, list_inputs, write_csv, write_image, no_bar
 from .noise import NoiseSpec, estimate_sigma, psnr, ssim, to_float, to_uint8
 
@@ -121,34 +122,50 @@ def _denoise_video(src: Path, dst: Path, fn: Callable[[np.ndarray], np.ndarray],
     from tqdm.auto import tqdm
 
     from ..io import atomic_path
+    from ..video.reader import iter_frames, video_info
 
+    rate = video_info(src)["rate"]
     n = 0
-    with av.open(str(src)) as inp:
-        vin = inp.streams.video[0]
-        rate = vin.average_rate or 25
-        with atomic_path(dst.with_suffix(".mp4")) as tmp, av.open(str(tmp), "w", format="mp4") as out:
-            vout = out.add_stream("libx264", rate=rate)
-            vout.width, vout.height = vin.codec_context.width // 2 * 2, vin.codec_context.height // 2 * 2
-            vout.pix_fmt = "yuv420p"
-            for frame in tqdm(inp.decode(vin), desc=src.name, unit="frame", disable=no_bar(progress), leave=False):
-                rgb = fn(frame.to_ndarray(format="rgb24"))[: vout.height, : vout.width]
-                for pkt in vout.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
-                    out.mux(pkt)
-                n += 1
-            for pkt in vout.encode():
+    with atomic_path(dst.with_suffix(".mp4")) as tmp, av.open(str(tmp), "w", format="mp4") as out:
+        vout = None
+        for frame in tqdm(iter_frames(src, fmt="rgb24"), desc=src.name, unit="frame", disable=no_bar(progress),
+                          leave=False):
+            if vout is None:  # sized by the decoded (display-rotated) frame, even for yuv420p
+                h, w = frame.image.shape[:2]
+                vout = out.add_stream("libx264", rate=rate)
+                vout.width, vout.height, vout.pix_fmt = w // 2 * 2, h // 2 * 2, "yuv420p"
+            rgb = fn(frame.image)[: vout.height, : vout.width]
+            for pkt in vout.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
                 out.mux(pkt)
+            n += 1
+        for pkt in vout.encode() if vout is not None else ():
+            out.mux(pkt)
     return n
 
 
-def denoise(inputs, out: str | Path, method: str = "nlm", sigma: float | None = None, strength: float = 1.0,
+def denoise(inputs, out: str | Path,
+            method: Literal["nlm", "bilateral", "median", "gaussian", "tv", "wavelet", "bm3d", "n2n"] = "nlm", sigma: float | None = None, strength: float = 1.0,
             model: str | Path | None = None, progress: bool = True) -> pd.DataFrame:
     """Denoise image files, folders and videos into `out` (same names; videos become .mp4).
 
     Returns a table: file, output, kind, sigma (estimated or given), seconds. An unreadable file is
     reported in the table (`error`) and skipped.
+
+    Args:
+        inputs: image files, folders or videos
+        out: output folder (same file names; videos become .mp4)
+        method: nlm, bilateral, median, gaussian, tv, wavelet, bm3d or n2n
+        sigma: noise sigma in 0..255 units (default: estimated per image)
+        strength: multiplies the method's default setting (positive)
+        model: trained Noise2Noise model (.pt) for --method n2n
     """
     from tqdm.auto import tqdm
 
+    if not strength > 0:
+        raise ValueError(f"--strength {strength}: it multiplies the method's setting, so it must be positive "
+                         "(1 = the default, 0.5 gentler, 2 stronger).")
+    if sigma is not None and not sigma > 0:
+        raise ValueError(f"--sigma {sigma}: a noise level is positive, in 0..255 units (leave it out to estimate it).")
     out = Path(out)
     net = None
     if method == "n2n":
@@ -192,6 +209,14 @@ def evaluate(images: str | Path | None = None, noise: str = "gaussian:25", metho
 
     `images`: a folder of clean images, or None for scikit-image's evaluation photos (never used for
     training by `tamgu denoise train`). Writes `results.csv`, `results.md` and `side_by_side.png` to `out`.
+
+    Args:
+        images: folder of clean images (default: scikit-image's evaluation photos)
+        noise: noise added with a fixed seed: gaussian:25, poisson:30, speckle:25, saltpepper:0.05
+        methods: comma-separated methods (default: every available one)
+        model: a trained Noise2Noise model to include as n2n
+        out: folder for results.csv, results.md and side_by_side.png
+        known_sigma: give each filter the true noise sigma (off: each estimates it)
     """
     from tqdm.auto import tqdm
 
@@ -242,8 +267,6 @@ def evaluate(images: str | Path | None = None, noise: str = "gaussian:25", metho
 
 def side_by_side(shown: dict[str, dict[str, np.ndarray]], path: Path, title: str = "") -> Path:
     """One row per image: clean, noisy, then each method's result (a crop, so detail is visible)."""
-    import sys
-
     import matplotlib.pyplot as plt  # no backend forced: headless picks Agg, a notebook keeps inline
 
     names = list(shown)
@@ -261,10 +284,6 @@ def side_by_side(shown: dict[str, dict[str, np.ndarray]], path: Path, title: str
                 axes[r, c].set_title(k, fontsize=9)
         axes[r, 0].set_ylabel(n, fontsize=9)
     fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    if "ipykernel" not in sys.modules:  # in a notebook the figure stays open and displays under the cell
-        plt.close(fig)
+    finish(fig, path)  # in a notebook the figure stays open and displays under the cell
     return path
 evaluate_denoisers = evaluate  # the name tamgu exports

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Literal, Sequence
 
 import lightning as L
 import numpy as np
@@ -193,9 +193,9 @@ def load_pairs(data: str | Path) -> list[tuple[np.ndarray, np.ndarray]]:
             pairs.append((to_float(ia), to_float(ib)))
         return pairs
     if data.is_file():
-        from ..video.frames import read_frames
+        from ..video.reader import iter_frames
 
-        frames = [to_float(p.image[..., ::-1]) for p in read_frames(data)]
+        frames = [to_float(p.image) for p in iter_frames(data, fmt="rgb24")]
         if len(frames) < 2:
             raise ValueError(f"{data}: a static video with at least two frames is needed")
         return list(zip(frames[:-1], frames[1:]))
@@ -204,7 +204,7 @@ def load_pairs(data: str | Path) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str = "gaussian:5-50",
-                   target: str = "noisy", epochs: int = 30, steps: int = 200, batch_size: int = 16, patch: int = 64,
+                   target: Literal["noisy", "clean"] = "noisy", epochs: int = 30, steps: int = 200, batch_size: int = 16, patch: int = 64,
                    base: int = 32, depth: int = 3, lr: float = 1e-3, patience: int = 5, seed: int = 0,
                    accelerator: str = "auto", workers: int = 0, progress: bool = True,
                    images: Sequence[np.ndarray] | None = None, clip_grad: float = 1.0) -> dict:
@@ -217,6 +217,22 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
     spikes. Adam runs with beta2 = 0.99 (as in the Noise2Noise paper): with PyTorch's 0.999 three runs here
     spiked or blew up mid-training (loss 0.013 -> 14), clipped or not; with 0.99 the same run improved every
     epoch, 1.1 dB higher at the end.
+
+    Args:
+        out: model file to write (.pt)
+        data: DIR with a/ and b/ (two noisy captures per scene) or a static video; default: scikit-image photos with
+            synthetic noise
+        noise: synthetic noise: gaussian:5-50, poisson:30, speckle:25, saltpepper:0.05
+        target: noisy = Noise2Noise; clean = Noise2Clean, for comparison
+        epochs: most epochs
+        steps: batches per epoch
+        batch_size: patches per batch
+        patch: training patch size
+        base: U-Net width
+        depth: U-Net levels
+        lr: learning rate
+        patience: epochs without a better validation loss before stopping
+        clip_grad: clip the gradient norm (1: only spikes; 0 = off)
     """
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 

@@ -17,13 +17,14 @@ import logging
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Literal, Sequence
 
 import cv2
 import numpy as np
 import pandas as pd
 
 from ..io import VIDEO_EXTS, atomic_path, list_inputs, write_csv, write_image, no_bar
+from ..video.reader import iter_frames
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,16 @@ def tesseract_available(lang: str = "kor") -> bool:
     return lang in langs
 
 
+TEXT_LANGUAGES = ("en", "ko")
+
+
 def text_detector(engine: str = "auto", lang: str = "en", min_score: float = 0.5) -> Detector:
     """`engine`: rapidocr, tesseract, or auto (Tesseract for Korean, RapidOCR otherwise)."""
+    if lang not in TEXT_LANGUAGES:
+        raise ValueError(f"--lang {lang!r}: text is read in {' or '.join(TEXT_LANGUAGES)} (Korean is ko, not kr); "
+                         "other languages would silently be read as English.")
+    if engine not in ("auto", "rapidocr", "tesseract"):
+        raise ValueError(f"--engine {engine!r}: use auto, rapidocr or tesseract.")
     if engine == "auto":
         engine = "tesseract" if lang in ("ko", "kor") else "rapidocr"
     if engine == "rapidocr":
@@ -265,7 +274,8 @@ COCO = ("person bicycle car motorcycle airplane bus train truck boat traffic_lig
 
 def parse_yolo(out: np.ndarray, names: Sequence[str], scale: float, pad: tuple[float, float],
                score: float = 0.5, iou: float = 0.45) -> list[Detection]:
-    """Boxes from a YOLO head: v8 layout (1, 4+C, N) or v5 layout (1, N, 5+C); cx,cy,w,h in input pixels."""
+    """Boxes from a YOLO head: v8 layout (1, 4+C, N) or v5 layout (1, N, 5+C); cx,cy,w,h in input pixels.
+    """
     a = np.squeeze(np.asarray(out, dtype=np.float32), 0)
     n_cls = len(names)
     if a.shape[0] == 4 + n_cls and a.shape[1] != 4 + n_cls:
@@ -325,34 +335,6 @@ def people_detector(model: str | Path | None = None, classes: str | Path | None 
 # ---------------------------------------------------------------- running over inputs
 
 
-def iter_video(path: Path, step: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-    """(frame index, BGR frame) for every `step`-th frame; PyAV, with OpenCV as the fallback."""
-    try:
-        import av
-
-        with av.open(str(path)) as c:
-            stream = c.streams.video[0]
-            stream.thread_type = "AUTO"
-            for i, f in enumerate(c.decode(stream)):
-                if i % step == 0:
-                    yield i, f.to_ndarray(format="bgr24")
-        return
-    except ImportError:
-        pass
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise ValueError(f"{path}: cannot open the video")
-    i = 0
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        if i % step == 0:
-            yield i, img
-        i += 1
-    cap.release()
-
-
 def draw(img: np.ndarray, dets: list[Detection]) -> np.ndarray:
     out = img.copy()
     for d in dets:
@@ -391,11 +373,14 @@ def run_detector(detector: Detector, inputs, out: str | Path | None = None, fram
     """
     from tqdm.auto import tqdm
 
+    if int(frame_step) < 1:
+        raise ValueError(f"--frame-step {frame_step}: use 1 (every frame) or more (every Nth frame).")
     out = Path(out) if out else None
     rows = []
 
     def one(f: Path) -> None:
-        frames = iter_video(f, frame_step) if f.suffix.lower() in VIDEO_EXTS else iter([(0, read_photo(f))])
+        frames = ((fr.index, fr.image) for fr in iter_frames(f, frame_step)) if f.suffix.lower() in VIDEO_EXTS \
+            else iter([(0, read_photo(f))])
         n = 0
         for idx, img in tqdm(frames, desc=f.name, unit="frame", leave=False, disable=no_bar(progress)):
             dets = detector(img)
@@ -407,13 +392,15 @@ def run_detector(detector: Detector, inputs, out: str | Path | None = None, fram
         if n == 0:
             raise ValueError("no frame could be decoded")
 
-    errors = for_each_input(list_inputs(inputs), one, progress)
+    files = list_inputs(inputs)
+    errors = for_each_input(files, one, progress)
     table = pd.DataFrame(rows, columns=COLUMNS)
     if out is not None:
         write_csv(table, out / "detections.csv")
         with atomic_path(out / "detections.json") as tmp:
             tmp.write_text(json.dumps(table.to_dict(orient="records"), ensure_ascii=False, indent=1))
     table.attrs["errors"] = errors
+    table.attrs["files"] = len(files)
     return table
 
 
@@ -449,14 +436,23 @@ def grabcut_person(img: np.ndarray, iterations: int = 5) -> np.ndarray:
     return np.where((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), 255, 0).astype(np.uint8)
 
 
-def background(inputs, out: str | Path, method: str = "auto", frame_step: int = 1, history: int = 200,
+def background(inputs, out: str | Path, method: Literal["auto", "mog2", "knn", "grabcut"] = "auto", frame_step: int = 1, history: int = 200,
                min_area: int = 200, progress: bool = True) -> pd.DataFrame:
     """Separate foreground from background; writes masks (PNG) and cut-outs (PNG with alpha) to `out`.
 
     Videos: background subtraction (`mog2` or `knn`, learning over `history` frames); every `frame_step`-th
     frame is saved, and each moving blob is a `foreground` detection. Photos of a person: GrabCut seeded
     by the face (MediaPipe's selfie segmentation is left out: see face_detector). Returns the detections.
+
+    Args:
+        inputs: videos or photos
+        method: auto (MOG2 for videos, GrabCut for photos), mog2, knn or grabcut
+        frame_step: videos: save every Nth frame's mask
+        history: frames the background model remembers
+        min_area: smallest foreground blob, pixels
     """
+    if int(frame_step) < 1:
+        raise ValueError(f"--frame-step {frame_step}: use 1 (every frame) or more (every Nth frame).")
     from tqdm.auto import tqdm
 
     out = Path(out)
@@ -466,7 +462,8 @@ def background(inputs, out: str | Path, method: str = "auto", frame_step: int = 
         if f.suffix.lower() in VIDEO_EXTS:
             sub = (cv2.createBackgroundSubtractorKNN(history=history, detectShadows=True) if method == "knn"
                    else cv2.createBackgroundSubtractorMOG2(history=history, varThreshold=16, detectShadows=True))
-            for idx, img in tqdm(iter_video(f, 1), desc=f.name, unit="frame", disable=no_bar(progress), leave=False):
+            for fr in tqdm(iter_frames(f), desc=f.name, unit="frame", disable=no_bar(progress), leave=False):
+                idx, img = fr.index, fr.image
                 mask = _clean_mask(sub.apply(img))  # every frame teaches the model; every Nth is saved
                 if idx % frame_step:
                     continue
@@ -482,7 +479,8 @@ def background(inputs, out: str | Path, method: str = "auto", frame_step: int = 
         write_image(_cutout(img, mask), out / f"{f.stem}_cut.png")
         rows.extend({"img": f.name, "frame": 0, **asdict(d)} for d in _blobs(mask, min_area))
 
-    errors = for_each_input(list_inputs(inputs), one, progress)
+    files = list_inputs(inputs)
+    errors = for_each_input(files, one, progress)
     table = pd.DataFrame(rows, columns=COLUMNS)
     write_csv(table, out / "detections.csv")
     table.attrs["errors"] = errors
@@ -490,27 +488,60 @@ def background(inputs, out: str | Path, method: str = "auto", frame_step: int = 
 
 
 # ---------------------------------------------------------------- the commands, as functions
-def detect_faces(inputs, out=None, method: str = "haar", min_size: int = 30, frame_step: int = 1,
+def detect_faces(inputs, out: str | Path | None = None, method: Literal["haar", "mtcnn", "mediapipe"] = "haar", min_size: int = 30, frame_step: int = 1,
                  progress: bool = True) -> pd.DataFrame:
-    """`tamgu detect faces`: faces in images, folders and videos."""
+    """`tamgu detect faces`: faces in images, folders and videos.
+
+    Args:
+        out: folder for annotated images and detections.csv/.json
+        method: haar, mtcnn or mediapipe
+        min_size: smallest face, pixels
+    """
     return run_detector(face_detector(method, min_size), inputs, out, frame_step, progress=progress)
 
 
-def detect_text(inputs, out=None, engine: str = "auto", lang: str = "en", min_score: float = 0.5,
+def detect_text(inputs, out: str | Path | None = None, engine: Literal["auto", "rapidocr", "tesseract"] = "auto",
+                lang: Literal["en", "ko"] = "en", min_score: float = 0.5,
                 frame_step: int = 1, progress: bool = True) -> pd.DataFrame:
-    """`tamgu detect text`: text boxes with what they read (RapidOCR; Tesseract for Korean)."""
+    """`tamgu detect text`: text boxes with what they read (RapidOCR; Tesseract for Korean).
+
+    Args:
+        out: folder for annotated images and detections.csv/.json
+        engine: auto, rapidocr or tesseract
+        lang: en, or ko (Tesseract kor)
+        min_score: least recognition confidence, 0..1
+    """
     return run_detector(text_detector(engine, lang, min_score), inputs, out, frame_step, progress=progress)
 
 
-def detect_people(inputs, out=None, model=None, classes=None, score: float = 0.5, all_classes: bool = False,
+def detect_people(inputs, out: str | Path | None = None, model: str | Path | None = None,
+                  classes: str | Path | None = None, min_score: float = 0.5, all_classes: bool = False,
                   frame_step: int = 1, progress: bool = True) -> pd.DataFrame:
-    """`tamgu detect people`: HOG people detector, or your ONNX detector with --model."""
-    return run_detector(people_detector(model, classes, score, all_classes=all_classes), inputs, out, frame_step,
+    """`tamgu detect people`: HOG people detector, or your ONNX detector with --model.
+
+    Args:
+        out: folder for annotated images and detections.csv/.json
+        model: ONNX detector (YOLOv5/v8 layout), run with OpenCV DNN (default: OpenCV's HOG)
+        classes: its class names, one per line (default: COCO's 80)
+        min_score: least detection score
+        all_classes: keep every class, not only person
+    """
+    return run_detector(people_detector(model, classes, min_score, all_classes=all_classes), inputs, out, frame_step,
                         progress=progress)
 
 
-def find(template, inputs, out=None, threshold: float = 0.8, min_scale: float = 0.5, max_scale: float = 2.0,
+def find(template: str | Path, inputs, out: str | Path | None = None, threshold: float = 0.8, min_scale: float = 0.5, max_scale: float = 2.0,
          scales: int = 13, angles: Sequence[float] = (0,), frame_step: int = 1, progress: bool = True) -> pd.DataFrame:
-    """`tamgu find TEMPLATE INPUT...`: every place the template appears, at any scale (and angle)."""
+    """`tamgu find TEMPLATE INPUT...`: every place the template appears, at any scale (and angle).
+
+    Args:
+        template: the image to look for
+        out: folder for annotated images and detections.csv/.json
+        threshold: normalised correlation to count, 0..1
+        min_scale: smallest scale of the template tried
+        max_scale: largest scale tried
+        scales: scales tried between min and max
+        angles: rotations in degrees, comma-separated, e.g. -10,0,10
+    """
     finder = template_finder(template, threshold, tuple(np.geomspace(min_scale, max_scale, scales)), tuple(angles))
     return run_detector(finder, inputs, out, frame_step, progress=progress)

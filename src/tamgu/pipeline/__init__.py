@@ -1,9 +1,13 @@
-"""The competition pipeline (chapter 5): data -> folds -> model -> training -> predictions -> scores.
+"""The core chain of the competition (chapter 5): data -> folds -> model -> training -> predictions -> scores.
 
-One module per step: `data` (read and check datasets), `synthetic` (generated State Farm data and its
-private test labels), `exploration` (EDA), `folds`, `config` (the typed run config), `weights` (ImageNet
-weights found offline and verified), `models`, `presets` (transforms), `cache` (decode once), `training`,
-`prediction` (predict, score, submission checks), `metrics`, `ensemble` (blends and calibration from
-prediction files), `smoothing` (test-neighbour smoothing), `pseudo` (pseudo-labelled datasets), `reproduce`
-(the chapter as a results table), `demojob` (`make demo`).
+    config       the one typed run config (TrainConfig)      data        read and check datasets
+    synthetic    generated State Farm data + private labels  folds       random / driver / group folds
+    weights      ImageNet weights found offline, verified    models      timm networks, the book's head
+    transforms   resizing and augmentation, train and TTA    cache       decode each image once
+    module       the LightningModule                         training    the fold loop: resume, assemble, collect
+    inference    the one loop that runs models over images   prediction  predict, score, submission checks
+    runfolder    the run folder contract                     table       the prediction table contract
+    metrics      Kaggle's log loss
+
+Nothing here imports the winners' tricks (`tamgu.tricks`), the recipes (`tamgu.recipes`) or the reports.
 """

@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import TamguError, did_you_mean
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
-class ConfigError(ValueError):
+class ConfigError(TamguError):
     """A config that cannot be used; the message says which key and how to fix it."""
 
 
@@ -39,51 +40,74 @@ def parse_image_size(value: str | int | tuple[int, int] | list[int]) -> tuple[in
 
 
 class TrainConfig(BaseModel):
+    """Every option of a run, with its default and what it does: `tamgu train --help` is generated from here."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    name: str | None = None                # run name; defaults to the output folder's name
-    data: str | None = None                # dataset folder or Kaggle zip
-    groups: str | None = None              # CSV with img,group for class-per-folder sets
-    out: str | None = None                 # run folder
+    name: str | None = Field(None, description="run name (default: the --out folder's name)")
+    data: str | None = Field(None, description="dataset folder or Kaggle zip")
+    groups: str | None = Field(None, description="CSV with img,group for a class-per-folder dataset")
+    out: str | None = Field(None, description="run folder")
     # model
-    model: str = "mobilenetv2_100"         # any timm model name; this one has ImageNet weights offline
-    weights: str = "imagenet"              # imagenet (found offline) | none (from scratch) | a weights file or folder
-    head: Literal["timm", "book"] = "timm"  # book: flatten-2048-2048 head of chapter 5
-    head_init: Literal["zero", "timm"] = "zero"  # zero: timm's class layer starts at zero (uniform guess); timm: timm's init
-    image_size: tuple[int, int] = (224, 224)  # (width, height); the book resizes 640x480 to 224x224
-    augment: Literal["none", "book", "light"] = "none"
+    model: str = Field("mobilenetv2_100", description="any timm model name (this one has ImageNet weights offline; "
+                       "the book: vgg16, vgg19, resnet50)")
+    weights: str = Field("imagenet", description="imagenet (found offline) | none (from scratch) | PATH of a weights "
+                         "file or folder")
+    head: Literal["timm", "book"] = Field("timm", description="timm's classifier, or the book's 2048-2048 head")
+    head_init: Literal["zero", "timm"] = Field(
+        "zero", description="zero: timm's class layer starts at zero, the uniform guess; timm: timm's own init (the "
+        "book's head keeps PyTorch's init either way)")
+    image_size: tuple[int, int] = Field((224, 224), description="one number (square) or WxH, e.g. 224 or 160x120; "
+                                        "the book resizes 640x480 to 224x224")
+    augment: Literal["none", "book", "light"] = Field("none", description="real-time augmentation")
     # optimisation
-    optimizer: Literal["adamw", "sgd"] = "adamw"  # sgd = the book's SGD(momentum .9, nesterov)
-    lr: float | None = None                # None: 1e-3 for adamw, the book's 1e-4 for sgd
-    weight_decay: float = 0.05             # adamw only
-    backbone_lr: float = Field(1.0, gt=0)  # backbone learning rate as a fraction of lr (e.g. 0.1 for fine-tuning)
-    freeze_epochs: int = Field(0, ge=0)    # train only the classifier for this many epochs first
-    label_smoothing: float = Field(0.0, ge=0, lt=1)  # target mass spread over other classes: tempers confidence
-    schedule: Literal["cosine", "constant"] = "cosine"  # warm-up then cosine to zero at `epochs`
-    warmup_epochs: float = 1.0
-    batch_size: int = Field(32, ge=1)
-    epochs: int = Field(500, ge=1)
-    patience: int = Field(3, ge=1)         # validation checks without improvement before stopping
-    precision: str = "32-true"             # Lightning precision, e.g. 16-mixed or bf16-mixed on a GPU
-    limit_batches: float | None = None     # smoke runs: fraction or number of batches per epoch
+    optimizer: Literal["adamw", "sgd"] = Field("adamw", description="adamw, or the book's sgd (momentum .9, nesterov)")
+    lr: float | None = Field(None, gt=0, description="learning rate (default 1e-3 for adamw, the book's 1e-4 for sgd)")
+    weight_decay: float = Field(0.05, ge=0, description="AdamW weight decay")
+    backbone_lr: float = Field(1.0, gt=0, description="backbone learning rate as a fraction of --lr (e.g. 0.1)")
+    freeze_epochs: int = Field(0, ge=0, description="train only the classifier for this many epochs first")
+    label_smoothing: float = Field(0.0, ge=0, lt=1, description="spread this much target mass over the other classes")
+    schedule: Literal["cosine", "constant"] = Field("cosine", description="after warm-up: cosine to zero at --epochs, "
+                                                    "or constant")
+    warmup_epochs: float = Field(1.0, ge=0, description="linear warm-up length in epochs")
+    batch_size: int = Field(32, ge=1, description="images per batch")
+    epochs: int = Field(500, ge=1, description="most epochs per fold (early stopping ends sooner)")
+    patience: int = Field(3, ge=1, description="validation checks without a better val log loss before stopping")
+    precision: str = Field("32-true", description="Lightning precision: 32-true, 16-mixed or bf16-mixed (GPU)")
+    limit_batches: int | float | None = Field(None, description="smoke runs: batches per epoch (a whole number) or a fraction")
     # folds
-    split: Literal["random", "driver", "group"] = "driver"
-    folds: int = Field(5, ge=2)
-    fold: int | None = None                # train only this fold
-    seed: int = 42
+    split: Literal["random", "driver", "group"] = Field("driver", description="how folds are made")
+    folds: int = Field(5, ge=2, description="number of folds")
+    fold: int | None = Field(None, ge=0, description="train only this fold (0-based): spread folds over machines")
+    seed: int = Field(42, description="seed for folds and training")
     # hardware
-    workers: int = Field(2, ge=0)
-    accelerator: str = "auto"
-    devices: str | int = "auto"
-    num_nodes: int = Field(1, ge=1)  # machines in one DDP job (each with `devices` devices), e.g. under srun
-    tta: int = Field(1, ge=1)              # test-time passes: 1 = plain, more add shifts/rotations
+    workers: int = Field(2, ge=0, description="data-loading processes")
+    accelerator: str = Field("auto", description="cpu, gpu, mps or auto")
+    devices: str | int = Field("auto", description="Lightning devices: auto, a count, or a list like 0,1")
+    num_nodes: int = Field(1, ge=1, description="machines in one DDP job, each with --devices devices (e.g. under srun)")
+    tta: int = Field(1, ge=1, le=7, description="test-time passes: 1 plain, up to 7 with shifts/rotations")
     # judging
-    truth: str | None = None               # held-out test labels (img,classname): the private leaderboard
+    truth: str | None = Field(None, description="held-out test labels CSV (img,classname), the private leaderboard; "
+                              "found beside generated data")
 
     @field_validator("image_size", mode="before")
     @classmethod
     def _size(cls, v: Any) -> tuple[int, int]:
         return parse_image_size(v)
+
+    @field_validator("limit_batches", mode="before")
+    @classmethod
+    def _limit(cls, v: Any) -> Any:
+        # Lightning reads a float as a fraction of the epoch and an int as a number of batches: "8" from the
+        # command line (or 8.0 from YAML) means 8 batches
+        if v is not None and float(v) > 1 and float(v).is_integer():
+            return int(float(v))
+        return v
+
+    @field_validator("devices", mode="before")
+    @classmethod
+    def _devices(cls, v: Any) -> Any:
+        return int(v) if isinstance(v, str) and v.isdigit() else v
 
     @field_validator("weights")
     @classmethod
@@ -108,7 +132,8 @@ def _fmt_errors(err: ValidationError, source: str) -> str:
         key = ".".join(str(p) for p in e["loc"]) or "(config)"
         if e["type"] == "extra_forbidden":
             known = ", ".join(TrainConfig.model_fields)
-            lines.append(f"unknown key {key!r} in {source}; known keys: {known}")
+            lines.append(f"unknown key {key!r} in {source}{did_you_mean(key, TrainConfig.model_fields)}; "
+                         f"known keys: {known}")
         else:
             lines.append(f"{key}: {e['msg']} (got {e.get('input')!r}) in {source}")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
+from ..errors import TamguError
 from ..io import IMAGE_EXTS, ZIP_SEP, decode_image, read_bytes, no_bar
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class Problem:
         return f"{self.file}: {self.what}. Fix: {self.fix}"
 
 
-class DataError(ValueError):
+class DataError(TamguError):
     """The dataset cannot be used as it is; `problems` lists every reason, each with its fix."""
 
     def __init__(self, problems: list[Problem]):
@@ -357,8 +358,14 @@ def find_unreadable(refs: list[str], labels: list[str] | None = None, workers: i
 
 
 def check(data: str | Path, groups: str | None = None, classes: list[str] | None = None,
-          decode: bool = True, progress: bool = False) -> dict:
-    """Validate a dataset and return its summary; raise DataError listing every problem, with fixes."""
+          decode: bool = True, progress: bool = True) -> dict:
+    """Validate a dataset and return its summary; raise DataError listing every problem, with fixes.
+
+    Args:
+        data: Kaggle folder, Kaggle .zip, or class-per-folder image set
+        classes: comma-separated class names the folders must match
+        decode: decode every image (off: faster, misses corrupt ones)
+    """
     ds = load_dataset(data, groups=groups, classes=classes, strict=False)
     problems = list(ds.problems)
     if decode:

@@ -184,6 +184,16 @@ def synth(
     class, `test` unlabelled images from `test_drivers` other drivers. Their labels go beside the folder,
     in `<out>_test_labels.csv` (img,subject,classname): the private leaderboard that `tamgu train` and
     `tamgu score` use to judge a model on drivers it has never seen. Deterministic for a seed.
+
+    Args:
+        out: output folder
+        drivers: training drivers, named like p002
+        per_class: images per driver and class
+        test: test images
+        test_drivers: drivers seen only in test
+        image_size: WxH (4:3 like the real 640x480)
+        seed: the same seed writes the same dataset
+        quality: JPEG quality
     """
     from .config import parse_image_size
 

@@ -1,16 +1,12 @@
-"""Training: one Lightning module, one function per fold, one function for the whole cross-validation.
+"""Training: one function per fold, one for the whole cross-validation (resume, assembly, collect).
 
-Run folder (everything a later step needs, nothing it must guess):
-
-    runs/<name>/config.yaml     resolved config          folds.csv       img,label,group,fold
-    runs/<name>/fold<k>/        best.ckpt, metrics.csv, oof.csv, test_pred.csv
-    runs/<name>/oof.csv         img,fold,c0..c9          test_pred.csv   img,fold,c0..c9 (every fold)
-    runs/<name>/submission.csv  img,c0..c9 (fold mean)   summary.json    per-fold and overall scores
+The model is `module.Classifier`; its predictions come from `inference`; what is written where is
+`runfolder`'s contract (config.yaml, folds.csv, fold<k>/, oof.csv, test_pred.csv, submission.csv,
+summary.json).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -23,121 +19,49 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-import yaml
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
-from ..console import interactive, quiet_lightning, trainer_display
+from ..console import interactive, quiet_lightning, verbose
+from ..io import write_csv, write_json, write_yaml
+from . import runfolder
 from .config import ConfigError, TrainConfig, config_differences, load_config, save_config
 from .data import Dataset, find_truth, load_dataset, read_truth
 from .folds import make_folds
-from ..io import write_csv, write_json, write_yaml
+from .inference import predict_folds
 from .metrics import accuracy, log_loss, score_frame
-from .models import build_model, classifier_parameters, fold_batchnorm
-from .presets import EpochShuffle, ImageTable, collate_skip, train_transform, tta_views
+from .module import Classifier
+from .table import fold_mean
+from .transforms import EpochShuffle, ImageTable, collate_skip, train_transform
 
 log = logging.getLogger(__name__)
 
-LONG_PREDICTION = 5000  # images: prediction gets its own progress bar from this many on
-KERAS_DECAY = 1e-6  # the book's SGD(decay=1e-6): lr / (1 + decay * step)
 
 
-class Classifier(L.LightningModule):
-    """A timm model trained with cross-entropy; `meta` holds what rebuilds it from a checkpoint."""
+class EpochLines(L.Callback):
+    """One plain line per epoch, for logs and CI where a redrawn progress bar would be noise."""
 
-    def __init__(self, meta: dict, classes: list[str], optim: dict, tta: int = 1, net: torch.nn.Module | None = None):
-        super().__init__()
-        self.save_hyperparameters(ignore=["net"])
-        if net is None:  # rebuilt from a checkpoint: its weights come from the checkpoint's state dict
-            net, _ = build_model(meta["model"], len(classes), meta["head"], "none", tuple(meta["image_size"]),
-                                 tuple(meta["mean"]), tuple(meta["std"]))
-        self.net = net
-        self.classes = classes
-        self.optim = optim
-        self.tta = tta
+    def __init__(self, label: str):
+        self.label = label
 
-    @classmethod
-    def from_config(cls, cfg: TrainConfig, classes: list[str]) -> "Classifier":
-        net, meta = build_model(cfg.model, len(classes), cfg.head, cfg.weights, cfg.image_size, head_init=cfg.head_init)
-        optim = {"optimizer": cfg.optimizer, "lr": cfg.learning_rate, "weight_decay": cfg.weight_decay,
-                 "schedule": cfg.schedule, "warmup_epochs": cfg.warmup_epochs, "backbone_lr": cfg.backbone_lr,
-                 "freeze_epochs": cfg.freeze_epochs, "label_smoothing": cfg.label_smoothing}
-        return cls(meta, classes, optim, cfg.tta, net=net)
-
-    def on_train_epoch_start(self) -> None:
-        # --freeze-epochs: only the classifier learns at first, so random head gradients do not wreck
-        # the pretrained features; then everything trains. Frozen weights get no gradient, so the
-        # optimiser leaves them alone (AdamW skips parameters whose grad is None).
-        frozen = self.current_epoch < self.optim.get("freeze_epochs", 0)
-        head = {id(p) for p in classifier_parameters(self.net)}
-        for p in self.net.parameters():
-            if id(p) not in head:
-                p.requires_grad_(not frozen)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-    def _step(self, batch, stage: str) -> torch.Tensor | None:
-        x, y, _ = batch
-        if len(y) == 0:  # every image of the batch was unreadable
-            return None
-        logits = self(x)
-        # y: class indices, or (B, C) distributions with soft pseudo-labels; smoothing only while training
-        smoothing = self.optim.get("label_smoothing", 0.0) if stage == "train" else 0.0
-        loss = F.cross_entropy(logits, y, label_smoothing=smoothing)
-        acc = (logits.argmax(1) == (y.argmax(1) if y.ndim == 2 else y)).float().mean()
-        on_step = stage == "train"
-        self.log(f"{stage}_loss", loss, prog_bar=True, on_step=on_step, on_epoch=True, batch_size=len(y), sync_dist=not on_step)
-        self.log(f"{stage}_acc", acc, prog_bar=True, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=not on_step)
-        return loss
-
-    def training_step(self, batch, batch_idx):
-        return self._step(batch, "train")
-
-    def validation_step(self, batch, batch_idx):
-        self._step(batch, "val")
-
-    def predict_step(self, batch, batch_idx, dataloader_idx=0):
-        x, _, idx = batch
-        if len(idx) == 0:
-            return torch.empty(0, len(self.classes)), idx
-        probs = torch.stack([F.softmax(self(v), dim=1) for v in tta_views(x, self.tta)]).mean(0)
-        return probs.float().cpu(), idx.cpu()
-
-    def configure_optimizers(self):
-        o = self.optim
-        head = {id(p) for p in classifier_parameters(self.net)}
-        groups = [{"params": [p for p in self.net.parameters() if id(p) in head], "lr": o["lr"]},
-                  {"params": [p for p in self.net.parameters() if id(p) not in head],
-                   "lr": o["lr"] * o.get("backbone_lr", 1.0)}]
-        groups = [g for g in groups if g["params"]]
-        if o["optimizer"] == "sgd":
-            opt = torch.optim.SGD(groups, lr=o["lr"], momentum=0.9, nesterov=True)
-        else:
-            opt = torch.optim.AdamW(groups, lr=o["lr"], weight_decay=o["weight_decay"])
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        per_epoch = max(1, total // max(1, self.trainer.max_epochs or 1))
-        warm = int(o["warmup_epochs"] * per_epoch)
-        fn = lr_factor_fn(o["schedule"], warm, total, keras_decay=KERAS_DECAY if o["optimizer"] == "sgd" else 0.0)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, fn)
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # here, after the epoch's validation, the epoch's own training mean is in callback_metrics; at
+        # validation end it still held the previous epoch's (every line showed train_loss one epoch late)
+        if not trainer.is_global_zero:
+            return
+        m = trainer.callback_metrics
+        parts = [f"{k} {float(m[k]):.4f}" for k in ("train_loss_epoch", "val_loss", "val_acc") if k in m]
+        print(f"{self.label} epoch {trainer.current_epoch}: " + ", ".join(p.replace("_epoch", "") for p in parts),
+              flush=True)
 
 
-def lr_factor_fn(schedule: str, warmup_steps: int, total_steps: int, keras_decay: float = 0.0):
-    """Multiplier of the base learning rate at optimiser step `it` (a pure function, like nanoGPT's get_lr)."""
-
-    def factor(it: int) -> float:
-        f = 1.0
-        if it < warmup_steps:
-            f = (it + 1) / warmup_steps
-        elif schedule == "cosine":
-            progress = min(1.0, (it - warmup_steps) / max(1, total_steps - warmup_steps))
-            f = 0.5 * (1 + math.cos(math.pi * progress))
-        return f / (1 + keras_decay * it)
-
-    return factor
+def trainer_display(label: str) -> dict:
+    """Trainer keyword arguments and callbacks for a long training step labelled `label`."""
+    quiet_lightning()
+    if interactive():
+        return {"enable_progress_bar": True, "enable_model_summary": verbose(), "callbacks": []}
+    return {"enable_progress_bar": False, "enable_model_summary": verbose(), "callbacks": [EpochLines(label)]}
 
 
 @dataclass
@@ -217,51 +141,6 @@ def make_trainer(cfg: TrainConfig, fold_dir: Path, callbacks: list | None = None
     )
 
 
-def predict_frame(module: Classifier, paths: list[str], ids: list[str], cfg: TrainConfig,
-                  ckpt_path: str | None = None) -> pd.DataFrame:
-    """Probabilities for each image as a DataFrame keyed by `img`; unreadable images get the uniform guess."""
-    quiet_lightning()
-    trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, logger=False, enable_checkpointing=False,
-                        enable_model_summary=False, enable_progress_bar=interactive() and len(paths) >= LONG_PREDICTION)
-    loader = make_loader(paths, None, cfg, train=False)
-    out = trainer.predict(module, loader, ckpt_path=ckpt_path)
-    n = len(module.classes)
-    probs = np.full((len(paths), n), 1.0 / n)
-    for p, idx in out:
-        probs[idx.numpy()] = p.numpy()
-    return prob_frame(probs, ids, module.classes)
-
-
-def prob_frame(probs: np.ndarray, ids: list[str], classes: list[str], fold: int | None = None) -> pd.DataFrame:
-    """Probabilities (N, C) as a table keyed by image: img[, fold], classes..."""
-    df = pd.DataFrame(probs, columns=classes)
-    df.insert(0, "img", ids)
-    if fold is not None:
-        df.insert(1, "fold", fold)
-    return df
-
-
-def predict_folds(modules: dict[int, Classifier], paths: list[str], ids: list[str], cfg: TrainConfig) -> pd.DataFrame:
-    """Every fold model's probabilities (img, fold, classes...), decoding each image once: each batch goes
-    through all the models before the next is read. Unreadable images get the uniform guess."""
-    first = next(iter(modules.values()))
-    use_cuda = torch.cuda.is_available() and cfg.accelerator in ("auto", "gpu", "cuda")
-    device = torch.device("cuda" if use_cuda else "cpu")
-    # batch norms folded into their convolutions: the same outputs (checked), one memory pass fewer per layer
-    nets = {k: fold_batchnorm(m.to(device).eval().net, cfg.image_size) for k, m in modules.items()}
-    n = len(first.classes)
-    probs = {k: np.full((len(paths), n), 1.0 / n) for k in nets}
-    with torch.inference_mode():
-        for x, _, idx in make_loader(paths, None, cfg, train=False):
-            if not len(idx):
-                continue
-            x = x.to(device)
-            for k, net in nets.items():
-                views = tta_views(x, modules[k].tta)
-                probs[k][idx.numpy()] = torch.stack([F.softmax(net(v), 1) for v in views]).mean(0).cpu().numpy()
-    return pd.concat([prob_frame(probs[k], ids, first.classes, k) for k in nets], ignore_index=True)
-
-
 def keep_metrics(fold_dir: Path) -> None:
     """Lightning's CSV logger rewrites metrics.csv when a run resumes: keep the epochs before the
     interruption as metrics.N.csv, which `epoch_history` reads first."""
@@ -300,11 +179,11 @@ def train_fold(cfg: TrainConfig, ds: Dataset, folds: pd.DataFrame, fold: int, ru
 
     Returns None on DDP ranks other than 0 (rank 0 writes everything)."""
     t0 = time.time()
-    fold_dir = run_dir / f"fold{fold}"
+    fold_dir = runfolder.fold_dir(run_dir, fold)
     fold_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed + fold, workers=True, verbose=False)
     # what this fold was trained with, so that folds trained on different machines can be checked (collect)
-    write_yaml({**cfg.to_dict(), "folds_sha1": folds_digest(folds)}, fold_dir / "config.yaml")
+    write_yaml({**cfg.to_dict(), "folds_sha1": folds_digest(folds)}, fold_dir / runfolder.CONFIG)
     tr, va = folds[folds["fold"] != fold], folds[folds["fold"] == fold]
     module = Classifier.from_config(cfg, ds.classes)
     seed = cfg.seed + fold
@@ -327,16 +206,15 @@ def train_fold(cfg: TrainConfig, ds: Dataset, folds: pd.DataFrame, fold: int, ru
     if not best_path:
         raise RuntimeError(f"fold {fold} produced no checkpoint: was validation skipped (limit_batches=0)?")
     # The book predicted with the weights of the last epoch, `patience` epochs past the best: we restore the best.
-    oof = predict_frame(module, va["path"].tolist(), va["img"].tolist(), cfg, ckpt_path=best_path)
-    oof.insert(1, "fold", fold)
-    test = predict_frame(module, ds.test["path"].tolist(), ds.test["img"].tolist(), cfg, ckpt_path=best_path) \
-        if len(ds.test) else pd.DataFrame(columns=["img"] + ds.classes)
-    test.insert(1, "fold", fold)
+    module.load_state_dict(torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"])
+    oof = predict_folds({fold: module}, va["path"].tolist(), va["img"].tolist(), cfg)
+    test = predict_folds({fold: module}, ds.test["path"].tolist(), ds.test["img"].tolist(), cfg) \
+        if len(ds.test) else pd.DataFrame(columns=["img", "fold"] + ds.classes)
     history = epoch_history(fold_dir / "metrics.csv")
     write_csv(history, fold_dir / "history.csv")
     best_epoch = int(history.loc[history["val_loss"].idxmin(), "epoch"]) if history["val_loss"].notna().any() else -1
-    write_csv(oof, fold_dir / "oof.csv")
-    write_csv(test, fold_dir / "test_pred.csv")
+    write_csv(oof, fold_dir / runfolder.OOF)
+    write_csv(test, fold_dir / runfolder.TEST)
     if resume.exists():
         resume.unlink()  # the fold is complete; the best checkpoint is all that is needed now
     if trainer.world_size > 1:
@@ -345,28 +223,19 @@ def train_fold(cfg: TrainConfig, ds: Dataset, folds: pd.DataFrame, fold: int, ru
                       best_path, time.time() - t0)
 
 
-def blend_folds(test_pred: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
-    """Submission from per-fold test predictions: the mean over folds, each row summing to 1."""
-    sub = test_pred.groupby("img", sort=True)[classes].mean()
-    sub = sub.div(sub.sum(axis=1), axis=0)
-    return sub.reset_index()
-
-
 def _load_folds(run_dir: Path, cfg: TrainConfig, ds: Dataset) -> pd.DataFrame:
     """folds.csv of an earlier (interrupted) run is reused only if it was made the same way on the same images."""
-    path = run_dir / "folds.csv"
-    old_cfg = run_dir / "config.yaml"
-    if path.exists() and old_cfg.exists():
-        prev = yaml.safe_load(old_cfg.read_text())
+    folds = runfolder.read_folds(run_dir)
+    if folds is not None and runfolder.is_run(run_dir):
+        prev = runfolder.read_config(run_dir)
         same = all(prev.get(k) == getattr(cfg, k) for k in ("split", "folds", "seed"))
-        folds = pd.read_csv(path, dtype={"img": str, "group": str})
         if same and set(folds["img"]) == set(ds.train["img"]):
             return ds.train.merge(folds[["img", "fold"]], on="img")
         raise ValueError(f"{run_dir} holds a run made with other folds or data: choose a new --out, or delete the folder.")
     # "driver" on a class-per-folder set means its groups (a folder set has no drivers, only groups)
     split = "group" if cfg.split == "driver" and ds.kind == "folders" else cfg.split
     folds = make_folds(ds.train, split, cfg.folds, cfg.seed)
-    write_csv(folds[["img", "label", "group", "fold"]], path)
+    write_csv(folds[["img", "label", "group", "fold"]], run_dir / runfolder.FOLDS)
     return folds
 
 
@@ -389,6 +258,12 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     interrupted run resumes: finished folds are kept, an unfinished fold continues from its last epoch.
     A run folder made with other settings is refused (its folds would be mixed with new ones) unless
     `fresh`, which discards what tamgu wrote there first. Returns the summary (also RUN/summary.json).
+
+    Args:
+        data: dataset (or set data: in --config)
+        out: run folder (default runs/<config name>)
+        config: YAML file with any of the run options; unknown keys are an error
+        fresh: discard a run already in --out and start again
     """
     cfg = load_config(config, data=str(data) if data else None, out=str(out) if out else None, **options)
     if not cfg.data:
@@ -400,25 +275,24 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     if found:
         cfg.truth = str(found)  # generated data: its private leaderboard judges the run too
     if fresh:
-        discard_run(run_dir)
-    elif (run_dir / "config.yaml").exists():
-        diffs = config_differences(yaml.safe_load((run_dir / "config.yaml").read_text()) or {}, cfg)
+        runfolder.discard(run_dir)
+    elif runfolder.is_run(run_dir):
+        diffs = config_differences(runfolder.read_config(run_dir), cfg)
         if diffs:
             raise ConfigError(f"{run_dir} holds a run made with other settings ({'; '.join(diffs)}); resuming would "
                               "mix its finished folds with new ones. Choose another --out, or add --fresh to discard "
                               "that run and start again.")
     run_dir.mkdir(parents=True, exist_ok=True)
     folds = _load_folds(run_dir, cfg, ds)
-    save_config(cfg, run_dir / "config.yaml")
+    save_config(cfg, run_dir / runfolder.CONFIG)
     todo = [cfg.fold] if cfg.fold is not None else list(range(cfg.folds))
     if any(k < 0 or k >= cfg.folds for k in todo):
         raise ValueError(f"--fold {cfg.fold} is out of range: folds are 0..{cfg.folds - 1}.")
     results: dict[int, dict] = {}
     other_rank = False
     for k in todo:
-        fold_dir = run_dir / f"fold{k}"
-        if (fold_dir / "oof.csv").exists() and (fold_dir / "test_pred.csv").exists():
-            log.info("fold %d already done in %s: skipping", k, fold_dir)
+        if runfolder.fold_done(run_dir, k):
+            log.info("fold %d already done in %s: skipping", k, runfolder.fold_dir(run_dir, k))
             continue
         res = train_fold(cfg, ds, folds, k, run_dir)
         if res is None:  # a DDP rank other than 0: on to the next fold with the others
@@ -443,23 +317,25 @@ def folds_digest(folds: pd.DataFrame) -> str:
 def collect(run: str | Path) -> dict:
     """Assemble a run whose folds were trained separately (`tamgu train --fold K` on several machines):
     checks that every fold exists and was trained with the same settings, data and folds, then writes
-    oof.csv, test_pred.csv, submission.csv and summary.json like a single `tamgu train`."""
+    oof.csv, test_pred.csv, submission.csv and summary.json like a single `tamgu train`.
+
+    Args:
+        run: run folder holding every fold<k>/ folder
+    """
     run_dir = Path(run)
-    if not (run_dir / "config.yaml").exists():
-        raise FileNotFoundError(f"{run_dir} is not a tamgu run folder (no config.yaml).")
-    cfg = load_config(run_dir / "config.yaml")
+    cfg = runfolder.load_run_config(run_dir)
     ds = load_dataset(cfg.data, groups=cfg.groups)
     folds = _load_folds(run_dir, cfg, ds)
     digest = folds_digest(folds)
-    missing = [k for k in range(cfg.folds) if not (run_dir / f"fold{k}" / "oof.csv").exists()]
+    missing = [k for k in range(cfg.folds) if k not in runfolder.finished_folds(run_dir)]
     if missing:
         raise ValueError(f"folds {missing} of {run_dir} are not finished: train them (tamgu train ... --fold K) "
                          "and copy their fold folders here, then collect again.")
     for k in range(cfg.folds):
-        path = run_dir / f"fold{k}" / "config.yaml"
-        if not path.exists():
+        prev = runfolder.read_config(run_dir, k)
+        if not prev:
+            path = runfolder.fold_dir(run_dir, k) / runfolder.CONFIG
             raise ValueError(f"{path} is missing: fold {k} was trained by an older tamgu; retrain it to collect.")
-        prev = yaml.safe_load(path.read_text())
         diffs = config_differences(prev, cfg)
         if prev.get("folds_sha1") != digest:
             diffs.append("the folds (folds.csv) differ")
@@ -470,23 +346,9 @@ def collect(run: str | Path) -> dict:
     return assemble(run_dir, ds, truth=cfg.truth)
 
 
-RUN_FILES = ("config.yaml", "folds.csv", "oof.csv", "test_pred.csv", "submission.csv", "summary.json", "features.npz")
-
-
-def discard_run(run_dir: Path) -> None:
-    """Delete what tamgu wrote in a run folder (fold folders and run files); anything else is left alone."""
-    import shutil
-
-    for f in RUN_FILES:
-        (run_dir / f).unlink(missing_ok=True)
-    for d in run_dir.glob("fold[0-9]*"):
-        if d.is_dir():
-            shutil.rmtree(d)
-
-
 def heldout_scores(test: pd.DataFrame, truth: pd.DataFrame, classes: list[str]) -> dict:
     """The private leaderboard: the submission (fold mean) and each fold's test predictions against held-out labels."""
-    sub = blend_folds(test, classes)
+    sub = fold_mean(test, classes)
     out = score_frame(sub, truth, classes)
     out["per_fold"] = {int(k): score_frame(g, truth, classes) for k, g in test.groupby("fold")}
     return out
@@ -497,26 +359,25 @@ def assemble(run_dir: Path, ds: Dataset, extra: dict | None = None, truth: str |
 
     With `truth` (held-out test labels), the summary also holds the held-out test log loss: the score on
     drivers no fold has seen, beside the driver-CV (OOF) estimate."""
-    done = sorted(run_dir.glob("fold*/oof.csv"))
+    done = runfolder.finished_folds(run_dir)
     if not done:
         raise RuntimeError(f"no finished fold in {run_dir}")
-    oof = pd.concat([pd.read_csv(p, dtype={"img": str}) for p in done], ignore_index=True)
-    test = pd.concat([pd.read_csv(p.with_name("test_pred.csv"), dtype={"img": str}) for p in done], ignore_index=True)
-    write_csv(oof, run_dir / "oof.csv")
-    write_csv(test, run_dir / "test_pred.csv")
+    dirs = [runfolder.fold_dir(run_dir, k) for k in done]
+    oof = pd.concat([pd.read_csv(d / runfolder.OOF, dtype={"img": str}) for d in dirs], ignore_index=True)
+    test = pd.concat([pd.read_csv(d / runfolder.TEST, dtype={"img": str}) for d in dirs], ignore_index=True)
+    write_csv(oof, run_dir / runfolder.OOF)
+    write_csv(test, run_dir / runfolder.TEST)
     summary = summarize(oof, ds.train, ds.classes)
-    prev = {}
-    if (run_dir / "summary.json").exists():
-        prev = json.loads((run_dir / "summary.json").read_text()).get("training", {})
+    prev = runfolder.read_summary(run_dir).get("training", {})
     training = {**prev, **{str(k): v for k, v in (extra or {}).items()}}
-    summary.update({"run": str(run_dir), "folds_done": [int(p.parent.name[4:]) for p in done], "training": training,
+    summary.update({"run": str(run_dir), "folds_done": done, "training": training,
                     "uniform_log_loss": math.log(len(ds.classes))})
     if len(test):
-        sub = blend_folds(test, ds.classes)
-        write_csv(sub, run_dir / "submission.csv")
-        summary["submission"] = str(run_dir / "submission.csv")
+        sub = fold_mean(test, ds.classes)
+        write_csv(sub, run_dir / runfolder.SUBMISSION)
+        summary["submission"] = str(run_dir / runfolder.SUBMISSION)
         if truth:
             summary["heldout"] = heldout_scores(test, read_truth(truth, ds.classes), ds.classes)
             summary["truth"] = str(truth)
-    write_json(summary, run_dir / "summary.json")
+    write_json(summary, run_dir / runfolder.SUMMARY)
     return summary

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from ..errors import TamguError
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 IMAGENET_CLASSES = 1000
 
 
-class WeightsError(ValueError):
+class WeightsError(TamguError):
     """Weights that cannot be found or do not fit the model; the message says what to do."""
 
 

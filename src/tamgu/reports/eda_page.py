@@ -22,8 +22,8 @@ from tqdm.auto import tqdm
 
 from ..io import decode_image, no_bar, read_bytes, read_image
 from ..pipeline.data import CLASS_DESCRIPTIONS, load_dataset
-from ..pipeline.exploration import augment_preview, bar_figure, driver_class_figure
-from .page import Page, show
+from .figures import augment_preview, bar_figure, driver_class_figure
+from .page import Page
 
 TINY = 32          # px: a side shorter than this is flagged
 BLANK_STD = 3.0    # grey-level standard deviation below which an image is flagged as blank
@@ -248,4 +248,4 @@ def eda_page(data: str | Path, out: str | Path | None = None, groups: str | None
     if out is None:
         out = Path(str(ds.root)).with_name(Path(str(ds.root)).name + "_eda.html")
     page.save(out)
-    return show(page)
+    return page  # a notebook shows it once, through Page._repr_html_

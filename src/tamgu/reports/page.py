@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,12 +153,3 @@ class Page:
         # In Jupyter: the page in an iframe, so its styles do not leak into the notebook
         return (f'<iframe srcdoc="{html.escape(self.html(), quote=True)}" '
                 'style="width:100%;height:720px;border:1px solid #ddd"></iframe>')
-
-
-def show(page: Page) -> Page:
-    """Display inline when running in a notebook (IPython), do nothing elsewhere; returns the page."""
-    if "ipykernel" in sys.modules:
-        from IPython.display import display
-
-        display(page)
-    return page

@@ -9,44 +9,52 @@ over samples of each class and over the worst mistakes, each by the fold model t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-import yaml
 
+from ..pipeline import runfolder
 from ..pipeline.data import CLASS_DESCRIPTIONS, load_dataset, read_truth
 from ..pipeline.metrics import EPS
-from .page import Page, show
+from ..pipeline.table import class_columns
+from .figures import reliability_figure
+from .page import Page
 
-RUN_FILES = ("config.yaml", "summary.json", "oof.csv")
+REQUIRED = (runfolder.CONFIG, runfolder.SUMMARY, runfolder.OOF)  # what a finished run, ensemble or smooth has
 
 
 def report(run: str | Path, out: str | Path | None = None, gradcam: bool = True, worst: int = 12,
            per_class: int = 2) -> Page:
     """The page of a run folder, an ensemble folder (`tamgu ensemble`) or a `tamgu reproduce` folder,
-    saved to `out` (default RUN/report.html); returns the page, which displays inline in a notebook."""
+    saved to `out` (default RUN/report.html); returns the page, which displays inline in a notebook.
+
+    Args:
+        run: run folder (tamgu train), ensemble folder (tamgu ensemble) or tamgu reproduce folder
+        out: the page (default RUN/report.html)
+        gradcam: Grad-CAM heat maps (off: faster)
+        worst: confidently wrong OOF images to show
+        per_class: Grad-CAM samples per class
+    """
     run = Path(run)
     if (run / "results.csv").is_file():
         page = chapter_page(run)
-    elif all((run / f).is_file() for f in RUN_FILES):
-        cfg = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}
+    elif all((run / f).is_file() for f in REQUIRED):
+        cfg = runfolder.read_config(run)
         page = ensemble_page(run) if cfg.get("kind") == "ensemble" else run_page(run, gradcam, worst, per_class)
     else:
-        missing = [f for f in RUN_FILES if not (run / f).is_file()]
+        missing = [f for f in REQUIRED if not (run / f).is_file()]
         raise FileNotFoundError(
             f"{run} is not a finished run: {', '.join(missing)} missing. Give a folder written by tamgu train "
             "(after every fold finished, or tamgu collect), tamgu ensemble, or tamgu reproduce.")
     page.save(Path(out) if out else run / "report.html")
-    return show(page)
+    return page  # a notebook shows it once, through Page._repr_html_
 
 
 # --- pieces shared by the pages -------------------------------------------------------------------
 
 def _classes(oof: pd.DataFrame) -> list[str]:
-    return [c for c in oof.columns if c not in ("img", "fold")]
+    return class_columns(oof)
 
 
 def _labelled(oof: pd.DataFrame, folds: pd.DataFrame, classes: list[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -86,36 +94,11 @@ def confusion_figure(y: np.ndarray, p: np.ndarray, classes: list[str], title: st
     return fig
 
 
-def reliability_figure(y: np.ndarray, p: np.ndarray, title: str, bins: int = 10):
-    """Confidence of the top class against how often it is right, per confidence bin (diagonal = calibrated)."""
-    import matplotlib.pyplot as plt
-
-    conf, right = p.max(1), p.argmax(1) == y
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(conf, edges) - 1, 0, bins - 1)
-    xs, ys, ns = [], [], []
-    for b in range(bins):
-        sel = which == b
-        if sel.any():
-            xs.append(conf[sel].mean()), ys.append(right[sel].mean()), ns.append(int(sel.sum()))
-    fig, ax = plt.subplots(figsize=(4.2, 4.2))
-    ax.plot([0, 1], [0, 1], "--", color="grey", lw=1)
-    ax.plot(xs, ys, "o-", color="tab:blue")
-    for x, v, n in zip(xs, ys, ns):
-        ax.annotate(str(n), (x, v), fontsize=6, xytext=(3, -8), textcoords="offset points")
-    ax.set_xlabel("confidence (top class)")
-    ax.set_ylabel("accuracy")
-    ax.set_title(title)
-    ax.set_xlim(0, 1), ax.set_ylim(0, 1)
-    fig.tight_layout()
-    return fig
-
-
 def curves_figure(run: Path, training: dict):
     """Train and validation log loss per epoch for each fold; the best (restored) epoch marked."""
     import matplotlib.pyplot as plt
 
-    folds = sorted(int(p.name[4:]) for p in run.glob("fold*") if (p / "history.csv").is_file())
+    folds = [k for k, d in runfolder.fold_dirs(run).items() if (d / "history.csv").is_file()]
     if not folds:
         return None
     cols = min(len(folds), 3)
@@ -124,7 +107,7 @@ def curves_figure(run: Path, training: dict):
     for ax in axes.ravel()[len(folds):]:
         ax.axis("off")
     for ax, k in zip(axes.ravel(), folds):
-        h = pd.read_csv(run / f"fold{k}" / "history.csv")
+        h = pd.read_csv(runfolder.fold_dir(run, k) / "history.csv")
         ax.plot(h["epoch"], h["train_loss"], "o-", ms=3, label="train")
         ax.plot(h["epoch"], h["val_loss"], "o-", ms=3, label="validation (unseen drivers)")
         best = training.get(str(k), {}).get("best_epoch", -1)
@@ -149,10 +132,10 @@ def _desc(c: str) -> str:
 # --- a run ----------------------------------------------------------------------------------------
 
 def run_page(run: Path, gradcam: bool = True, worst: int = 12, per_class: int = 2) -> Page:
-    cfg = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
-    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
-    oof = pd.read_csv(run / "oof.csv")
-    folds = pd.read_csv(run / "folds.csv")
+    cfg = runfolder.read_config(run)
+    summary = runfolder.read_summary(run)
+    oof = pd.read_csv(run / runfolder.OOF, dtype={"img": str})
+    folds = runfolder.read_folds(run)
     classes = _classes(oof)
     m, y, p = _labelled(oof, folds, classes)
     truth = locate(summary.get("truth"), run)
@@ -257,8 +240,9 @@ def _read(paths: dict[str, str], img: str):
 
 
 def _gradcam_section(s, run, cfg, m, y, p, classes, paths, wrong, per_class):
-    from ..pipeline.cache import ImageCache
-    from ..pipeline.prediction import load_checkpoint
+    from ..pipeline.config import parse_image_size
+    from ..pipeline.inference import run_models
+    from ..pipeline.module import load_checkpoint
     from .heatmaps import gradcam, overlay
 
     if not paths:
@@ -278,37 +262,39 @@ def _gradcam_section(s, run, cfg, m, y, p, classes, paths, wrong, per_class):
     for _, r in wrong.head(6).iterrows():
         picks.append((r, int(r["pred"]), f"{r['img']} · predicted {_desc(classes[r['pred']])} {r['conf']:.2f}"))
         picks.append((r, int(r["y"]), f"{r['img']} · true {_desc(r['label'])}"))
-    size = tuple(cfg.get("image_size") or (224, 224))
-    cache = ImageCache(size)
+    size = parse_image_size(cfg.get("image_size") or 224)
+    ckpts = runfolder.checkpoints(run)
     items = []
     for fold, group in pd.DataFrame([(r["fold"], i) for i, (r, _, _) in enumerate(picks)], columns=["fold", "i"]).groupby("fold"):
-        ckpt = run / f"fold{int(fold)}" / "best.ckpt"
-        if not ckpt.is_file():
+        if int(fold) not in ckpts:
             continue
-        net = load_checkpoint(ckpt).net
-        for i in group["i"]:
-            r, k, caption = picks[i]
-            img = cache.get(paths.get(r["img"], "")) if r["img"] in paths else None
-            if img is None:
+        chosen = [i for i in group["i"] if picks[i][0]["img"] in paths]
+        targets = np.array([picks[i][1] for i in chosen], dtype=int)
+        # the inference loop decodes and batches; Grad-CAM needs gradients, so it runs as the loop's output
+        out = run_models({0: load_checkpoint(ckpts[int(fold)]).net}, [paths[picks[i][0]["img"]] for i in chosen],
+                         size, output=lambda net, x, rows: gradcam(net, x, targets[rows].tolist()), batch_size=8,
+                         progress=False)
+        for j, i in enumerate(chosen):
+            if not out.readable[j]:
                 continue
-            x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float().div(255)[None]
-            heat = gradcam(net, x, [k])[0]
+            r, k, caption = picks[i]
             full = _read(paths, r["img"])  # drawn over the original picture, sharper than the model's input
-            items.append((i, overlay(full if full is not None else img, heat), caption))
+            if full is not None:
+                items.append((i, overlay(full, out.values[0][j]), caption))
     s.gallery([(im, cap) for _, im, cap in sorted(items, key=lambda t: t[0])], thumb=180)
 
 
 # --- an ensemble ----------------------------------------------------------------------------------
 
 def ensemble_page(run: Path) -> Page:
-    cfg = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
-    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
-    oof = pd.read_csv(run / "oof.csv")
+    cfg = runfolder.read_config(run)
+    summary = runfolder.read_summary(run)
+    oof = pd.read_csv(run / runfolder.OOF, dtype={"img": str})
     classes = _classes(oof)
     members = summary.get("members", [])
     member_dirs = [locate(m, run) for m in members]
     first = member_dirs[0] if member_dirs else None
-    folds = pd.read_csv(first / "folds.csv") if first is not None and (first / "folds.csv").is_file() else None
+    folds = runfolder.read_folds(first) if first is not None else None
     page = Page(f"Ensemble: {run.name}", f"{run.resolve()} · method {summary.get('method')} · {len(members)} members",
                 lang="ko")
     with page.section("Members and blend", "members") as s:
@@ -326,8 +312,8 @@ def ensemble_page(run: Path) -> Page:
         with page.section("Per-class log loss", "per-class") as s:
             pcs = {"blend": per_class_loss(y, p, classes)}
             for mem in member_dirs:
-                if mem is not None and (mem / "oof.csv").is_file():
-                    _, my, mp = _labelled(pd.read_csv(mem / "oof.csv"), folds, classes)
+                if mem is not None and (mem / runfolder.OOF).is_file():
+                    _, my, mp = _labelled(pd.read_csv(mem / runfolder.OOF, dtype={"img": str}), folds, classes)
                     pcs[mem.name] = per_class_loss(my, mp, classes)
             table = pcs["blend"][["class", "설명"]].copy()
             for name, t in pcs.items():

@@ -28,23 +28,19 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Literal
 
 import cv2
 import numpy as np
 import pandas as pd
 
 from ..io import VIDEO_EXTS, list_inputs, write_csv, write_image, no_bar
+from .reader import VideoError, open_video, rotate, timing
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ["img", "video", "time_ms", "frame_index", "width", "height", "group", "label"]
-
-
-class VideoError(RuntimeError):
-    """A video that cannot be (fully) read; the frames before the damage are kept."""
 
 
 def parse_time(value: str | float | int | None) -> float | None:
@@ -64,6 +60,8 @@ def parse_time(value: str | float | int | None) -> float | None:
 
 @dataclass
 class Sampling:
+    """When to take frames; refuses settings that can take none (a count of 0, an end before the start)."""
+
     every: float | None = 1.0      # seconds between samples
     count: int | None = None       # or this many samples spread evenly
     start: float = 0.0
@@ -71,6 +69,18 @@ class Sampling:
     max: int | None = None
     keyframes: bool = False        # keyframes only: fast previews
     exact: bool = False            # decode every frame (no skipping of unreferenced frames)
+
+    def __post_init__(self) -> None:
+        if self.every is not None and self.every <= 0:
+            raise VideoError(f"--every/--fps: the time between frames must be positive (got {self.every} s).")
+        if self.count is not None and self.count < 1:
+            raise VideoError(f"--count {self.count}: take at least one frame per video.")
+        if self.max is not None and self.max < 1:
+            raise VideoError(f"--max {self.max}: allow at least one frame per video.")
+        if self.start < 0:
+            raise VideoError(f"--start {self.start} s: a time in the video is 0 or more.")
+        if self.end is not None and self.end <= self.start:
+            raise VideoError(f"--end {self.end:g} s is not after --start {self.start:g} s: nothing lies between them.")
 
     def targets(self, duration: float | None, frame_dur: float = 0.0) -> np.ndarray:
         # a video of duration D has its last frame at D - frame_dur: a sample at D itself is past the end
@@ -85,6 +95,10 @@ class Sampling:
                 end = self.start + 24 * 3600.0  # unknown length: decoding stops at the end anyway
             t = np.arange(self.start, end, self.every)
         return t[: self.max] if self.max else t
+
+
+DEDUPE_DISTANCE = 4  # --dedupe alone: perceptual hashes this close (of 64 bits) are the same picture
+SCENE_CUT = 0.4      # --scene alone: a histogram (Bhattacharyya) distance this large starts a new scene
 
 
 @dataclass
@@ -144,13 +158,6 @@ class Part:
     end: float | None = None       # None: the end of the video
 
 
-def _rotate(img: np.ndarray, degrees: float) -> np.ndarray:
-    """Apply display rotation metadata (counter-clockwise degrees, as FFmpeg's display matrix)."""
-    k = int(round(degrees / 90)) % 4
-    return {0: img, 1: cv2.rotate(img, cv2.ROTATE_90_COUNTERCLOCKWISE), 2: cv2.rotate(img, cv2.ROTATE_180),
-            3: cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)}[k]
-
-
 def _pick(frames: Iterator[tuple[float, object]], targets: np.ndarray, tolerance: float) -> Iterator[tuple[float, object]]:
     """For each target time, the nearest of the frames given (time-ordered); each frame at most once."""
     ti, prev, last = 0, None, None
@@ -167,27 +174,6 @@ def _pick(frames: Iterator[tuple[float, object]], targets: np.ndarray, tolerance
     # targets past the last frame: the last frame serves those within the tolerance
     if prev is not None and ti < len(targets) and targets[ti] - prev[0] <= tolerance and prev[0] != last:
         yield prev
-
-
-def _open(path: Path):
-    import av
-
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError) as e:
-        raise VideoError(f"{path}: cannot open ({e}); is it a video? re-download or re-encode it") from None
-    if not container.streams.video:
-        container.close()
-        raise VideoError(f"{path}: has no video stream")
-    return container
-
-
-def _timing(container, stream) -> tuple[Fraction, float | None]:
-    """Frame rate and duration (seconds; None when the file does not say)."""
-    rate = stream.average_rate or stream.guessed_rate or Fraction(25)
-    if stream.duration and stream.time_base:
-        return rate, float(stream.duration * stream.time_base)
-    return rate, (container.duration / 1e6 if container.duration else None)
 
 
 def _keyframe_cuts(container, stream, targets: np.ndarray, parts: int) -> list[tuple[float, int]]:
@@ -241,9 +227,9 @@ def _seek_point(container, stream, key: int) -> int | None:
 
 def plan(path: Path, sampling: Sampling, parts: int = 1) -> list[Part]:
     """The video's sample times, split at keyframes into at most `parts` stretches to decode side by side."""
-    with _open(path) as container:
+    with open_video(path) as container:
         stream = container.streams.video[0]
-        rate, duration = _timing(container, stream)
+        rate, duration = timing(container, stream)
         targets = sampling.targets(duration, 1 / float(rate))
         if parts < 2 or len(targets) < 2 or sampling.keyframes:
             return [Part(targets)]
@@ -264,7 +250,7 @@ def decode(path: Path, sampling: Sampling, part: Part, errors: list[str], thread
     the frames before them are yielded. `threads` 0 lets FFmpeg use every core, 1 when parts run side by side."""
     import av
 
-    with _open(path) as container:
+    with open_video(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame + slice threads
         stream.thread_count = threads
@@ -272,7 +258,7 @@ def decode(path: Path, sampling: Sampling, part: Part, errors: list[str], thread
             stream.codec_context.skip_frame = "NONKEY"
         elif not sampling.exact:
             stream.codec_context.skip_frame = "NONREF"
-        rate, duration = _timing(container, stream)
+        rate, duration = timing(container, stream)
         frame_dur = 1 / float(rate)
         targets = part.targets
         if not len(targets):
@@ -324,20 +310,8 @@ def decode(path: Path, sampling: Sampling, part: Part, errors: list[str], thread
             img = f.to_ndarray(format="bgr24")
             rot = getattr(f, "rotation", 0) or 0
             if rot:
-                img = _rotate(img, rot)
+                img = rotate(img, rot)
             yield Picked(t, int(round(t * float(rate))), img)
-
-
-def read_frames(path: str | Path, sampling: Sampling | None = None) -> Iterator[Picked]:
-    """Frames of one video in time order, in one pass (every frame when `sampling` is None); raises VideoError
-    on damage after yielding the frames before it."""
-    path = Path(path)
-    sampling = sampling or Sampling(every=1e-3, exact=True)  # 1 ms apart: every frame, each once
-    errors: list[str] = []
-    for part in plan(path, sampling):
-        yield from decode(path, sampling, part, errors)
-    if errors:
-        raise VideoError("; ".join(errors))
 
 
 def _opencv_frames(path: Path, sampling: Sampling, errors: list[str]) -> Iterator[Picked]:
@@ -489,8 +463,8 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
            fps: float | None = None, count: int | None = None, start: str | float | None = None,
            end: str | float | None = None, max: int | None = None, keyframes: bool = False, exact: bool = False,
            dedupe: int | None = None, scene: float | None = None, label: str | None = None,
-           labels: str | Path | None = None, fmt: str = "jpg", quality: int = 90, workers: int = 2,
-           backend: str = "auto", progress: bool = True, parts: int | None = None) -> pd.DataFrame:
+           labels: str | Path | None = None, fmt: Literal["jpg", "png"] = "jpg", quality: int = 90,
+           workers: int = 2, backend: Literal["auto", "pyav", "opencv"] = "auto", progress: bool = True, parts: int | None = None) -> pd.DataFrame:
     """Cut frames out of videos into `out`; returns the frames table (also `out/frames.csv`).
 
     Sampling by time: `every` ("1s" by default), or `fps`, or `count` spread evenly, within `start`..`end`,
@@ -498,6 +472,27 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
     `label` for all). `workers` videos run at once; each is cut at keyframes into `parts` stretches decoded
     side by side (default 4 per core; 1 decodes in one pass). Damaged videos are reported, their earlier
     frames kept, and the others processed; the function then raises VideoError listing them.
+
+    Args:
+        inputs: video files or folders of videos
+        out: output folder
+        every: time between frames: 1s (the default when no sampling is given), 500ms, 2m
+        fps: frames per second of video time
+        count: this many frames per video, spread evenly
+        start: start time (e.g. 10s or 00:01:30)
+        end: end time
+        max: at most this many frames per video
+        keyframes: decode keyframes only: fast previews
+        exact: decode every frame (default skips unreferenced frames: at most one frame off, much faster)
+        dedupe: skip near-duplicates: largest perceptual-hash distance of 64 bits
+        scene: keep one frame per scene: histogram distance for a cut
+        label: class folder for every frame
+        labels: CSV video,label sorting videos into class folders
+        fmt: image format of the frames: jpg or png
+        quality: JPEG quality
+        workers: videos processed in parallel
+        backend: decoder: auto (PyAV, OpenCV as fallback), pyav or opencv
+        parts: stretches of one video, cut at keyframes, decoded side by side (default 4 per core; 1 = one pass)
     """
     from tqdm.auto import tqdm
 
@@ -505,9 +500,9 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
         raise ValueError("choose one of every, fps and count")
     if fmt not in ("jpg", "png"):
         raise ValueError(f"format {fmt!r}: use jpg or png")
-    step = parse_time(every) if every is not None else (1.0 / fps if fps else (None if count else 1.0))
-    if step is not None and step <= 0:
-        raise ValueError("the sampling interval must be positive")
+    if fps is not None and fps <= 0:
+        raise ValueError(f"--fps {fps}: frames per second must be positive.")
+    step = parse_time(every) if every is not None else (1.0 / fps if fps else (None if count is not None else 1.0))
     sampling = Sampling(every=step, count=count, start=parse_time(start) or 0.0, end=parse_time(end), max=max,
                         keyframes=keyframes, exact=exact)
     files = _video_files([inputs] if isinstance(inputs, (str, Path)) else list(inputs))

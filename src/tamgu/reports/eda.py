@@ -9,59 +9,33 @@ figures also display under the cell.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .data import CLASS_DESCRIPTIONS, load_dataset
 from ..io import read_image
+from ..pipeline.data import CLASS_DESCRIPTIONS, load_dataset
+from .figures import bar_figure, driver_class_figure, finish
 
-
-def _finish(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    if "ipykernel" not in sys.modules:  # keep it open in a notebook: it shows inline
-        plt.close(fig)
-
-
-def bar_figure(series: pd.Series, title: str, colour: str):
-    """Counts as bars (images per class, per driver)."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(min(14, 2 + 0.35 * len(series)), 2.8))
-    series.plot.bar(ax=ax, color=colour)
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
-
-
-def driver_class_figure(table: pd.DataFrame):
-    """The driver x class table as a heat map."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, max(3, 0.22 * len(table))))
-    im = ax.imshow(table.to_numpy(), aspect="auto", cmap="viridis")
-    ax.set_xticks(range(len(table.columns)), table.columns)
-    ax.set_yticks(range(len(table)), table.index, fontsize=7)
-    fig.colorbar(im, ax=ax)
-    ax.set_title("images per driver and class")
-    fig.tight_layout()
-    return fig
 
 
 def eda(data: str | Path, out: str | Path, groups: str | None = None, samples: int = 6, seed: int = 0):
     """Summarise a dataset into `out` (eda.md + PNG figures); returns the numbers as a dict.
 
     With `out` ending in .html: one self-contained page instead (`reports.eda_page`: file checks,
-    near-duplicates and leakage, outliers, strips per driver...), returned as a Page that shows inline."""
+    near-duplicates and leakage, outliers, strips per driver...), returned as a Page that shows inline.
+
+    Args:
+        data: dataset (Kaggle folder or zip, or class-per-folder set)
+        out: eda.html for one page to open in a browser; else a folder for eda.md and figures
+        samples: sample images per class
+        seed: which sample images
+    """
     import matplotlib.pyplot as plt
 
     if str(out).lower().endswith((".html", ".htm")):
-        from ..reports.eda_page import eda_page
+        from .eda_page import eda_page
 
         return eda_page(data, out, groups=groups, samples=samples, seed=seed)
 
@@ -78,10 +52,10 @@ def eda(data: str | Path, out: str | Path, groups: str | None = None, samples: i
     probe = t["path"].iloc[rng.permutation(len(t))[:50]].tolist() if len(t) else []
     sizes = pd.Series([f"{im.shape[1]}x{im.shape[0]}" for im in map(read_image, probe) if im is not None]).value_counts()
 
-    _finish(bar_figure(per_class, "images per class", "tab:blue"), out / "per_class.png")
+    finish(bar_figure(per_class, "images per class", "tab:blue"), out / "per_class.png")
     if has_groups:
-        _finish(bar_figure(per_group, "images per driver / group", "tab:orange"), out / "per_group.png")
-        _finish(driver_class_figure(table), out / "group_by_class.png")
+        finish(bar_figure(per_group, "images per driver / group", "tab:orange"), out / "per_group.png")
+        finish(driver_class_figure(table), out / "group_by_class.png")
 
     fig, axes = plt.subplots(len(ds.classes), samples, figsize=(1.6 * samples, 1.3 * len(ds.classes)), squeeze=False)
     for r, cls in enumerate(ds.classes):
@@ -97,7 +71,7 @@ def eda(data: str | Path, out: str | Path, groups: str | None = None, samples: i
                     ax.set_title(str(pick["group"].iloc[c]) if has_groups else "", fontsize=6)
         desc = CLASS_DESCRIPTIONS.get(cls, ("", ""))[0]
         axes[r, 0].text(-0.1, 0.5, f"{cls} {desc}", transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=7)
-    _finish(fig, out / "samples.png")
+    finish(fig, out / "samples.png")
 
     lines = [f"# EDA: {ds.root}", "", f"- layout: {ds.kind}; classes: {len(ds.classes)}",
              f"- training images: {len(t)}; test images: {len(ds.test)}",
@@ -115,48 +89,3 @@ def eda(data: str | Path, out: str | Path, groups: str | None = None, samples: i
             "per_class": {k: int(v) for k, v in per_class.items()},
             "per_group": {str(k): int(v) for k, v in per_group.items()},
             "image_sizes": {k: int(v) for k, v in sizes.items()}, "report": str(out / "eda.md")}
-
-
-
-def augment_preview(data: str | Path, out: str | Path | None, augment: str = "book", image_size: str | int = 224,
-                    images: int = 4, versions: int = 5, groups: str | None = None, seed: int = 0):
-    """A grid of training images (first column, as the model sees them after resizing) and `versions`
-    augmented copies of each, through the same transform `tamgu train --augment` uses. Saved to `out`
-    (a .png); returns the figure, which shows inline in a notebook."""
-    import matplotlib.pyplot as plt
-    import torch
-
-    from .cache import ImageCache
-    from .config import parse_image_size
-    from .presets import train_transform
-
-    size = parse_image_size(image_size)
-    transform = train_transform(augment, size)
-    ds = load_dataset(data, groups=groups, strict=False)
-    if not len(ds.train):
-        raise ValueError(f"{data} has no training images to preview.")
-    rows = ds.train.sample(min(images, len(ds.train)), random_state=seed)
-    cache = ImageCache(size)
-    torch.manual_seed(seed)
-    fig, axes = plt.subplots(len(rows), versions + 1, figsize=(1.8 * (versions + 1), 1.45 * len(rows)),
-                             squeeze=False)
-    for r, (_, row) in enumerate(rows.iterrows()):
-        img = cache.get(row["path"])
-        if img is None:
-            raise ValueError(f"{row['path']} cannot be read: run tamgu check {data}.")
-        x = torch.from_numpy(img).permute(2, 0, 1)  # (3, H, W) uint8
-        views = [x] + [transform(x) if transform is not None else x for _ in range(versions)]
-        for c, v in enumerate(views):
-            ax = axes[r, c]
-            ax.imshow(v.permute(1, 2, 0).numpy())
-            ax.set_xticks([]), ax.set_yticks([])
-            if r == 0:
-                ax.set_title("original" if c == 0 else f"{augment} #{c}", fontsize=8)
-        axes[r, 0].set_ylabel(f"{row['label']}\n{row['img']}", fontsize=7)
-    if out is None:  # the caller embeds the figure (the EDA page)
-        fig.tight_layout()
-        return fig
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _finish(fig, out)
-    return fig

@@ -1,12 +1,15 @@
 """Chapter 5 as a results table: the book's steps in order, each one run of `train`, judged twice.
 
-Steps 1-6 are plain `train` runs, 7-10 the ensemble, pseudo-label, smoothing and calibration steps, each
-in its own folder (`OUT/<step>/`), so it resumes like any run and a finished step is kept. The table has the driver-CV estimate (OOF) and, where held-out test labels exist
-(generated data), the private-leaderboard score on test drivers no model has seen.
+The recipe is data: `recipes/ch5/chapter.yaml` lists the steps, and each training step is one config file
+beside it (`1_baseline.yaml` ... `6_resnet50.yaml`, the same files `tamgu train --config` takes). Steps 1-6 are
+plain `train` runs, 7-10 the ensemble, pseudo-label, smoothing and calibration steps, each in its own folder
+(`OUT/<step>/`), so it resumes like any run and a finished step is kept. The table has the driver-CV estimate
+(OOF) and, where held-out test labels exist (generated data), the private-leaderboard score on test drivers no
+model has seen.
 
-`small=True` keeps the chapter's order of changes but sizes it for a CPU: MobileNetV2 at 96 px (its
-stand-ins for VGG19/ResNet50 are the other architectures with offline ImageNet weights) and tamgu's AdamW
-recipe, because the book's SGD at lr 1e-4 does not leave the uniform guess in a CPU budget (README).
+`small=True` applies the plan's `small:` overlay: the chapter's order of changes sized for a CPU (MobileNetV2
+at 96 px and tamgu's AdamW recipe; its stand-ins for VGG19/ResNet50 are the other architectures with offline
+ImageNet weights).
 """
 
 from __future__ import annotations
@@ -15,93 +18,69 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
+import yaml
 
 from ..io import write_csv, write_json, write_text
-from .data import find_truth
-from .synthetic import synth
-from .training import train
+from ..pipeline.data import find_truth
+from ..pipeline.synthetic import synth
+from ..pipeline.training import train
 
 log = logging.getLogger(__name__)
+
+RECIPE = Path(__file__).with_name("ch5")  # chapter.yaml and one config per training step
 
 
 @dataclass(frozen=True)
 class Step:
     name: str          # folder name and row key
     title: str
-    options: dict = field(default_factory=dict)  # train options (kind "train"/"pseudo"), ensemble options
-    kind: str = "train"                          # train | ensemble | pseudo | smooth | calibrate
+    options: dict = field(default_factory=dict)  # ensemble/pseudo/smooth options (training steps: their config)
+    kind: str = "train"                          # train | ensemble | pseudo | smooth
     members: tuple[str, ...] = ()                # earlier steps this one reads
+    config: str | None = None                    # training steps: the config file in RECIPE
 
 
-def later_steps(models: tuple[str, str, str]) -> list[Step]:
-    """Steps 7-10 over the three CNNs `models` (step names): the book's ensemble, semi-supervised
-    retraining, the final weighted ensemble, then the winners' tricks."""
-    a, b, c = models
-    return [
-        Step("7_ensemble", "ensemble of the three CNNs (equal weights, as the book)", dict(method="mean"),
-             "ensemble", (a, b, c)),
-        Step("8_pseudo", "+ pseudo-labels from step 7 (> 0.9), retrained as step 4", dict(threshold=0.9),
-             "pseudo", ("7_ensemble", a)),
-        Step("9_weighted", "final ensemble, weights fitted on OOF", dict(method="weighted"), "ensemble",
-             (a, b, c, "8_pseudo")),
-        Step("10_smooth", "+ test-neighbour smoothing (1st place)", {}, "smooth", ("9_weighted",)),
-        Step("10_calibrate", "+ temperature scaling fitted on OOF", dict(method="mean", temperature=True),
-             "ensemble", ("10_smooth",)),
-    ]
+def read_plan(small: bool, recipe: Path = RECIPE) -> tuple[list[Step], dict[str, dict]]:
+    """The steps of chapter.yaml (with the --small overlay) and each training step's train options: its
+    config file, then the overlay's base, then the overlay's step options."""
+    plan = yaml.safe_load((recipe / "chapter.yaml").read_text(encoding="utf-8"))
+    overlay = plan["small"] if small else {"base": {}, "steps": {}}
+    renamed = {name: o["name"] for name, o in overlay["steps"].items() if "name" in o}
+    steps, options = [], {}
+    for raw in plan["steps"]:
+        over = overlay["steps"].get(raw["name"], {})
+        step = Step(name=over.get("name", raw["name"]), title=over.get("title", raw["title"]),
+                    options=dict(raw.get("options", {})), kind=raw.get("kind", "train"),
+                    members=tuple(renamed.get(m, m) for m in raw.get("members", ())), config=raw.get("config"))
+        if step.kind == "train":
+            values = yaml.safe_load((recipe / step.config).read_text(encoding="utf-8"))
+            options[step.name] = {**values, **overlay["base"], **over.get("options", {})}
+        steps.append(step)
+    return steps, options
 
 
-# The book's settings (chapter 5, Keras): VGG16 with its 2048-2048 head, SGD, batch 8, 224 px.
-BOOK = dict(model="vgg16", head="book", image_size=224, optimizer="sgd", lr=1e-4, schedule="constant",
-            warmup_epochs=0, batch_size=8, epochs=500, patience=3, folds=5, augment="none")
-BOOK_STEPS = [
-    Step("1_baseline", "baseline: random split, from scratch", dict(split="random", weights="none")),
-    Step("2_driver_split", "split by driver", dict(split="driver", weights="none")),
-    Step("3_imagenet", "+ ImageNet weights (lr 1e-5)", dict(split="driver", weights="imagenet", lr=1e-5)),
-    Step("4_augment", "+ augmentation", dict(split="driver", weights="imagenet", augment="book")),
-    Step("5_random_augment", "random split + augmentation", dict(split="random", weights="imagenet", augment="book")),
-    Step("6_vgg19", "VGG19", dict(split="driver", weights="imagenet", augment="book", model="vgg19")),
-    Step("6_resnet50", "ResNet50", dict(split="driver", weights="imagenet", augment="book", model="resnet50",
-                                        head="timm")),
-    *later_steps(("4_augment", "6_vgg19", "6_resnet50")),
-]
+def small_data(recipe: Path = RECIPE) -> dict:
+    """The generated set `--small` makes when no --data is given."""
+    return yaml.safe_load((recipe / "chapter.yaml").read_text(encoding="utf-8"))["small"]["data"]
 
-# CPU-sized: the same changes in the same order, on MobileNetV2 at 96 px with tamgu's default recipe.
-SMALL = dict(model="mobilenetv2_100", head="timm", image_size="96x72", optimizer="adamw", lr=1e-3,
-             schedule="cosine", warmup_epochs=1, batch_size=32, epochs=8, patience=3, folds=4, augment="none")
-SMALL_STEPS = [
-    Step("1_baseline", "baseline: random split, from scratch", dict(split="random", weights="none")),
-    Step("2_driver_split", "split by driver", dict(split="driver", weights="none")),
-    Step("3_imagenet", "+ ImageNet weights", dict(split="driver", weights="imagenet")),
-    Step("4_augment", "+ augmentation", dict(split="driver", weights="imagenet", augment="book")),
-    Step("5_random_augment", "random split + augmentation", dict(split="random", weights="imagenet", augment="book")),
-    Step("6_efficientnet_lite0", "EfficientNet-Lite0 (stand-in for VGG19)",
-         dict(split="driver", weights="imagenet", augment="book", model="efficientnet_lite0")),
-    Step("6_book_head", "MobileNetV2 + the book's 2048-2048 head (stand-in for ResNet50)",
-         dict(split="driver", weights="imagenet", augment="book", head="book")),
-    *later_steps(("4_augment", "6_efficientnet_lite0", "6_book_head")),
-]
-# The generated set `--small` makes when no --data is given: 12 drivers, 600 training images; 8 unseen drivers
-# in the test set, so that one misread clip does not decide the held-out score.
-SMALL_DATA = dict(drivers=12, per_class=5, test=800, test_drivers=8, image_size="128x96", seed=0)
 
 COLUMNS = ["step", "title", "split", "model", "weights", "augment", "oof_log_loss", "oof_accuracy",
            "heldout_log_loss", "heldout_accuracy", "epochs", "minutes"]
 
 
 def steps_for(small: bool) -> list[tuple[Step, dict]]:
-    """Each step with its resolved options: train options for training steps (pseudo retrains as step 4)."""
-    base = SMALL if small else BOOK
-    plan = SMALL_STEPS if small else BOOK_STEPS
-    by_name = {s.name: s for s in plan}
+    """Each step with its resolved options: train options for training steps (pseudo retrains as its second
+    member, step 4), the step's own options otherwise."""
+    steps, train_options = read_plan(small)
     out = []
-    for s in plan:
+    for s in steps:
         if s.kind == "train":
-            out.append((s, {**base, **s.options}))
+            out.append((s, train_options[s.name]))
         elif s.kind == "pseudo":
-            out.append((s, {**base, **by_name[s.members[1]].options}))
+            out.append((s, dict(train_options[s.members[1]])))
         else:
             out.append((s, dict(s.options)))
     return out
@@ -127,9 +106,9 @@ def _row(step: Step, options: dict, summary: dict, seconds: float) -> dict:
 
 def run_step(step: Step, opts: dict, data: Path, out: Path, truth: Path | None, overrides: dict) -> dict:
     """One step of the chapter; returns its run summary. Every step writes a run folder OUT/<step>."""
-    from .ensemble import ensemble
-    from .pseudo import pseudo
-    from .smoothing import smooth
+    from ..tricks.ensemble import ensemble
+    from ..tricks.pseudo import pseudo
+    from ..tricks.smoothing import smooth
 
     folder = out / step.name
     truth_s = str(truth) if truth else None
@@ -162,7 +141,7 @@ def results_markdown(table: pd.DataFrame) -> str:
     return shown.to_markdown(index=False) + "\n"
 
 
-def reproduce(chapter: str = "chapter5", data: str | Path | None = None, out: str | Path = "runs/chapter5",
+def reproduce(chapter: Literal["chapter5"] = "chapter5", data: str | Path | None = None, out: str | Path = "runs/chapter5",
               small: bool = False, steps: list[str] | None = None, **options: Any) -> pd.DataFrame:
     """Run the chapter's steps in order and write OUT/results.csv, OUT/results.md and OUT/report.html (the
     table and a plot of each step's effect); returns the table.
@@ -170,6 +149,13 @@ def reproduce(chapter: str = "chapter5", data: str | Path | None = None, out: st
     `data`: the dataset (with --small and no data, a generated one is made in OUT/data). `steps`: run only
     these (names or leading numbers, e.g. ["1", "3"]). Other options (accelerator, workers, devices,
     epochs...) apply to every step. Rerunning keeps finished steps and resumes an interrupted one.
+
+    Args:
+        chapter: which chapter: chapter5
+        data: dataset (Kaggle zip or folder); with --small and no --data, a generated one
+        out: folder for every step's run and results.md/.csv
+        small: CPU-sized: MobileNetV2 at 96 px, tamgu's recipe (~20 min)
+        steps: only these steps, e.g. 1,3,6_efficientnet_lite0 (default all)
     """
     if chapter != "chapter5":
         raise ValueError(f"unknown chapter {chapter!r}: tamgu reproduces chapter5.")
@@ -180,7 +166,7 @@ def reproduce(chapter: str = "chapter5", data: str | Path | None = None, out: st
                              "a generated dataset.")
         data = out / "data"
         if not (data / "driver_imgs_list.csv").exists():
-            synth(data, **SMALL_DATA)
+            synth(data, **small_data())
     plan = steps_for(small)
     if steps:
         wanted = [str(s) for s in steps]
@@ -201,7 +187,7 @@ def reproduce(chapter: str = "chapter5", data: str | Path | None = None, out: st
         write_csv(table, out / "results.csv")  # after every step: an interrupted chapter keeps its rows
         write_text(results_markdown(table), out / "results.md")
     write_json({"data": str(data), "small": small, "truth": str(truth) if truth else None}, out / "results.json")
-    from ..reports.run_page import chapter_page
+    from ..reports.run_page import chapter_page  # recipes sit above core and reports: they may use both
 
     chapter_page(out).save(out / "report.html")  # the table and each step's effect, to open in a browser
     return table

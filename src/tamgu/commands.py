@@ -1,0 +1,280 @@
+"""The command table: each `tamgu` command, the library function it calls, and how its result prints.
+
+Options are generated from each function's signature and docstring (`argspec`); only the chosen command's
+module is imported, so `tamgu check` does not load torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .argspec import Shape
+
+# Help for parameters many commands share (a function's own docstring wins)
+COMMON = {
+    "groups": "CSV with img,group for a class-per-folder dataset",
+    "seed": "random seed: the same seed gives the same result",
+    "progress": "progress bars on a terminal or in a notebook",
+    "frame_step": "videos: every Nth frame",
+    "accelerator": "cpu, gpu, mps or auto",
+    "workers": "data-loading processes",
+    "out": "output folder",
+    "inputs": "images, folders or videos",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str                       # as typed: "check", "detect faces"
+    target: str                     # "module:function" below tamgu
+    show: Callable[[Any, dict], None] | None = None  # prints the result for a person; gets the call's options
+    shape: Shape = field(default_factory=Shape)
+    help: str = ""                  # one line for `tamgu --help` (default: the function's first line)
+
+    def function(self) -> Callable:
+        module, name = self.target.split(":")
+        return getattr(importlib.import_module(f"tamgu.{module}"), name)
+
+
+# ------------------------------------------------------------------------------------------- printers
+def print_summary(summary: dict, _: dict | None = None) -> None:
+    if not summary:  # a DDP rank other than 0: rank 0 reports
+        return
+    print(f"\n{'fold':>6} {'log loss':>9} {'accuracy':>9} {'images':>7}")
+    for k, v in sorted(summary["per_fold"].items(), key=lambda kv: int(kv[0])):
+        print(f"{k:>6} {v['log_loss']:9.4f} {v['accuracy']:9.3f} {v['images']:7d}")
+    o = summary["oof"]
+    print(f"{'OOF':>6} {o['log_loss']:9.4f} {o['accuracy']:9.3f} {o['images']:7d}   (uniform guess: "
+          f"{summary['uniform_log_loss']:.4f})")
+    if "heldout" in summary:
+        h = summary["heldout"]
+        print(f"\n{'':6} {'log loss':>9} {'accuracy':>9} {'images':>7}")
+        print(f"{'CV':>6} {o['log_loss']:9.4f} {o['accuracy']:9.3f} {o['images']:7d}   driver-CV estimate (OOF)")
+        print(f"{'test':>6} {h['log_loss']:9.4f} {h['accuracy']:9.3f} {h['images']:7d}   held-out test drivers "
+              f"(private leaderboard), gap {h['log_loss'] - o['log_loss']:+.4f}")
+    print(f"\nrun folder: {summary['run']}")
+    if "submission" in summary:
+        print(f"submission: {summary['submission']}")
+
+
+def _synth(out, o):
+    print(f"wrote a generated State Farm dataset to {out}")
+
+
+def _check(s, o):
+    print(f"OK: {s['root']} ({s['layout']} layout)")
+    print(f"  classes: {len(s['classes'])} ({', '.join(s['classes'])})")
+    print(f"  train images: {s['train_images']} in {s['groups']} groups; test images: {s['test_images']}")
+    print("  per class: " + ", ".join(f"{c} {n}" for c, n in s["per_class"].items()))
+    if s["per_group"]:
+        counts = list(s["per_group"].values())
+        print(f"  per group: {min(counts)} to {max(counts)} images")
+
+
+def _eda(s, o):
+    if not isinstance(s, dict):  # --out page.html
+        print(f"EDA page -> {s.path} (open it in a browser)")
+        return
+    print(f"{s['train_images']} training and {s['test_images']} test images, {len(s['classes'])} classes, "
+          f"{len(s['per_group'])} groups -> {s['report']}")
+
+
+def _augment(fig, o):
+    print(f"originals and {o['augment']} augmentations -> {o['out']}")
+
+
+def _env(table, o):
+    print(table.to_string(index=False))
+
+
+def _samples(table, o):
+    print(table.groupby(["kind", "source"]).size().rename("files").reset_index().to_string(index=False))
+    for m in table.attrs.get("missing", []):
+        print(f"not installed, so not included: {m}")
+    print(f"-> {o['out']} (list: {Path(o['out']) / 'samples.csv'})")
+
+
+def _report(page, o):
+    print(f"report -> {page.path} (open it in a browser)")
+
+
+def _predict(sub, o):
+    print(f"predicted {len(sub)} images -> {o.get('out') or Path(o['run']) / 'submission.csv'}")
+
+
+def _score(s, o):
+    print(json.dumps(s, indent=2))
+
+
+def _demo(summary, o):
+    print_summary(summary)
+    print(f"submission validated against {summary['sample_submission']}")
+
+
+def _reproduce(table, o):
+    from .recipes.chapter5 import results_markdown
+
+    print("\n" + results_markdown(table))
+    print(f"table: {Path(o['out']) / 'results.md'} and results.csv")
+
+
+def _ensemble(s, o):
+    import pandas as pd
+
+    print(pd.DataFrame(s["table"]).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if s.get("weights") is not None:
+        print(f"\nweights: {s['weights']}")
+    if "temperature" in s:
+        print(f"temperature: {s['temperature']:.3f}")
+    print(f"\nensemble folder: {o['out']}")
+
+
+def _smooth(s, o):
+    b = s["before"]
+    print(f"k {s['k']}, alpha {s['alpha']} (chosen on OOF; grid in {Path(o['out']) / 'grid.csv'})")
+    print(f"{'':8} {'before':>9} {'after':>9}")
+    print(f"{'OOF':8} {b['oof_log_loss']:9.4f} {s['oof']['log_loss']:9.4f}")
+    if "heldout" in s:
+        print(f"{'held-out':8} {b['heldout_log_loss']:9.4f} {s['heldout']['log_loss']:9.4f}")
+    print(f"\nsmoothed run folder: {o['out']}")
+
+
+def _pseudo(s, o):
+    print("test images above each confidence threshold:")
+    for r in s["thresholds"]:
+        print(f"  > {r['threshold']:.1f}: {r['images']:6d} ({r['share']:.0%})")
+    print(f"\n{s['pseudo_images']} pseudo-labelled images (cap {s['cap']}, threshold {s['threshold']}) added for "
+          f"training only -> {s['data']}")
+    print("  per class: " + ", ".join(f"{c} {n}" for c, n in s["per_class"].items()))
+
+
+def _frames(table, o):
+    n = table["video"].nunique() if len(table) else 0
+    print(f"{len(table)} frames from {n} videos -> {o['out']} (table: {Path(o['out']) / 'frames.csv'})")
+
+
+def _denoise(table, o):
+    bad = table[table["error"] != ""] if len(table) else table
+    print(f"denoised {len(table) - len(bad)} of {len(table)} files with {o['method']} -> {o['out']}")
+    for r in bad.itertuples():
+        print(f"  skipped {r.file}: {r.error}", file=sys.stderr)
+    if len(bad):
+        raise ValueError(f"{len(bad)} file(s) could not be denoised (listed above)")
+
+
+def _denoise_train(res, o):
+    print(f"saved {res['model']} (best val loss {res['best_val_loss']:.5f} after {res['epochs']} epochs)")
+
+
+def _denoise_eval(table, o):
+    summary = table.groupby("method", sort=False)[["psnr", "ssim", "sec_per_mp"]].mean()
+    print(f"noise {table['noise'].iloc[0]}, {table['image'].nunique()} images\n")
+    print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
+    if o.get("out"):
+        print(f"\ntable and side-by-side picture in {o['out']}")
+
+
+def _detections(table, o):
+    out = o.get("out")
+    files = table.attrs.get("files")
+    seen = f" in {files} input(s), {table['img'].nunique() if len(table) else 0} with any" if files is not None \
+        else f" in {table['img'].nunique() if len(table) else 0} files"
+    print(f"{len(table)} detections{seen}" + (f" -> {Path(out) / 'detections.csv'}" if out else ""))
+    if len(table) and not out:
+        print(table.to_string(index=False))
+    errors = table.attrs.get("errors", [])
+    for e in errors:
+        print(f"  skipped {e}", file=sys.stderr)
+    if errors:
+        raise ValueError(f"{len(errors)} input(s) could not be read (listed above)")
+
+
+def _background(table, o):
+    print(f"masks and cut-outs in {o['out']}; foreground blobs:", end=" ")
+    _detections(table, o)
+
+
+# ---------------------------------------------------------------------------------------------- table
+def _train_shape() -> Shape:
+    from .pipeline.config import TrainConfig
+
+    return Shape(positional=("data",), config=TrainConfig)
+
+
+def _reproduce_shape() -> Shape:
+    from .pipeline.config import TrainConfig
+
+    return Shape(config=TrainConfig, config_fields=("epochs", "accelerator", "devices", "workers"),
+                 config_group="options for every step")
+
+
+def _frames_shape() -> Shape:
+    from .video.frames import DEDUPE_DISTANCE, SCENE_CUT
+
+    return Shape(rename={"fmt": "format"}, const={"dedupe": DEDUPE_DISTANCE, "scene": SCENE_CUT},
+                 exclusive=(("every", "fps", "count"), ("label", "labels")))
+
+
+COMMANDS = [
+    Command("synth", "pipeline.synthetic:synth", _synth, Shape(positional=("out",)),
+            help="write a generated dataset in the Kaggle State Farm layout"),
+    Command("check", "pipeline.data:check", _check,
+            help="validate a dataset and print its summary"),
+    Command("eda", "reports.eda:eda", _eda,
+            help="exploratory analysis: counts, driver x class table, samples (a folder, or one page: --out eda.html)"),
+    Command("augment-preview", "reports.figures:augment_preview", _augment,
+            help="a grid of training images and their augmented versions"),
+    Command("train", "pipeline.training:train", print_summary, _train_shape,
+            help="cross-validate a model, predict the test set, write a submission"),
+    Command("env", "machine:environment", _env,
+            help="what this machine has: versions, CPU/GPU, offline ImageNet weights, caches"),
+    Command("samples", "video.samples:samples", _samples, Shape(positional=("out",)),
+            help="real photos and videos that ship offline, copied into one folder for practice"),
+    Command("report", "reports.run_page:report", _report,
+            help="a run, an ensemble or a reproduce folder as one HTML page (curves, errors, Grad-CAM)"),
+    Command("collect", "pipeline.training:collect", print_summary,
+            help="assemble a run whose folds were trained on separate machines (--fold K)"),
+    Command("predict", "pipeline.prediction:predict", _predict,
+            help="re-predict test images with a trained run"),
+    Command("score", "pipeline.prediction:score", _score, Shape(required=("truth",)),
+            help="log loss and accuracy of a submission against labelled images"),
+    Command("ensemble", "tricks.ensemble:ensemble", _ensemble,
+            help="blend finished runs (prediction files only), optionally calibrated"),
+    Command("smooth", "tricks.smoothing:smooth", _smooth,
+            help="blend each prediction with its nearest test neighbours' (1st place)"),
+    Command("pseudo", "tricks.pseudo:pseudo", _pseudo, Shape(required=("data", "out")),
+            help="a new dataset with confident test images as train-only images"),
+    Command("reproduce", "recipes.chapter5:reproduce", _reproduce, _reproduce_shape,
+            help="run the book's chapter 5 steps in order and write the results table"),
+    Command("frames", "video.frames:frames", _frames, _frames_shape,
+            help="cut frames out of videos into a dataset (the video is the group)"),
+    Command("denoise", "denoising.filters:denoise", _denoise,
+            help="denoise images, folders or videos"),
+    Command("denoise train", "denoising.n2n:train_denoiser", _denoise_train, Shape(python_only=("images",)),
+            help="train a Noise2Noise U-Net"),
+    Command("denoise eval", "denoising.filters:evaluate", _denoise_eval,
+            help="compare denoisers: PSNR, SSIM, time"),
+    Command("detect faces", "detection.detectors:detect_faces", _detections,
+            help="faces: Haar (default), MTCNN or MediaPipe"),
+    Command("detect text", "detection.detectors:detect_text", _detections,
+            help="text: RapidOCR, or Tesseract for Korean"),
+    Command("detect people", "detection.detectors:detect_people", _detections,
+            help="people: HOG, or your ONNX detector with --model"),
+    Command("find", "detection.detectors:find", _detections,
+            help="find a template image inside images or videos, at any scale and rotation"),
+    Command("background", "detection.detectors:background", _background,
+            help="foreground masks and cut-outs: videos (MOG2/KNN), photos (GrabCut)"),
+    Command("demo", "recipes.demo:demo", _demo,
+            help="the main job on a generated dataset: a 4-fold driver split on a CPU in minutes"),
+]
+BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def shape_of(cmd: Command) -> Shape:
+    return cmd.shape() if callable(cmd.shape) else cmd.shape

@@ -1,0 +1,116 @@
+"""The one inference loop: models over image files, batch by batch, each image decoded once.
+
+Behind `tamgu predict`, the per-fold OOF and test predictions inside `tamgu train`, smoothing's features and
+the report's Grad-CAM samples. It owns the device, the batches, TTA, batch-norm folding and unreadable
+images (the uniform guess for probabilities, zeros otherwise, and `readable` says which rows were read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from .models import fold_batchnorm
+from .table import prob_frame
+from .transforms import ImageTable, collate_skip, tta_views
+
+LONG_PREDICTION = 5000  # images: prediction gets its own progress bar from this many on
+BATCH_SIZE = 64         # images per batch when the caller does not say (no gradients: twice training's 32)
+
+
+def device_for(accelerator: str = "auto") -> torch.device:
+    """The torch device an accelerator name means: cpu, gpu/cuda, mps, or auto (a GPU when there is one)."""
+    a = str(accelerator or "auto").lower()
+    if a in ("gpu", "cuda") or (a == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"--accelerator {accelerator}: no CUDA GPU is visible here; use cpu or auto.")
+        return torch.device("cuda")
+    if a == "mps" or (a == "auto" and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass
+class Outputs:
+    values: dict[Hashable, np.ndarray]  # model key -> (N, ...) one row per path, in the order given
+    readable: np.ndarray                # (N,) bool: False where the image could not be read
+
+
+def run_models(nets: dict[Hashable, nn.Module], paths: list[str], image_size: tuple[int, int], *,
+               output: str | Callable = "probs", tta: int | dict[Hashable, int] = 1, batch_size: int = BATCH_SIZE,
+               workers: int = 0, accelerator: str = "auto", fold_bn: bool = True,
+               progress: bool | None = None) -> Outputs:
+    """Run every model in `nets` on each batch of `paths` (resized to `image_size`, W x H) before the next batch
+    is read.
+
+    `output`: "probs" (softmax, averaged over `tta` views), "features" (the pooled backbone features,
+    `Net.embed`), or a function (net, x, row_indices) -> array computed with gradients (Grad-CAM).
+    """
+    from ..console import interactive
+
+    device = device_for(accelerator)
+    grad = callable(output)
+    ready = {}
+    for k, net in nets.items():
+        net = net.to(device).eval()
+        # batch norms folded into their convolutions: the same outputs (checked), one memory pass fewer per layer
+        ready[k] = fold_batchnorm(net, tuple(image_size)) if fold_bn and not grad else net
+    passes = tta if isinstance(tta, dict) else {k: tta for k in nets}
+    table = ImageTable(paths, None, tuple(image_size))
+    loader = DataLoader(table, batch_size=batch_size, num_workers=workers, collate_fn=collate_skip,
+                        pin_memory=device.type == "cuda")
+    values: dict[Hashable, np.ndarray] = {}
+    readable = np.zeros(len(paths), bool)
+    show = interactive() and len(paths) >= LONG_PREDICTION if progress is None else progress
+    batches = loader
+    if show:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(loader, desc="predict", unit="batch", leave=False)
+    with torch.set_grad_enabled(grad), torch.inference_mode(not grad):
+        for x, _, idx in batches:
+            if not len(idx):
+                continue
+            rows = idx.numpy()
+            readable[rows] = True
+            x = x.to(device, non_blocking=True)
+            for k, net in ready.items():
+                if grad:
+                    out = np.asarray(output(net, x, rows))
+                elif output == "features":
+                    out = net.embed(x).float().cpu().numpy()
+                elif output == "probs":
+                    out = torch.stack([F.softmax(net(v), 1) for v in tta_views(x, passes[k])]).mean(0).float()
+                    out = out.cpu().numpy()
+                else:
+                    raise ValueError(f"unknown output {output!r}: probs, features or a function")
+                if k not in values:
+                    fill = 1.0 / out.shape[1] if output == "probs" else 0.0
+                    values[k] = np.full((len(paths), *out.shape[1:]), fill, out.dtype)
+                values[k][rows] = out
+    for k in nets:  # nothing was readable: every row is the uniform guess (probabilities) or empty
+        values.setdefault(k, np.zeros((len(paths), 0), np.float32))
+    return Outputs(values, readable)
+
+
+def predict_folds(modules: dict[int, nn.Module], paths: list[str], ids: list[str], cfg) -> pd.DataFrame:
+    """Every fold model's probabilities (img, fold, classes...) for the images at `paths`; unreadable images
+    get the uniform guess. `modules` are Classifiers (their `net`, `classes` and `tta`), `cfg` a TrainConfig
+    (image size, batch size, workers, accelerator)."""
+    first = next(iter(modules.values()))
+    n = len(first.classes)
+    out = run_models({k: m.net for k, m in modules.items()}, paths, cfg.image_size, output="probs",
+                     tta={k: m.tta for k, m in modules.items()}, batch_size=cfg.batch_size * 2,
+                     workers=cfg.workers, accelerator=cfg.accelerator)
+    frames = []
+    for k in modules:
+        p = out.values[k] if out.values[k].shape[1] == n else np.full((len(paths), n), 1.0 / n)
+        frames.append(prob_frame(p, ids, first.classes, k))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,125 @@
+"""The run folder, tamgu's central contract: everything a later step needs, nothing it must guess.
+
+    RUN/config.yaml      the resolved config (TrainConfig; ensembles and smoothing write their own keys)
+    RUN/folds.csv        img,label,group,fold
+    RUN/fold<k>/         best.ckpt, config.yaml (+ folds_sha1), metrics.csv, history.csv, oof.csv, test_pred.csv
+    RUN/oof.csv          img,fold,c0..c9 (every training image once)
+    RUN/test_pred.csv    img,fold,c0..c9 (every fold's test predictions)
+    RUN/submission.csv   img,c0..c9 (fold mean)
+    RUN/summary.json     per-fold and overall scores, held-out beside OOF
+
+Every step that reads or writes a run goes through these functions; none parses folder names itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+CONFIG, FOLDS, OOF, TEST, SUBMISSION, SUMMARY, FEATURES = (
+    "config.yaml", "folds.csv", "oof.csv", "test_pred.csv", "submission.csv", "summary.json", "features.npz")
+CHECKPOINT = "best.ckpt"
+RUN_FILES = (CONFIG, FOLDS, OOF, TEST, SUBMISSION, SUMMARY, FEATURES)  # what tamgu writes at the top of a run
+_FOLD = re.compile(r"fold(\d+)$")
+
+
+def fold_dir(run: str | Path, k: int) -> Path:
+    return Path(run) / f"fold{int(k)}"
+
+
+def fold_number(path: str | Path) -> int | None:
+    """3 for `RUN/fold3` (or a file inside it), None for anything else."""
+    p = Path(path)
+    m = _FOLD.match(p.name) or _FOLD.match(p.parent.name)
+    return int(m.group(1)) if m else None
+
+
+def fold_dirs(run: str | Path) -> dict[int, Path]:
+    """Fold number -> folder, for every fold<k>/ folder of the run, in order."""
+    found = {fold_number(d): d for d in Path(run).glob("fold*") if d.is_dir() and _FOLD.match(d.name)}
+    return dict(sorted(found.items()))
+
+
+def checkpoints(run: str | Path) -> dict[int, Path]:
+    """Fold number -> best.ckpt, for the folds that have one."""
+    return {k: d / CHECKPOINT for k, d in fold_dirs(run).items() if (d / CHECKPOINT).is_file()}
+
+
+def fold_done(run: str | Path, k: int) -> bool:
+    d = fold_dir(run, k)
+    return (d / OOF).is_file() and (d / TEST).is_file()
+
+
+def finished_folds(run: str | Path) -> list[int]:
+    return [k for k in fold_dirs(run) if (fold_dir(run, k) / OOF).is_file()]
+
+
+def is_run(run: str | Path) -> bool:
+    return (Path(run) / CONFIG).is_file()
+
+
+def read_config(run: str | Path, k: int | None = None) -> dict[str, Any]:
+    """The run's (or fold k's) config.yaml as saved, {} when there is none: for comparing and for reading
+    keys other steps wrote (an ensemble's members, a smoothed run's source)."""
+    path = (fold_dir(run, k) if k is not None else Path(run)) / CONFIG
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}
+
+
+def load_run_config(run: str | Path, **overrides: Any):
+    """The run's TrainConfig (older run folders load too), with `overrides` on top; FileNotFoundError naming
+    the fix when `run` is not a run folder."""
+    from .config import load_config
+
+    run = Path(run)
+    if not is_run(run):
+        raise FileNotFoundError(f"{run} is not a tamgu run folder (no {CONFIG}): give the --out of a tamgu train run.")
+    return load_config(run / CONFIG, **overrides)
+
+
+def require_checkpoints(run: str | Path) -> dict[int, Path]:
+    found = checkpoints(run)
+    if not found:
+        raise FileNotFoundError(f"no fold*/{CHECKPOINT} in {run}: train the run first (tamgu train).")
+    return found
+
+
+def read_summary(run: str | Path) -> dict[str, Any]:
+    path = Path(run) / SUMMARY
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def read_folds(run: str | Path) -> pd.DataFrame | None:
+    path = Path(run) / FOLDS
+    return pd.read_csv(path, dtype={"img": str, "group": str}) if path.is_file() else None
+
+
+def read_run_predictions(run: str | Path) -> dict[str, Any]:
+    """A finished run's prediction files, checked (`table`): OOF and test (img, fold, classes), the classes,
+    and the truth and data its config names."""
+    from .table import TableError, read_fold_table
+
+    run = Path(run)
+    oof, test = read_fold_table(run / OOF, "OOF table"), read_fold_table(run / TEST, "test prediction table")
+    classes = list(oof.columns[2:])
+    if list(test.columns[2:]) != classes:
+        raise TableError(f"{run}: {OOF} and {TEST} have different class columns.")
+    if oof["img"].duplicated().any():
+        raise TableError(f"{run / OOF} repeats images: each training image belongs in one fold.")
+    cfg = read_config(run)
+    return {"run": str(run), "oof": oof, "test": test, "classes": classes, "truth": cfg.get("truth"),
+            "data": cfg.get("data")}
+
+
+def discard(run: str | Path) -> None:
+    """Delete what tamgu wrote in a run folder (fold folders and run files); anything else is left alone."""
+    run = Path(run)
+    for f in RUN_FILES:
+        (run / f).unlink(missing_ok=True)
+    for d in fold_dirs(run).values():
+        shutil.rmtree(d)
