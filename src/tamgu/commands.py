@@ -195,6 +195,39 @@ def _detections(table, o):
         raise ValueError(f"{len(errors)} input(s) could not be read (listed above)")
 
 
+def _export(meta, o):
+    w, h = meta["image_size"]
+    print(f"exported {len(meta['folds'])} fold(s) of {meta['model']} ({len(meta['classes'])} classes, {w}x{h}, "
+          f"TTA {meta['tta']}) -> {meta['path']} ({meta['bytes'] / 1e6:.1f} MB)")
+    print(f"run it with onnxruntime alone: input 'images' uint8 RGB (batch, {h}, {w}, 3), output 'probs'")
+
+
+def _watch(results, o):
+    from .live.watch import run_watch
+
+    s = run_watch(results)
+    if "per_video" in s:
+        for v in s["per_video"]:
+            _watch_lines(v)
+        print(f"\n{s['videos']} videos -> {s['out']}")
+        return
+    _watch_lines(s)
+
+
+def _watch_lines(s: dict) -> None:
+    lat = s["latency_ms"] or {"mean": float("nan"), "p95": float("nan")}
+    print(f"{s['source']}: {s['frames_read']} frames read, {s['frames_processed']} processed, "
+          f"{s['frames_dropped']} dropped; {s['achieved_fps']} fps ({s['realtime_factor']}x real time), "
+          f"latency {lat['mean']:.1f} ms (p95 {lat['p95']:.1f}), engine {s['engine']}")
+    print(f"  {s['segments']} segments" + (f", {s['alerts']} alerts ({s['alert']})" if s["alert"] else "")
+          + f" -> {s['out']}" + (" (interrupted: outputs written)" if s["interrupted"] else "")
+          + (f"\n  the source ended: {s['error']}" if s["error"] else ""))
+
+
+def _synth_clip(path, o):
+    print(f"wrote a generated dashboard clip to {path} (truth: {path}.schedule.csv)")
+
+
 def _background(table, o):
     print(f"masks and cut-outs in {o['out']}; foreground blobs:", end=" ")
     _detections(table, o)
@@ -270,6 +303,12 @@ COMMANDS = [
             help="find a template image inside images or videos, at any scale and rotation"),
     Command("background", "detection.detectors:background", _background,
             help="foreground masks and cut-outs: videos (MOG2/KNN), photos (GrabCut)"),
+    Command("synth clip", "pipeline.synthetic:synth_clip", _synth_clip, Shape(positional=("out",)),
+            help="write a generated dashboard clip of a new driver following a schedule of poses"),
+    Command("export", "pipeline.export:export", _export,
+            help="a trained run as one ONNX file (fold mean inside) that onnxruntime alone can run"),
+    Command("watch", "live.watch:watch", _watch,
+            help="a trained run on a video, a camera or a stream: timeline, segments, alerts, annotated video"),
     Command("demo", "recipes.demo:demo", _demo,
             help="the main job on a generated dataset: a 4-fold driver split on a CPU in minutes"),
 ]

@@ -69,6 +69,12 @@ def decode_resized(ref: str, size: tuple[int, int]) -> np.ndarray | None:
     img = decode_image(data, factor)
     if img is None:
         return None
+    return resize(img, size)
+
+
+def resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An image at `size` (width, height) the way every image reaches a model: area interpolation."""
+    w, h = size
     if (img.shape[1], img.shape[0]) != (w, h):
         img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(img)

@@ -46,23 +46,29 @@ class Outputs:
 def run_models(nets: dict[Hashable, nn.Module], paths: list[str], image_size: tuple[int, int], *,
                output: str | Callable = "probs", tta: int | dict[Hashable, int] = 1, batch_size: int = BATCH_SIZE,
                workers: int = 0, accelerator: str = "auto", fold_bn: bool = True,
-               progress: bool | None = None) -> Outputs:
+               progress: bool | None = None, engine: str = "torch") -> Outputs:
     """Run every model in `nets` on each batch of `paths` (resized to `image_size`, W x H) before the next batch
     is read.
 
     `output`: "probs" (softmax, averaged over `tta` views), "features" (the pooled backbone features,
     `Net.embed`), or a function (net, x, row_indices) -> array computed with gradients (Grad-CAM).
+    `engine`: "torch", or "onnx" (probabilities on the CPU through onnxruntime: the same numbers within
+    1e-5, see `resolve_engine`).
     """
     from ..console import interactive
 
     device = device_for(accelerator)
     grad = callable(output)
+    passes = tta if isinstance(tta, dict) else {k: tta for k in nets}
+    onnx = resolve_engine(engine, device) == "onnx" and output == "probs"
     ready = {}
     for k, net in nets.items():
+        if onnx:
+            ready[k] = onnx_probabilities(net, tuple(image_size), passes[k])
+            continue
         net = net.to(device).eval()
         # batch norms folded into their convolutions: the same outputs (checked), one memory pass fewer per layer
         ready[k] = fold_batchnorm(net, tuple(image_size)) if fold_bn and not grad else net
-    passes = tta if isinstance(tta, dict) else {k: tta for k in nets}
     table = ImageTable(paths, None, tuple(image_size))
     loader = DataLoader(table, batch_size=batch_size, num_workers=workers, collate_fn=collate_skip,
                         pin_memory=device.type == "cuda")
@@ -82,7 +88,9 @@ def run_models(nets: dict[Hashable, nn.Module], paths: list[str], image_size: tu
             readable[rows] = True
             x = x.to(device, non_blocking=True)
             for k, net in ready.items():
-                if grad:
+                if onnx:
+                    out = net.run(None, {"x": x.numpy()})[0]
+                elif grad:
                     out = np.asarray(output(net, x, rows))
                 elif output == "features":
                     out = net.embed(x).float().cpu().numpy()
@@ -100,7 +108,30 @@ def run_models(nets: dict[Hashable, nn.Module], paths: list[str], image_size: tu
     return Outputs(values, readable)
 
 
-def predict_folds(modules: dict[int, nn.Module], paths: list[str], ids: list[str], cfg) -> pd.DataFrame:
+ENGINES = ("auto", "torch", "onnx")
+
+
+def resolve_engine(engine: str, device: torch.device) -> str:
+    """"auto": onnxruntime on a CPU (faster there: docs/benchmarks.md), PyTorch on a GPU."""
+    if engine not in ENGINES:
+        raise ValueError(f"--engine {engine!r}: use {', '.join(ENGINES)}.")
+    if engine == "auto":
+        return "onnx" if device.type == "cpu" else "torch"
+    if engine == "onnx" and device.type != "cpu":
+        raise ValueError("--engine onnx runs on the CPU here: use --accelerator cpu, or --engine torch on a GPU.")
+    return engine
+
+
+def onnx_probabilities(net: nn.Module, image_size: tuple[int, int], tta: int):
+    """One fold's network with its test-time views as an onnxruntime session: (B, 3, H, W) in 0..1 -> probs."""
+    from .export import Probabilities, onnx_bytes, session
+
+    w, h = image_size
+    return session(onnx_bytes(Probabilities(net.cpu().eval(), tta), torch.zeros(2, 3, h, w), input_name="x"))
+
+
+def predict_folds(modules: dict[int, nn.Module], paths: list[str], ids: list[str], cfg,
+                  engine: str = "torch") -> pd.DataFrame:
     """Every fold model's probabilities (img, fold, classes...) for the images at `paths`; unreadable images
     get the uniform guess. `modules` are Classifiers (their `net`, `classes` and `tta`), `cfg` a TrainConfig
     (image size, batch size, workers, accelerator)."""
@@ -108,7 +139,7 @@ def predict_folds(modules: dict[int, nn.Module], paths: list[str], ids: list[str
     n = len(first.classes)
     out = run_models({k: m.net for k, m in modules.items()}, paths, cfg.image_size, output="probs",
                      tta={k: m.tta for k, m in modules.items()}, batch_size=cfg.batch_size * 2,
-                     workers=cfg.workers, accelerator=cfg.accelerator)
+                     workers=cfg.workers, accelerator=cfg.accelerator, engine=engine)
     frames = []
     for k in modules:
         p = out.values[k] if out.values[k].shape[1] == n else np.full((len(paths), n), 1.0 / n)

@@ -168,3 +168,16 @@ def classifier_parameters(net: Net) -> list[nn.Parameter]:
         return list(net.head.parameters())
     clf = net.backbone.get_classifier()
     return list(clf.parameters()) if isinstance(clf, nn.Module) else []
+
+
+def load_net(path) -> tuple[Net, list[str], dict]:
+    """A fold's best.ckpt as (network, classes, meta) for prediction, without Lightning: the network is rebuilt
+    from the facts the checkpoint holds and every one of its tensors must load (a partial load is refused)."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    hp = ckpt["hyper_parameters"]
+    meta, classes = hp["meta"], hp["classes"]
+    net, _ = build_model(meta["model"], len(classes), meta["head"], "none", tuple(meta["image_size"]),
+                         tuple(meta["mean"]), tuple(meta["std"]))
+    state = {k[len("net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+    net.load_state_dict(state, strict=True)
+    return net.eval(), list(classes), meta

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -11,16 +12,19 @@ import pandas as pd
 from ..io import write_csv
 from . import runfolder
 from .data import KAGGLE_CLASSES, load_dataset, read_truth
-from .inference import predict_folds
+from .inference import device_for, predict_folds
 from .metrics import score_frame
 from .module import load_checkpoint
 from .table import fold_mean, read_predictions
 
 log = logging.getLogger(__name__)
 
+ONNX_FROM = 2000  # test images from which onnxruntime's speed repays its export (docs/benchmarks.md)
+
 
 def predict(run: str | Path, data: str | Path | None = None, out: str | Path | None = None, tta: int | None = None,
-            accelerator: str | None = None, batch_size: int | None = None, workers: int | None = None) -> pd.DataFrame:
+            accelerator: str | None = None, batch_size: int | None = None, workers: int | None = None,
+            engine: Literal["auto", "torch", "onnx"] = "auto") -> pd.DataFrame:
     """Predict the test images of `data` (default: the run's dataset) with every fold of `run`.
 
     Returns the submission table (img, classes...) and writes it to `out` (default RUN/submission.csv).
@@ -33,6 +37,7 @@ def predict(run: str | Path, data: str | Path | None = None, out: str | Path | N
         accelerator: cpu, gpu, mps or auto (default: the run's)
         batch_size: images per batch (default: twice the run's training batch)
         workers: data-loading processes (default: the run's)
+        engine: auto (onnxruntime on a CPU from ONNX_FROM images, where it is faster; else PyTorch), torch or onnx
     """
     run = Path(run)
     cfg = runfolder.load_run_config(run, data=str(data) if data else None, tta=tta, accelerator=accelerator,
@@ -45,7 +50,9 @@ def predict(run: str | Path, data: str | Path | None = None, out: str | Path | N
     for m in modules.values():
         m.tta = cfg.tta
     # one decode per test image, every fold model on each batch
-    test_pred = predict_folds(modules, ds.test["path"].tolist(), ds.test["img"].tolist(), cfg)
+    if engine == "auto":  # onnxruntime runs 2-4x faster on a CPU but pays ~1 s per fold to export
+        engine = "onnx" if device_for(cfg.accelerator).type == "cpu" and len(ds.test) >= ONNX_FROM else "torch"
+    test_pred = predict_folds(modules, ds.test["path"].tolist(), ds.test["img"].tolist(), cfg, engine=engine)
     classes = next(iter(modules.values())).classes
     sub = fold_mean(test_pred, classes)
     write_csv(sub, Path(out) if out else run / runfolder.SUBMISSION)

@@ -253,3 +253,70 @@ def synth(
 
 
 __all__ = ["synth", "render", "make_driver", "POSES", "REAL_DRIVERS", "CLASS_DESCRIPTIONS"]
+
+
+DEFAULT_SCHEDULE = "c0:4,c3:3,c0:2,c6:3,c1:3,c9:3"  # what a driver does, in order: class:seconds
+
+
+def parse_schedule(text: str) -> list[tuple[str, float]]:
+    """`"c0:4,c3:3"` -> [("c0", 4.0), ("c3", 3.0)]."""
+    out = []
+    for part in str(text).split(","):
+        name, _, secs = part.strip().partition(":")
+        try:
+            seconds = float(secs)
+        except ValueError:
+            seconds = -1
+        if name not in KAGGLE_CLASSES or seconds <= 0:
+            raise ValueError(f"schedule {text!r}: write class:seconds pairs of c0..c9, e.g. {DEFAULT_SCHEDULE}")
+        out.append((name, seconds))
+    return out
+
+
+def synth_clip(out: str | Path, schedule: str = DEFAULT_SCHEDULE, size: str = "640x480", fps: int = 15,
+               seed: int = 0) -> Path:
+    """Write a generated dashboard clip (H.264 .mp4) of one new driver doing the poses of `schedule`, and its
+    truth beside it (`<out>.schedule.csv`: start_s, end_s, label). The driver is drawn from `seed` and is none
+    of `synth`'s training drivers; hands and head move a little from frame to frame.
+
+    Args:
+        out: the clip to write (.mp4)
+        schedule: class:seconds pairs in order, e.g. c0:4,c3:3 (safe driving 4 s, then texting left 3 s)
+        size: WxH of the clip (the real camera: 640x480)
+        fps: frames per second
+        seed: which driver and which movements
+    """
+    import av
+
+    from ..io import atomic_path
+    from .config import parse_image_size
+
+    plan = parse_schedule(schedule)
+    w, h = parse_image_size(size)
+    if fps < 1:
+        raise ValueError(f"--fps {fps}: at least 1 frame a second.")
+    out = Path(out)
+    rng = np.random.default_rng([seed, 7919])
+    driver = make_driver(f"clip{seed}", np.random.default_rng([seed, 104729]))
+    rows, t = [], 0.0
+    with atomic_path(out) as tmp, av.open(str(tmp), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w // 2 * 2, h // 2 * 2, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "20"}
+        for cls, seconds in plan:
+            n = max(1, int(round(seconds * fps)))
+            for jit in _clip_jitters(rng, n, step=0.05):
+                img = render(driver, cls, (w, h), jit, rng)[: stream.height, : stream.width, ::-1]
+                for pkt in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
+                    container.mux(pkt)
+            rows.append((round(t, 3), round(t + n / fps, 3), cls))
+            t += n / fps
+        for pkt in stream.encode():
+            container.mux(pkt)
+    write_csv(pd.DataFrame(rows, columns=["start_s", "end_s", "label"]), schedule_path(out))
+    return out
+
+
+def schedule_path(clip: str | Path) -> Path:
+    clip = Path(clip)
+    return clip.with_name(clip.name + ".schedule.csv")

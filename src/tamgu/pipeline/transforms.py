@@ -7,6 +7,7 @@ model normalises with its own mean/std, so nothing here depends on the backbone.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 
@@ -129,12 +130,30 @@ def collate_skip(batch):
     return torch.stack(xs), y, torch.tensor(idx, dtype=torch.long)
 
 
+TTA_MOVES = ((0.04, 0, 0), (-0.04, 0, 0), (0, 0.04, 0), (0, -0.04, 0), (0, 0, 5), (0, 0, -5))  # (dx, dy, degrees)
+
+
+@functools.lru_cache(maxsize=16)
+def _tta_maps(h: int, w: int) -> tuple[torch.Tensor, ...]:
+    """For each TTA move, the source pixel of every output pixel (-1 = outside, filled with 0): torchvision's
+    nearest-neighbour affine applied to a picture of pixel numbers. A view is then one gather, which runs
+    the same in PyTorch and in an exported ONNX graph."""
+    numbers = torch.arange(h * w, dtype=torch.float64).view(1, 1, h, w) + 1  # 0 stays "outside"
+    maps = []
+    for dx, dy, deg in TTA_MOVES:
+        moved = v2.functional.affine(numbers, angle=deg, translate=[dx * w, dy * h], scale=1.0, shear=[0.0, 0.0])
+        maps.append(moved.view(-1).round().long() - 1)
+    return tuple(maps)
+
+
 def tta_views(x: torch.Tensor, passes: int) -> list[torch.Tensor]:
     """`passes` deterministic views of a batch (B, 3, H, W): the image, then small shifts and rotations
     (never flips: see train_transform)."""
     views = [x]
-    moves = [(0.04, 0, 0), (-0.04, 0, 0), (0, 0.04, 0), (0, -0.04, 0), (0, 0, 5), (0, 0, -5)]
-    h, w = x.shape[-2:]
-    for dx, dy, deg in moves[: passes - 1]:
-        views.append(v2.functional.affine(x, angle=deg, translate=[dx * w, dy * h], scale=1.0, shear=[0.0, 0.0]))
+    b, c, h, w = x.shape
+    flat = x.reshape(b, c, h * w)
+    for src in _tta_maps(int(h), int(w))[: passes - 1]:
+        src = src.to(x.device)
+        picked = flat.index_select(2, src.clamp(min=0))
+        views.append(torch.where(src >= 0, picked, torch.zeros((), dtype=x.dtype, device=x.device)).reshape(b, c, h, w))
     return views

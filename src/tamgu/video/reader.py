@@ -99,3 +99,146 @@ def video_info(path: str | Path) -> dict:
         rate, duration = timing(container, stream)
         return {"fps": float(rate), "rate": rate, "duration": duration, "width": stream.codec_context.width,
                 "height": stream.codec_context.height, "audio": bool(container.streams.audio)}
+
+
+# ------------------------------------------------------------------------------------------ live sources
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "srt", "rtp")
+
+
+@dataclass(frozen=True)
+class Source:
+    spec: str                 # as the user wrote it
+    url: str                  # what FFmpeg opens (a camera index becomes /dev/videoN)
+    kind: str                 # file | camera | stream
+    format: str | None = None  # FFmpeg input format (v4l2 for cameras)
+
+    @property
+    def live(self) -> bool:
+        return self.kind != "file"
+
+
+def parse_source(spec: str | Path) -> Source:
+    """A video file, a camera (`0`, `/dev/video0`) or a stream URL (`rtsp://`, `http://`...), checked before
+    work starts; a URL is kept as written (never read as a path, which loses a slash)."""
+    text = str(spec)
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme in STREAM_SCHEMES:
+        return Source(text, text, "stream")
+    if scheme:
+        raise VideoError(f"{text}: unknown stream scheme {scheme!r}; tamgu reads {', '.join(STREAM_SCHEMES)} "
+                         "streams, cameras (0, /dev/video0) and video files")
+    if text.isdigit():
+        text = f"/dev/video{text}"
+    if text.startswith("/dev/video"):
+        if not Path(text).exists():
+            raise VideoError(f"camera {spec} ({text}) does not exist: is it plugged in? `ls /dev/video*` lists "
+                             "the cameras this machine sees")
+        return Source(str(spec), text, "camera", "v4l2")
+    if not Path(text).exists():
+        raise VideoError(f"{text} does not exist: give a video file, a folder of videos, a camera (0) or a stream "
+                         "URL (rtsp://..., http://...)")
+    return Source(text, text, "file")
+
+
+def open_source(src: Source, timeout: float = 5.0):
+    """The container of a source. Streams give up after `timeout` seconds without data (a stalled camera)."""
+    import av
+
+    options = {}
+    if src.kind == "stream":
+        micro = str(int(timeout * 1e6))
+        options = {"rw_timeout": micro} if src.url.split(":", 1)[0].lower() in ("http", "https", "tcp") else \
+            {"timeout": micro, "rtsp_transport": "tcp"} if src.url.lower().startswith("rtsp") else {"timeout": micro}
+    try:
+        container = av.open(src.url, format=src.format, options=options, timeout=timeout)
+    except (av.error.FFmpegError, OSError) as e:
+        raise VideoError(f"{src.spec}: cannot open ({e}); check the address, that the camera or server is on, and "
+                         "that this machine may reach it") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{src.spec}: has no video stream")
+    return container
+
+
+class LiveFrames:
+    """The newest frame of a live source, read by a thread of its own: a slow consumer gets the latest frame and
+    the count of frames it never saw (dropped), never a queue that grows. A stream that stalls for `timeout`
+    seconds or ends is reopened up to `reconnect` times, then the frames end (`error` says why)."""
+
+    def __init__(self, src: Source, fmt: str = "rgb24", timeout: float = 5.0, reconnect: int = 0):
+        import threading
+
+        self.src, self.fmt, self.timeout, self.reconnect = src, fmt, timeout, reconnect
+        self._cond = threading.Condition()
+        self._latest: Frame | None = None
+        self._taken = -1
+        self._done = False
+        self._stop = threading.Event()
+        self.read = 0           # frames decoded from the source
+        self.dropped = 0        # frames overwritten before anyone took them
+        self.reconnects = 0
+        self.error: str | None = None
+        self.rate: float | None = None
+        self._thread = threading.Thread(target=self._run, name="tamgu-live-reader", daemon=True)
+        self._container = open_source(src, timeout)  # fail at once, before work starts, on a bad address
+        self._thread.start()
+
+    def _run(self) -> None:
+        import time as _time
+
+        import av
+
+        container, attempts, t0 = self._container, 0, _time.monotonic()
+        while not self._stop.is_set():
+            try:
+                stream = container.streams.video[0]
+                stream.thread_type = "AUTO"
+                self.rate = float(stream.average_rate or stream.guessed_rate or 0) or None
+                for f in container.decode(stream):
+                    if self._stop.is_set():
+                        break
+                    # wall-clock time on a live source: what the model's latency is measured against
+                    frame = Frame(self.read, _time.monotonic() - t0, to_image(f, self.fmt))
+                    with self._cond:
+                        if self._latest is not None and self._latest.index != self._taken:
+                            self.dropped += 1
+                        self._latest = frame
+                        self.read += 1
+                        self._cond.notify_all()
+                    attempts = 0
+                why = "the stream ended"
+            except (av.error.FFmpegError, OSError) as e:
+                why = f"the stream stopped ({e})"
+            container.close()
+            if self._stop.is_set() or attempts >= self.reconnect:
+                self.error = None if self._stop.is_set() else why
+                break
+            attempts += 1
+            self.reconnects += 1
+            _time.sleep(min(2.0, 0.25 * 2 ** attempts))
+            try:
+                container = open_source(self.src, self.timeout)
+            except VideoError as e:
+                self.error = str(e)
+                break
+        with self._cond:
+            self._done = True
+            self._cond.notify_all()
+
+    def next(self) -> Frame | None:
+        """The newest frame not yet taken (waits for one); None when the source has ended."""
+        with self._cond:
+            while not self._done and (self._latest is None or self._latest.index == self._taken):
+                self._cond.wait(0.5)
+            if self._latest is None or self._latest.index == self._taken:
+                return None
+            self._taken = self._latest.index
+            return self._latest
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.timeout + 2)
+
+    def __iter__(self) -> Iterator[Frame]:
+        while (frame := self.next()) is not None:
+            yield frame
