@@ -6,7 +6,7 @@ Run by hand, not in CI:
     .venv/bin/python benchmarks/throughput.py --models vgg16 --head book --image-size 224 --batches 3
 
 Training = data loading + forward + backward + optimiser step through the same DataLoader and model
-as `tamgu train`; prediction = `trainer.predict` on the test images, as `tamgu predict` does. Every
+as `tamgu train`; prediction = the inference loop on the test images, as `tamgu predict` runs it. Every
 model runs in the same process on the same images, so the ratios between rows are what to quote.
 """
 
@@ -24,7 +24,9 @@ import torch
 from tamgu.pipeline.config import load_config
 from tamgu.pipeline.data import load_dataset
 from tamgu.pipeline.synthetic import synth
-from tamgu.pipeline.training import Classifier, make_loader, predict_frame
+from tamgu.pipeline.inference import predict_folds
+from tamgu.pipeline.module import Classifier
+from tamgu.pipeline.training import make_loader
 
 
 def bench(model: str, head: str, data: Path, image_size: str, batch_size: int, batches: int, workers: int) -> dict:
@@ -49,7 +51,7 @@ def bench(model: str, head: str, data: Path, image_size: str, batch_size: int, b
     train_ips = seen / (time.perf_counter() - t0)
     n_pred = min(len(ds.test), batch_size * 2 * batches)
     t0 = time.perf_counter()
-    predict_frame(module.eval(), ds.test["path"].tolist()[:n_pred], ds.test["img"].tolist()[:n_pred], cfg)
+    predict_folds({0: module.eval()}, ds.test["path"].tolist()[:n_pred], ds.test["img"].tolist()[:n_pred], cfg)
     pred_ips = n_pred / (time.perf_counter() - t0)
     params = sum(p.numel() for p in module.parameters()) / 1e6
     return {"model": model, "head": head, "params_M": params, "train_ips": train_ips, "predict_ips": pred_ips}

@@ -124,7 +124,8 @@ def test_ensemble_of_runs_end_to_end(tiny_data, tmp_path):
 def test_pseudo_labelled_images_never_reach_a_validation_fold(tiny_data, tmp_path):
     run = tamgu.train(tiny_data, out=tmp_path / "run", model="test_resnet", weights="none", image_size="32x24",
                       folds=3, epochs=1, workers=0)["run"]
-    info = tamgu.pseudo(run, tiny_data, tmp_path / "pl", threshold=0.1, max_ratio=0.5, soft=True)
+    # one epoch of a tiny model is confident about few classes: allowed here (the guard has its own test)
+    info = tamgu.pseudo(run, tiny_data, tmp_path / "pl", threshold=0.1, max_ratio=0.5, soft=True, min_classes=0)
     assert 0 < info["pseudo_images"] <= 90 and [r["threshold"] for r in info["thresholds"]][0] == 0.1
     assert tamgu.check(tmp_path / "pl")["train_images"] == 180 + info["pseudo_images"]
     ds = tamgu.load_dataset(tmp_path / "pl")

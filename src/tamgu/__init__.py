@@ -32,7 +32,7 @@ _EXPORTS = {
     "log_loss": "pipeline.metrics",
     "predict": "pipeline.prediction", "score": "pipeline.prediction", "validate_submission": "pipeline.prediction",
     "synth": "pipeline.synthetic", "synth_clip": "pipeline.synthetic",
-    "export": "pipeline.export", "watch": "live.watch", "read_watch": "live.watch",
+    "export": "pipeline.export", "watch": "live.watch", "read_watch": "live.watch", "frame_at": "video.reader",
     "reproduce": "recipes.chapter5",
     "ensemble": "tricks.ensemble", "smooth": "tricks.smoothing", "pseudo": "tricks.pseudo",
     "train": "pipeline.training", "collect": "pipeline.training",

@@ -224,6 +224,10 @@ def _watch_lines(s: dict) -> None:
           + (f"\n  the source ended: {s['error']}" if s["error"] else ""))
 
 
+def _fetch(path, o):
+    print(f"{o['model']}: checked and saved -> {path}")
+
+
 def _synth_clip(path, o):
     print(f"wrote a generated dashboard clip to {path} (truth: {path}.schedule.csv)")
 
@@ -309,6 +313,8 @@ COMMANDS = [
             help="a trained run as one ONNX file (fold mean inside) that onnxruntime alone can run"),
     Command("watch", "live.watch:watch", _watch,
             help="a trained run on a video, a camera or a stream: timeline, segments, alerts, annotated video"),
+    Command("weights fetch", "pipeline.weights:fetch_weights", _fetch,
+            help="download a model's published ImageNet weights into the standard cache, checked (needs internet)"),
     Command("demo", "recipes.demo:demo", _demo,
             help="the main job on a generated dataset: a 4-fold driver split on a CPU in minutes"),
 ]

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..console import in_notebook
 from ..io import VIDEO_EXTS, atomic_path, no_bar, write_csv, write_image, write_json
 from ..video.reader import LiveFrames, VideoError, iter_frames, parse_source, video_info
 from . import timeline
@@ -34,7 +35,7 @@ from .annotate import blend, border, describe, panel
 log = logging.getLogger(__name__)
 
 EVERY = 0.2    # seconds between the frames the model sees on a file: 5 a second, far finer than an action
-SMOOTH = 1.0   # seconds of probabilities averaged (chosen on generated dashboard clips: docs/benchmarks.md)
+SMOOTH = 0.6   # seconds of probabilities averaged: chosen on generated dashboard clips (benchmarks/watch_smoothing.py)
 
 
 def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, smooth: float = SMOOTH,
@@ -59,7 +60,7 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
         video: write the annotated video (off: tables only)
         seconds: stop after this much of the source
     """
-    from ..pipeline.export import Predictor
+    from ..pipeline.inference import Predictor
 
     if every <= 0:
         raise ValueError(f"--every {every}: the time between frames the model sees must be positive.")
@@ -92,6 +93,12 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
     finally:
         if view is not None:
             view.close()
+    if in_notebook():  # the timeline under the cell
+        from ..reports.figures import finish, timeline_figure
+
+        for x in summaries:
+            w = read_watch(x["out"])
+            finish(timeline_figure(w["timeline"], w["segments"], x["classes"], w.get("alerts")))
     if len(summaries) == 1:
         return summaries[0]
     overall = {"videos": len(summaries), "out": str(out), "per_video": summaries,
@@ -131,6 +138,7 @@ def _watch_one(predictor, src, out: Path, every: float, smooth: float, rule, vie
             if seconds is not None and fr.time > seconds:
                 break
             due = src.live or fr.time + 1e-6 >= next_t
+            result = None
             if due:
                 t0 = time.perf_counter()
                 p = predictor(resize(fr.image, predictor.size)[None])[0]
@@ -138,8 +146,8 @@ def _watch_one(predictor, src, out: Path, every: float, smooth: float, rule, vie
                 label = classes[int(np.argmax(sp))]
                 alarm = alarm_state.update(fr.time, label)
                 done = time.perf_counter()
-                # on a live source the frame waited in the reader's slot too: latency from its capture
-                latency.append((done - t0) if not src.live else (done - t_start) - fr.time)
+                # on a live source the frame waited in the reader's slot too: latency from its arrival
+                latency.append((done - t0) if not src.live else time.monotonic() - fr.captured)
                 if label != seg_label:
                     seg_label, seg_start = label, fr.time
                     write_image(fr.image[..., ::-1], out / "segments" / f"seg_{seg_n:03d}_{label}.jpg")
@@ -152,7 +160,7 @@ def _watch_one(predictor, src, out: Path, every: float, smooth: float, rule, vie
                     next_t += every
                 bar.set_postfix_str(f"{describe(label)[:24]} {sp.max():.2f}" + (" ALERT" if alarm else ""),
                                     refresh=False)
-                yield {"source": src.spec, **row, "smoothed": dict(zip(classes, map(float, sp)))}
+                result = {"source": src.spec, **row, "smoothed": dict(zip(classes, map(float, sp)))}
             if overlay is not None and (writer is not None or view is not None):
                 shown = blend(fr.image.copy(), overlay)
                 if alarm:
@@ -163,6 +171,8 @@ def _watch_one(predictor, src, out: Path, every: float, smooth: float, rule, vie
                     view.publish(shown, label=seg_label, label_text=describe(seg_label),
                                  prob=float(max(rows[-1][c] for c in classes)), processed=len(rows),
                                  fps=len(rows) / max(1e-9, time.perf_counter() - t_start), alarm=bool(alarm))
+            if result is not None:
+                yield result  # after the frame is written: a caller that stops here loses nothing
     except (KeyboardInterrupt, GeneratorExit):  # Ctrl-C, or the caller stopped iterating: keep what was done
         interrupted = True
     except VideoError as e:  # damage mid-file: what was processed is kept
@@ -198,10 +208,11 @@ def _finish(out, src, classes, rows, latency, rule, read, live, wall, last_t, ev
                   out / "alerts.csv")
     lat = np.asarray(latency, float) * 1000
     summary: dict[str, Any] = {
-        "source": src.spec, "kind": src.kind, "out": str(out), "classes": classes, "engine": predictor.engine,
+        "source": src.spec, "kind": src.kind, "out": str(out), "run": str(predictor.run), "classes": classes,
+        "engine": predictor.engine,
         "folds": predictor.folds, "image_size": list(predictor.size), "every_s": None if src.live else every,
         "smooth_s": smooth, "alert": rule.text if rule else None,
-        "frames_read": int(read), "frames_processed": int(len(table)),
+        "frames_read": int(live.read if live is not None else read), "frames_processed": int(len(table)),
         "frames_dropped": int(live.dropped) if live is not None else 0,
         "reconnects": int(live.reconnects) if live is not None else 0,
         "video_seconds": round(float(last_t), 3), "wall_seconds": round(wall, 3),

@@ -5,7 +5,7 @@ tamgu does before the model: `read_model(...)["image_size"]`, W x H), normalises
 network (or one with `fold`) with the run's test-time views, and returns the fold-mean probabilities (B, C).
 The classes, image size, folds, TTA passes and tamgu version travel in the file's metadata.
 
-The same export serves `tamgu predict --engine onnx`: each fold's network as a graph of its own.
+The same graphs serve `tamgu predict --engine onnx` and `tamgu watch` (`inference.Predictor`).
 """
 
 from __future__ import annotations
@@ -141,39 +141,3 @@ def run_onnx(model: dict, images: np.ndarray, batch_size: int = 64) -> np.ndarra
                          f"{images.dtype} {tuple(images.shape)}: resize them first.")
     outs = [model["session"].run(None, {"images": images[i:i + batch_size]})[0] for i in range(0, len(images), batch_size)]
     return np.concatenate(outs) if outs else np.zeros((0, len(model["classes"])), np.float32)
-
-
-class Predictor:
-    """A run's models as one function of uint8 RGB images (B, H, W, 3) at `size` -> fold-mean probabilities:
-    the exported graph, run by onnxruntime ("onnx") or PyTorch ("torch", batch norms folded)."""
-
-    def __init__(self, run: str | Path, engine: str = "auto", fold: int | None = None, tta: int | None = None,
-                 accelerator: str = "auto", threads: int = 0):
-        from .inference import device_for, resolve_engine
-        from .models import fold_batchnorm
-
-        run = Path(run)
-        cfg = runfolder.load_run_config(run, tta=tta)
-        ckpts = runfolder.require_checkpoints(run)
-        if fold is not None:
-            if fold not in ckpts:
-                raise ValueError(f"--fold {fold}: {run} has the folds {sorted(ckpts)}.")
-            ckpts = {fold: ckpts[fold]}
-        loaded = [load_net(c) for c in ckpts.values()]  # no Lightning: a camera starts in seconds
-        nets = [net for net, _, _ in loaded]
-        self.classes, self.size, self.folds, self.tta = loaded[0][1], tuple(cfg.image_size), sorted(ckpts), cfg.tta
-        self.device = device_for(accelerator)
-        self.engine = resolve_engine(engine, self.device)
-        w, h = self.size
-        if self.engine == "onnx":
-            graph = FoldMean(nets, cfg.tta)
-            self._session = session(onnx_bytes(graph, torch.zeros(2, h, w, 3, dtype=torch.uint8)), threads)
-        else:
-            nets = [fold_batchnorm(n.to(self.device).eval(), self.size) for n in nets]
-            self._graph = FoldMean(nets, cfg.tta).to(self.device).eval()
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        if self.engine == "onnx":
-            return self._session.run(None, {"images": np.ascontiguousarray(images)})[0]
-        with torch.inference_mode():
-            return self._graph(torch.from_numpy(np.ascontiguousarray(images)).to(self.device)).float().cpu().numpy()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -145,3 +146,40 @@ def predict_folds(modules: dict[int, nn.Module], paths: list[str], ids: list[str
         p = out.values[k] if out.values[k].shape[1] == n else np.full((len(paths), n), 1.0 / n)
         frames.append(prob_frame(p, ids, first.classes, k))
     return pd.concat(frames, ignore_index=True)
+
+
+class Predictor:
+    """A run's models as one function of uint8 RGB images (B, H, W, 3) at `size` -> fold-mean probabilities:
+    the exported graph, run by onnxruntime ("onnx") or PyTorch ("torch", batch norms folded)."""
+
+    def __init__(self, run: str | Path, engine: str = "auto", fold: int | None = None, tta: int | None = None,
+                 accelerator: str = "auto", threads: int = 0):
+        from . import runfolder
+        from .export import FoldMean, onnx_bytes, session
+        from .models import fold_batchnorm, load_net
+
+        run = self.run = Path(run).resolve()
+        cfg = runfolder.load_run_config(run, tta=tta)
+        ckpts = runfolder.require_checkpoints(run)
+        if fold is not None:
+            if fold not in ckpts:
+                raise ValueError(f"--fold {fold}: {run} has the folds {sorted(ckpts)}.")
+            ckpts = {fold: ckpts[fold]}
+        loaded = [load_net(c) for c in ckpts.values()]  # no Lightning: a camera starts in seconds
+        nets = [net for net, _, _ in loaded]
+        self.classes, self.size, self.folds, self.tta = loaded[0][1], tuple(cfg.image_size), sorted(ckpts), cfg.tta
+        self.device = device_for(accelerator)
+        self.engine = resolve_engine(engine, self.device)
+        w, h = self.size
+        if self.engine == "onnx":
+            graph = FoldMean(nets, cfg.tta)
+            self._session = session(onnx_bytes(graph, torch.zeros(2, h, w, 3, dtype=torch.uint8)), threads)
+        else:
+            nets = [fold_batchnorm(n.to(self.device).eval(), self.size) for n in nets]
+            self._graph = FoldMean(nets, cfg.tta).to(self.device).eval()
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        if self.engine == "onnx":
+            return self._session.run(None, {"images": np.ascontiguousarray(images)})[0]
+        with torch.inference_mode():
+            return self._graph(torch.from_numpy(np.ascontiguousarray(images)).to(self.device)).float().cpu().numpy()

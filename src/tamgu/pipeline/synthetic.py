@@ -274,7 +274,7 @@ def parse_schedule(text: str) -> list[tuple[str, float]]:
 
 
 def synth_clip(out: str | Path, schedule: str = DEFAULT_SCHEDULE, size: str = "640x480", fps: int = 15,
-               seed: int = 0) -> Path:
+               seed: int = 0, noise: float = 0.0) -> Path:
     """Write a generated dashboard clip (H.264 .mp4) of one new driver doing the poses of `schedule`, and its
     truth beside it (`<out>.schedule.csv`: start_s, end_s, label). The driver is drawn from `seed` and is none
     of `synth`'s training drivers; hands and head move a little from frame to frame.
@@ -285,6 +285,7 @@ def synth_clip(out: str | Path, schedule: str = DEFAULT_SCHEDULE, size: str = "6
         size: WxH of the clip (the real camera: 640x480)
         fps: frames per second
         seed: which driver and which movements
+        noise: a poor camera: sensor noise of this sigma (0..255) and flickering light, so single frames mislead
     """
     import av
 
@@ -307,6 +308,9 @@ def synth_clip(out: str | Path, schedule: str = DEFAULT_SCHEDULE, size: str = "6
             n = max(1, int(round(seconds * fps)))
             for jit in _clip_jitters(rng, n, step=0.05):
                 img = render(driver, cls, (w, h), jit, rng)[: stream.height, : stream.width, ::-1]
+                if noise > 0:  # grain and a light that flickers from frame to frame
+                    gain = 1 + rng.normal(0, noise / 100)
+                    img = np.clip(img * gain + rng.normal(0, noise, img.shape), 0, 255).astype(np.uint8)
                 for pkt in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
                     container.mux(pkt)
             rows.append((round(t, 3), round(t + n / fps, 3), cls))

@@ -27,7 +27,7 @@ from ..console import interactive, quiet_lightning, verbose
 from ..io import write_csv, write_json, write_yaml
 from . import runfolder
 from .config import ConfigError, TrainConfig, config_differences, load_config, save_config
-from .data import Dataset, find_truth, load_dataset, read_truth
+from .data import DataError, Dataset, Problem, find_truth, load_dataset, read_truth
 from .folds import make_folds
 from .inference import predict_folds
 from .metrics import accuracy, log_loss, score_frame
@@ -270,10 +270,17 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
         raise ValueError("no dataset: pass DATA (a folder or the Kaggle zip), or set data: in the config file.")
     run_dir = Path(cfg.out or Path("runs") / (cfg.name or Path(str(config or "run")).stem))
     cfg.name = cfg.name or run_dir.name
+    # every input the run will read is checked before the first fold trains: hours of GPU time must not end
+    # in an error about a file that was there all along
     ds = load_dataset(cfg.data, groups=cfg.groups)
-    found = find_truth(cfg.data) if cfg.truth is None else None
-    if found:
-        cfg.truth = str(found)  # generated data: its private leaderboard judges the run too
+    # stored absolute: `tamgu predict RUN` (report, smooth, ...) from another folder finds the data
+    cfg.data = str(Path(cfg.data).expanduser().resolve())
+    cfg.groups = str(Path(cfg.groups).expanduser().resolve()) if cfg.groups else None
+    cfg.truth = usable_truth(cfg.truth, cfg.data, ds.classes)
+    if cfg.weights != "none":
+        from .weights import resolve_weights
+
+        resolve_weights(cfg.model, cfg.weights)  # WeightsError naming the file and `tamgu weights fetch`
     if fresh:
         runfolder.discard(run_dir)
     elif runfolder.is_run(run_dir):
@@ -284,6 +291,7 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
                               "that run and start again.")
     run_dir.mkdir(parents=True, exist_ok=True)
     folds = _load_folds(run_dir, cfg, ds)
+    check_folds(folds, ds.classes)
     save_config(cfg, run_dir / runfolder.CONFIG)
     todo = [cfg.fold] if cfg.fold is not None else list(range(cfg.folds))
     if any(k < 0 or k >= cfg.folds for k in todo):
@@ -304,6 +312,37 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
                        and torch.distributed.get_rank() != 0):
         return {}  # DDP: global rank 0 assembles and reports
     return assemble(run_dir, ds, extra=results, truth=cfg.truth)
+
+
+def usable_truth(given: str | None, data: str, classes: list[str]) -> str | None:
+    """The held-out labels that will judge the run: given ones must be usable (DataError at once); ones found
+    beside the data (generated sets) that are not are skipped with a warning, never a failure after training."""
+    if given is not None:
+        read_truth(given, classes)
+        return str(Path(given).expanduser().resolve())
+    found = find_truth(data)
+    if found is None:
+        return None
+    try:
+        read_truth(found, classes)
+    except DataError as e:
+        log.warning("not judging on %s: %s (give --truth FILE to use other labels)", found, e)
+        return None
+    return str(found)  # generated data: its private leaderboard judges the run too
+
+
+def check_folds(folds: pd.DataFrame, classes: list[str]) -> None:
+    """Every class must be in every fold's training part, or that fold's model can never predict it (and OOF
+    accuracy says 0 without saying why)."""
+    for k in sorted(folds["fold"].unique()):
+        missing = sorted(set(classes) - set(folds.loc[folds["fold"] != k, "label"]))
+        if missing:
+            only = folds.loc[folds["label"].isin(missing)].groupby("label")["group"].nunique()
+            raise DataError([Problem(
+                f"fold {k}", f"its training images hold no {', '.join(missing)}",
+                "every class needs images in at least two groups (drivers, videos) for folds by group: "
+                + ", ".join(f"{c} is in {n} group(s)" for c, n in only.items())
+                + ". Cut each video into segments as groups (see tutorial 05), add data, or use fewer folds")])
 
 
 def folds_digest(folds: pd.DataFrame) -> str:
@@ -377,7 +416,10 @@ def assemble(run_dir: Path, ds: Dataset, extra: dict | None = None, truth: str |
         write_csv(sub, run_dir / runfolder.SUBMISSION)
         summary["submission"] = str(run_dir / runfolder.SUBMISSION)
         if truth:
-            summary["heldout"] = heldout_scores(test, read_truth(truth, ds.classes), ds.classes)
-            summary["truth"] = str(truth)
+            try:
+                summary["heldout"] = heldout_scores(test, read_truth(truth, ds.classes), ds.classes)
+                summary["truth"] = str(truth)
+            except (DataError, ValueError) as e:  # a run that trained is never reported as failed for its judge
+                log.warning("held-out scores skipped: %s", e)
     write_json(summary, run_dir / runfolder.SUMMARY)
     return summary

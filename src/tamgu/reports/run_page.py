@@ -39,6 +39,8 @@ def report(run: str | Path, out: str | Path | None = None, gradcam: bool = True,
     run = Path(run)
     if (run / "results.csv").is_file():
         page = chapter_page(run)
+    elif (run / "timeline.csv").is_file() and (run / "summary.json").is_file():
+        page = watch_page(run, gradcam)
     elif all((run / f).is_file() for f in REQUIRED):
         cfg = runfolder.read_config(run)
         page = ensemble_page(run) if cfg.get("kind") == "ensemble" else run_page(run, gradcam, worst, per_class)
@@ -46,7 +48,7 @@ def report(run: str | Path, out: str | Path | None = None, gradcam: bool = True,
         missing = [f for f in REQUIRED if not (run / f).is_file()]
         raise FileNotFoundError(
             f"{run} is not a finished run: {', '.join(missing)} missing. Give a folder written by tamgu train "
-            "(after every fold finished, or tamgu collect), tamgu ensemble, or tamgu reproduce.")
+            "(after every fold finished, or tamgu collect), tamgu ensemble, tamgu reproduce or tamgu watch.")
     page.save(Path(out) if out else run / "report.html")
     return page  # a notebook shows it once, through Page._repr_html_
 
@@ -370,3 +372,84 @@ def chapter_page(run: Path) -> Page:
                 delta["held-out change"] = table["heldout_log_loss"].diff()
             s.table(delta)
     return page
+
+
+# --- a watched video ------------------------------------------------------------------------------
+
+def watch_page(folder: Path, gradcam: bool = True, per_segment: int = 1) -> Page:
+    """`tamgu report DIR` of a `tamgu watch` folder: the timeline with segments and alerts, a frame of each
+    segment, and Grad-CAM on them by the run's first fold."""
+    from ..io import read_image
+    from ..live.watch import read_watch
+    from ..pipeline.synthetic import schedule_path
+    from .figures import timeline_figure
+
+    w = read_watch(folder)
+    s, table, segs = w["summary"], w["timeline"], w["segments"]
+    classes = s["classes"]
+    truth_file = schedule_path(s["source"]) if "://" not in s["source"] else None
+    truth = pd.read_csv(truth_file) if truth_file is not None and truth_file.is_file() else None
+    page = Page(f"Watch: {Path(s['source']).name}", f"{folder.resolve()} · {s['frames_processed']} frames · "
+                f"{s['achieved_fps']} fps · engine {s['engine']}", lang="ko")
+    with page.section("Timeline", "timeline") as sec:
+        sec.figure(timeline_figure(table, segs, classes, w.get("alerts"), truth), "timeline")
+        facts = pd.DataFrame([
+            ("frames read / processed / dropped", f"{s['frames_read']} / {s['frames_processed']} / {s['frames_dropped']}"),
+            ("achieved fps (real time x)", f"{s['achieved_fps']} ({s['realtime_factor']}x)"),
+            ("latency mean / p95 (ms)", f"{s['latency_ms']['mean']} / {s['latency_ms']['p95']}" if s["latency_ms"] else "–"),
+            ("smoothing (s)", s["smooth_s"]), ("alert", s["alert"] or "–"), ("folds", s["folds"])],
+            columns=["", "value"])
+        sec.table(facts)
+        if truth is not None:
+            from ..live.timeline import schedule_accuracy
+
+            acc = schedule_accuracy(table["time_s"], table["label"].tolist(), truth)
+            sec.text(f"Generated clip: the label matches the true schedule on {acc:.1%} of the processed frames "
+                     "(the true schedule is the lower band).", "note")
+    with page.section("Segments", "segments") as sec:
+        sec.table(segs.assign(label=[_desc(c) for c in segs["label"]]))
+        if w.get("alerts") is not None:
+            sec.text(f"Alerts ({s['alert']}):", "")
+            sec.table(w["alerts"])
+    thumbs = sorted((folder / "segments").glob("seg_*.jpg"))
+    with page.section("A frame of each segment", "frames") as sec:
+        sec.gallery([(read_image(str(p)), _thumb_caption(p)) for p in thumbs], thumb=200)
+    run = _watch_run(s)
+    if gradcam and thumbs and run is not None:
+        with page.section("Grad-CAM", "gradcam") as sec:
+            sec.text("Where the evidence for the segment's class lies, by the run's first fold model.")
+            sec.gallery(_segment_gradcam(run, thumbs[:8]), thumb=200)
+    return page
+
+
+def _thumb_caption(p: Path) -> str:
+    parts = p.stem.split("_")
+    return f"segment {int(parts[1])} · {_desc(parts[2])}" if len(parts) >= 3 else p.stem
+
+
+def _watch_run(summary: dict) -> Path | None:
+    run = Path(summary.get("run", "")) if summary.get("run") else None
+    return run if run is not None and runfolder.checkpoints(run) else None
+
+
+def _segment_gradcam(run: Path, thumbs: list[Path]) -> list:
+    from ..io import read_image
+    from ..pipeline.cache import resize
+    from ..pipeline.config import parse_image_size
+    from ..pipeline.models import load_net
+    from .heatmaps import gradcam, overlay
+
+    k, ckpt = next(iter(runfolder.checkpoints(run).items()))
+    net, classes, _ = load_net(ckpt)
+    size = parse_image_size(runfolder.read_config(run).get("image_size") or 224)
+    items = []
+    for p in thumbs:
+        img = read_image(str(p))
+        cls = p.stem.split("_")[2]
+        if img is None or cls not in classes:
+            continue
+        import torch
+
+        x = torch.from_numpy(resize(img, size)).permute(2, 0, 1).float().div(255)[None]
+        items.append((overlay(img, gradcam(net, x, [classes.index(cls)])[0]), f"fold {k} · {_desc(cls)}"))
+    return items

@@ -79,8 +79,11 @@ def clusters(run: Path, test_ids: list[str]) -> np.ndarray:
                                    linkage="average").fit_predict(f)
 
 
+MIN_CLASS_SHARE = 0.8  # default --min-classes: 80% of the classes (8 of State Farm's 10)
+
+
 def pseudo(run: str | Path, data: str | Path, out: str | Path, threshold: float = 0.9, max_ratio: float = 0.5,
-           soft: bool = False) -> dict:
+           soft: bool = False, min_classes: int | None = None) -> dict:
     """Write NEWDATA = DATA + confident test images of `run` as train-only images; returns what was chosen.
 
     `max_ratio`: at most this many pseudo-labelled images per original training image (0.5: 2:1 train:test,
@@ -93,6 +96,8 @@ def pseudo(run: str | Path, data: str | Path, out: str | Path, threshold: float 
         threshold: least confidence
         max_ratio: most pseudo images per training image
         soft: train on the predicted distribution, not its argmax
+        min_classes: refuse when the confident images cover fewer classes (default 80% of them, 8 of 10): a set
+            of a few classes teaches the model that the others are rare, and made both judges worse here
     """
     if not 0 < threshold < 1:
         raise ValueError(f"--threshold {threshold} must lie between 0 and 1.")
@@ -114,6 +119,17 @@ def pseudo(run: str | Path, data: str | Path, out: str | Path, threshold: float 
     table = confidence_table(probs)
     cap = int(max_ratio * len(ds.train))
     chosen = select(probs, ds.classes, threshold, cap)
+    counts = pd.Series([ds.classes[probs[i].argmax()] for i in chosen], dtype=object).value_counts() \
+        .reindex(ds.classes, fill_value=0).astype(int)
+    need = min_classes if min_classes is not None else int(np.ceil(MIN_CLASS_SHARE * len(ds.classes)))
+    covered = int((counts > 0).sum())
+    shown = ", ".join(f"{c} {n}" for c, n in counts.items())
+    if covered < need:
+        raise ValueError(f"only {covered} of {len(ds.classes)} classes have test images above {threshold} ({shown}); "
+                         f"pseudo-labels from {covered} classes skew training (seen here: both judges got worse). "
+                         f"Lower --threshold, improve the model first, or allow it with --min-classes {covered}.")
+    if covered < len(ds.classes):
+        log.warning("pseudo-labels cover %d of %d classes: %s", covered, len(ds.classes), shown)
     groups = clusters(run, ids)
 
     test_paths = dict(zip(ds.test["img"], ds.test["path"]))

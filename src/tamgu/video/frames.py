@@ -513,6 +513,10 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
             raise ValueError(f"{labels}: a labels CSV needs the columns video,label")
         mapping = {Path(v).name: lbl for v, lbl in zip(lab["video"], lab["label"])}
         mapping.update({Path(v).stem: lbl for v, lbl in zip(lab["video"], lab["label"])})
+        unlabelled = [f.name for f in files if f.name not in mapping and f.stem not in mapping]
+        if unlabelled:  # it would silently become a class of its own, named after the video
+            raise ValueError(f"{labels} gives no label for {len(unlabelled)} video(s): {', '.join(unlabelled[:5])}; "
+                             "add a row video,label for each (or leave them out of the inputs).")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     overall = tqdm(total=None, desc="frames", unit="frame", disable=no_bar(progress))

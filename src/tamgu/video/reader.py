@@ -30,6 +30,7 @@ class Frame:
     index: int          # decoded frame number (0-based)
     time: float         # presentation time, seconds
     image: np.ndarray   # (H, W, 3) uint8, BGR (OpenCV's order) unless asked for rgb24
+    captured: float = 0.0  # time.monotonic() when a live frame arrived (latency is measured from it)
 
 
 def open_video(path: str | Path):
@@ -149,8 +150,10 @@ def open_source(src: Source, timeout: float = 5.0):
         micro = str(int(timeout * 1e6))
         options = {"rw_timeout": micro} if src.url.split(":", 1)[0].lower() in ("http", "https", "tcp") else \
             {"timeout": micro, "rtsp_transport": "tcp"} if src.url.lower().startswith("rtsp") else {"timeout": micro}
+        # start within a second: FFmpeg would otherwise read 5 s of a live stream to learn its format
+        options.update(analyzeduration="1000000", probesize="500000")
     try:
-        container = av.open(src.url, format=src.format, options=options, timeout=timeout)
+        container = av.open(src.url, format=src.format, options=options)
     except (av.error.FFmpegError, OSError) as e:
         raise VideoError(f"{src.spec}: cannot open ({e}); check the address, that the camera or server is on, and "
                          "that this machine may reach it") from None
@@ -163,7 +166,7 @@ def open_source(src: Source, timeout: float = 5.0):
 class LiveFrames:
     """The newest frame of a live source, read by a thread of its own: a slow consumer gets the latest frame and
     the count of frames it never saw (dropped), never a queue that grows. A stream that stalls for `timeout`
-    seconds or ends is reopened up to `reconnect` times, then the frames end (`error` says why)."""
+    seconds or ends is reopened, `reconnect` times in all, then the frames end (`error` says why)."""
 
     def __init__(self, src: Source, fmt: str = "rgb24", timeout: float = 5.0, reconnect: int = 0):
         import threading
@@ -188,7 +191,7 @@ class LiveFrames:
 
         import av
 
-        container, attempts, t0 = self._container, 0, _time.monotonic()
+        container, t0 = self._container, _time.monotonic()
         while not self._stop.is_set():
             try:
                 stream = container.streams.video[0]
@@ -197,25 +200,24 @@ class LiveFrames:
                 for f in container.decode(stream):
                     if self._stop.is_set():
                         break
-                    # wall-clock time on a live source: what the model's latency is measured against
-                    frame = Frame(self.read, _time.monotonic() - t0, to_image(f, self.fmt))
+                    # a live frame's time is when it arrived: what the model's latency is measured against
+                    now = _time.monotonic()
+                    frame = Frame(self.read, now - t0, to_image(f, self.fmt), now)
                     with self._cond:
                         if self._latest is not None and self._latest.index != self._taken:
                             self.dropped += 1
                         self._latest = frame
                         self.read += 1
                         self._cond.notify_all()
-                    attempts = 0
                 why = "the stream ended"
             except (av.error.FFmpegError, OSError) as e:
                 why = f"the stream stopped ({e})"
             container.close()
-            if self._stop.is_set() or attempts >= self.reconnect:
+            if self._stop.is_set() or self.reconnects >= self.reconnect:  # `reconnect` reopenings in all
                 self.error = None if self._stop.is_set() else why
                 break
-            attempts += 1
             self.reconnects += 1
-            _time.sleep(min(2.0, 0.25 * 2 ** attempts))
+            _time.sleep(min(2.0, 0.25 * 2 ** self.reconnects))
             try:
                 container = open_source(self.src, self.timeout)
             except VideoError as e:
@@ -242,3 +244,15 @@ class LiveFrames:
     def __iter__(self) -> Iterator[Frame]:
         while (frame := self.next()) is not None:
             yield frame
+
+
+def frame_at(path: str | Path, seconds: float) -> np.ndarray:
+    """The RGB frame of a video shown at `seconds` (the last one before it): a quick look inside a file."""
+    last = None
+    for fr in iter_frames(path, fmt="rgb24"):
+        if fr.time > seconds + 1e-6 and last is not None:
+            break
+        last = fr.image
+    if last is None:
+        raise VideoError(f"{path}: no frame could be decoded")
+    return last
