@@ -95,11 +95,7 @@ def export(run: str | Path, out: str | Path, fold: int | None = None, tta: int |
 
     run = Path(run)
     cfg = runfolder.load_run_config(run, tta=tta)
-    ckpts = runfolder.require_checkpoints(run)
-    if fold is not None:
-        if fold not in ckpts:
-            raise ValueError(f"--fold {fold}: {run} has the folds {sorted(ckpts)}.")
-        ckpts = {fold: ckpts[fold]}
+    ckpts = runfolder.fold_checkpoints(run, fold)
     loaded = [load_net(c) for c in ckpts.values()]
     classes = loaded[0][1]
     w, h = cfg.image_size

@@ -160,11 +160,7 @@ class Predictor:
 
         run = self.run = Path(run).resolve()
         cfg = runfolder.load_run_config(run, tta=tta)
-        ckpts = runfolder.require_checkpoints(run)
-        if fold is not None:
-            if fold not in ckpts:
-                raise ValueError(f"--fold {fold}: {run} has the folds {sorted(ckpts)}.")
-            ckpts = {fold: ckpts[fold]}
+        ckpts = runfolder.fold_checkpoints(run, fold)
         loaded = [load_net(c) for c in ckpts.values()]  # no Lightning: a camera starts in seconds
         nets = [net for net, _, _ in loaded]
         self.classes, self.size, self.folds, self.tta = loaded[0][1], tuple(cfg.image_size), sorted(ckpts), cfg.tta

@@ -89,6 +89,16 @@ def require_checkpoints(run: str | Path) -> dict[int, Path]:
     return found
 
 
+def fold_checkpoints(run: str | Path, fold: int | None = None) -> dict[int, Path]:
+    """Every fold's best.ckpt, or only fold `fold`'s (ValueError naming the folds there are)."""
+    found = require_checkpoints(run)
+    if fold is None:
+        return found
+    if fold not in found:
+        raise ValueError(f"--fold {fold}: {run} has the folds {sorted(found)}.")
+    return {fold: found[fold]}
+
+
 def read_summary(run: str | Path) -> dict[str, Any]:
     path = Path(run) / SUMMARY
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
