@@ -178,6 +178,9 @@ def test_a_stream_that_stalls_or_disconnects_ends_with_what_was_processed(poses_
         took = time.monotonic() - t0
     assert s["error"] and s["frames_processed"] >= 3 and took < 15
     assert len(pd.read_csv(tmp_path / how / "timeline.csv")) == s["frames_processed"]
+
+
+def test_reconnect_reopens_a_stream_that_dropped(poses_run, short_clip, tmp_path):
     with StreamServer(short_clip, drop_after=0.4) as server:  # --reconnect: the second request gets the whole clip
         s = run_watch(tamgu.watch(poses_run, server.url, tmp_path / "again", timeout=1.5, reconnect=1, video=False,
                                   progress=False, engine="torch"))

@@ -46,7 +46,7 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
     probabilities) and returns the summary (also DIR/summary.json) when the source ends.
 
     Args:
-        run: run folder written by tamgu train (or an exported run's folder)
+        run: run folder written by tamgu train
         source: a video file, a folder of videos, a camera (0, /dev/video0) or a stream URL (rtsp://, http://)
         out: output folder
         every: seconds between the frames the model sees on a file (a live source: as fast as it can)
