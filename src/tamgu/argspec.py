@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import re
+import types
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -110,7 +111,7 @@ def config_options(shape: Shape) -> list[Option]:
 
 def _base(ann: Any) -> tuple[Any, bool]:
     """(the type without None, whether None was allowed)."""
-    if get_origin(ann) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if get_origin(ann) in (typing.Union, types.UnionType):
         args = [a for a in get_args(ann) if a is not type(None)]
         return (args[0] if len(args) == 1 else ann), len(args) < len(get_args(ann))
     return ann, False

@@ -203,9 +203,10 @@ def _finish(out, src, classes, rows, latency, rule, read, live, wall, last_t, ev
     write_csv(table, out / "timeline.csv")
     segs = timeline.segments(table["time_s"].to_numpy(), table["label"].tolist(), smoothed, classes, end=last_t)
     write_csv(segs, out / "segments.csv")
-    if rule is not None:
-        write_csv(timeline.alerts(table["time_s"].to_numpy(), table["label"].tolist(), rule, end=last_t),
-                  out / "alerts.csv")
+    alerts = timeline.alerts(table["time_s"].to_numpy(), table["label"].tolist(), rule, end=last_t) \
+        if rule is not None else None
+    if alerts is not None:
+        write_csv(alerts, out / "alerts.csv")
     lat = np.asarray(latency, float) * 1000
     summary: dict[str, Any] = {
         "source": src.spec, "kind": src.kind, "out": str(out), "run": str(predictor.run), "classes": classes,
@@ -221,7 +222,7 @@ def _finish(out, src, classes, rows, latency, rule, read, live, wall, last_t, ev
         "realtime_factor": round(last_t / wall, 2) if wall > 0 and last_t else None,
         "latency_ms": {"mean": round(float(lat.mean()), 2), "p95": round(float(np.percentile(lat, 95)), 2)}
         if len(lat) else None,
-        "segments": int(len(segs)), "alerts": int(len(pd.read_csv(out / "alerts.csv"))) if rule else None,
+        "segments": int(len(segs)), "alerts": int(len(alerts)) if alerts is not None else None,
         "interrupted": interrupted, "error": error,
         "files": {"timeline": "timeline.csv", "segments": "segments.csv",
                   **({"alerts": "alerts.csv"} if rule else {}),
