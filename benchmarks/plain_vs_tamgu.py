@@ -50,7 +50,8 @@ from tamgu.pipeline.metrics import score_frame
 from tamgu.pipeline.inference import predict_folds
 from tamgu.pipeline.module import Classifier
 from tamgu.pipeline.table import fold_mean as blend_folds
-from tamgu.pipeline.training import SeedByEpoch, make_loader
+from tamgu.pipeline.loaders import make_loader
+from tamgu.pipeline.training import SeedByEpoch
 from tamgu.pipeline.weights import load_weights, resolve_weights
 
 MODEL = "mobilenetv2_100"

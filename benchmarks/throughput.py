@@ -26,7 +26,7 @@ from tamgu.pipeline.data import load_dataset
 from tamgu.pipeline.synthetic import synth
 from tamgu.pipeline.inference import predict_folds
 from tamgu.pipeline.module import Classifier
-from tamgu.pipeline.training import make_loader
+from tamgu.pipeline.loaders import make_loader
 
 
 def bench(model: str, head: str, data: Path, image_size: str, batch_size: int, batches: int, workers: int) -> dict:

@@ -2,6 +2,7 @@
 copied by hand, pseudo-labels that make things worse silently, and what a new user tripped on."""
 
 import hashlib
+import json
 import re
 import shutil
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import tamgu
 from tamgu.cli import main
@@ -173,3 +175,52 @@ def test_the_two_readmes_carry_the_same_commands_and_option_rows():
     ko_commands, ko_rows = _commands_and_rows(ROOT / "README.ko.md")
     assert en_commands - ko_commands == set() and ko_commands - en_commands == set()
     assert en_rows - ko_rows == set() and ko_rows - en_rows == set()
+
+
+# Ready for a GPU, tested on a CPU: the Tuner, mixed precision, channels-last and TensorBoard on tiny data.
+
+def test_batch_size_auto_and_lr_find_tune_once_and_every_fold_and_a_rerun_use_the_numbers(tiny_data, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", str(tiny_data), "--out", str(run), *TINY, "--batch-size", "auto", "--lr-find"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    tuned = json.loads((run / "tuned.json").read_text())
+    # the search doubles from 16 and stops where a batch would hold fold 0's whole training part
+    train_images = int((pd.read_csv(run / "folds.csv")["fold"] != 0).sum())
+    assert 16 <= tuned["batch_size"] <= train_images
+    assert f"--batch-size auto: {tuned['batch_size']} images per batch" in out and "--lr-find: learning rate" in out
+    assert len(tuned["lr_curve"]["lr"]) >= 30 and 1e-6 <= tuned["lr"] <= 1.0
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["batch_size"] == tuned["batch_size"] and saved["lr"] == pytest.approx(tuned["lr"])
+    # a later step reads numbers, and the same command again finds the run finished instead of refusing it
+    assert tamgu.predict(run, out=tmp_path / "pred.csv").shape[0] == 30
+    assert main(args) == 0 and "--batch-size auto" not in capsys.readouterr().out
+
+
+def test_the_tuner_refuses_several_devices_before_work_starts(tiny_data, tmp_path, capsys):
+    assert main(["train", str(tiny_data), "--out", str(tmp_path / "run"), *TINY, "--batch-size", "auto",
+                 "--accelerator", "cpu", "--devices", "2"]) == 1
+    assert "--devices 1" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "fold0").exists()
+
+
+def test_bf16_channels_last_and_tensorboard_train_on_a_cpu_and_16_bit_autocast_is_refused(tiny_data, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(tiny_data), "--out", str(run), *TINY, "--precision", "bf16-mixed",
+                 "--channels-last", "on", "--logger", "tensorboard"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert np.isfinite(summary["oof"]["log_loss"])
+    assert list((run / "fold0" / "tensorboard").glob("events.out.tfevents.*"))  # beside, not instead of, the CSV
+    assert (run / "fold0" / "history.csv").is_file()
+    assert main(["train", str(tiny_data), "--out", str(tmp_path / "r16"), *TINY, "--precision", "16-mixed",
+                 "--accelerator", "cpu"]) == 1
+    assert "bf16-mixed" in capsys.readouterr().err and not (tmp_path / "r16").exists()
+
+
+def test_loaders_pin_memory_only_for_a_gpu(tiny_data):
+    from tamgu.pipeline.config import TrainConfig
+    from tamgu.pipeline.loaders import make_loader
+
+    paths = sorted(str(p) for p in (tiny_data / "imgs" / "train" / "c0").glob("*.jpg"))[:4]
+    loader = make_loader(paths, [0] * len(paths), TrainConfig(accelerator="cpu", workers=0), True)
+    assert not loader.pin_memory

@@ -215,7 +215,7 @@ def test_freeze_epochs_train_only_the_classifier_first(tiny_data, tmp_path):
     ds = load_dataset(tiny_data)
     module = Classifier.from_config(cfg, ds.classes)
     stem, fc = module.net.backbone.conv1[0].weight.detach().clone(), module.net.backbone.fc.weight.detach().clone()
-    loader = tamgu.pipeline.training.make_loader(ds.train["path"].tolist(), ds.train["y"].tolist(), cfg, True)
+    loader = tamgu.pipeline.loaders.make_loader(ds.train["path"].tolist(), ds.train["y"].tolist(), cfg, True)
     trainer = L.Trainer(max_epochs=1, limit_train_batches=2, logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False)
     trainer.fit(module, loader)

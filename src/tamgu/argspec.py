@@ -194,7 +194,9 @@ def add_options(parser: argparse.ArgumentParser, options: list[Option], shape: S
             target.add_argument(f"--no-{flag[2:]}", action="store_false", default=True, help=f"turn off: {text}", **kw)
             continue
         if ann is bool:
-            target.add_argument(flag, action="store_true", default=bool(o.default), help=text, **kw)
+            # a config field's flag left out stays None (unset), so that --config YAML's value holds
+            target.add_argument(flag, action="store_true", default=None if o.default is None else bool(o.default),
+                                help=text, **kw)
             continue
         if o.name in shape.const:
             kw.update(nargs="?", const=shape.const[o.name])

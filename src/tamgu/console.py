@@ -10,7 +10,8 @@ import warnings
 # Lightning reports device checks, tips and checkpoint restores at INFO through these loggers.
 LIGHTNING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero",
                      "lightning.pytorch.accelerators.cuda", "lightning.fabric.utilities.seed",
-                     "lightning.fabric.utilities.distributed", "lightning.pytorch.utilities.distributed")
+                     "lightning.fabric.utilities.distributed", "lightning.pytorch.utilities.distributed",
+                     "lightning.pytorch.tuner", "lightning.pytorch.trainer.connectors.checkpoint_connector")
 
 
 def verbose() -> bool:
@@ -25,6 +26,12 @@ def quiet_lightning() -> None:
         logging.getLogger(name).setLevel(level)
     if not verbose():  # advice meant for library developers (logging intervals, deprecations inside Lightning)
         warnings.filterwarnings("ignore", module=r"(lightning|lightning_fabric|torch|timm)(\.|$)")
+
+
+def quiet_trainer_kwargs() -> dict:
+    """A Trainer for a side job (the Tuner's trials): no bar, no model table, Lightning's banners muted."""
+    quiet_lightning()
+    return {"enable_progress_bar": False, "enable_model_summary": False}
 
 
 def interactive() -> bool:

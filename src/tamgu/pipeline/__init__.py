@@ -5,6 +5,7 @@
     weights      ImageNet weights found offline, verified    models      timm networks, the book's head
     transforms   resizing and augmentation, train and TTA    cache       decode each image once
     module       the LightningModule                         training    the fold loop: resume, assemble, collect
+    loaders      a fold's loaders (training and the Tuner)   tuning      --batch-size auto, --lr-find (Tuner)
     inference    the one loop that runs models over images   prediction  predict, score, submission checks
     runfolder    the run folder contract                     table       the prediction table contract
     metrics      Kaggle's log loss

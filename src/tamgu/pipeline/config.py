@@ -70,10 +70,15 @@ class TrainConfig(BaseModel):
     schedule: Literal["cosine", "constant"] = Field("cosine", description="after warm-up: cosine to zero at --epochs, "
                                                     "or constant")
     warmup_epochs: float = Field(1.0, ge=0, description="linear warm-up length in epochs")
-    batch_size: int = Field(32, ge=1, description="images per batch")
+    batch_size: int | Literal["auto"] = Field(32, description="images per batch, or auto: the largest that fits the "
+                                              "device, found by Lightning's Tuner on fold 0 (one device)")
+    lr_find: bool = Field(False, description="choose --lr with Lightning's learning-rate finder on fold 0 (the curve "
+                          "goes to RUN/tuned.json)")
     epochs: int = Field(500, ge=1, description="most epochs per fold (early stopping ends sooner)")
     patience: int = Field(3, ge=1, description="validation checks without a better val log loss before stopping")
-    precision: str = Field("32-true", description="Lightning precision: 32-true, 16-mixed or bf16-mixed (GPU)")
+    precision: Literal["32-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true", "64-true"] = Field(
+        "32-true", description="Lightning precision: 32-true, or mixed precision on a GPU: 16-mixed, bf16-mixed "
+        "(bf16-mixed also runs on a CPU)")
     limit_batches: int | float | None = Field(None, description="smoke runs: batches per epoch (a whole number) or a fraction")
     # folds
     split: Literal["random", "driver", "group"] = Field("driver", description="how folds are made")
@@ -85,6 +90,10 @@ class TrainConfig(BaseModel):
     accelerator: str = Field("auto", description="cpu, gpu, mps or auto")
     devices: str | int = Field("auto", description="Lightning devices: auto, a count, or a list like 0,1")
     num_nodes: int = Field(1, ge=1, description="machines in one DDP job, each with --devices devices (e.g. under srun)")
+    channels_last: Literal["auto", "on", "off"] = Field("auto", description="NHWC memory layout, faster convolutions "
+                                                        "on GPUs (auto: on for a GPU, off on a CPU)")
+    logger: Literal["csv", "tensorboard"] = Field("csv", description="csv: RUN/fold<k>/metrics.csv; tensorboard: "
+                                                  "also RUN/fold<k>/tensorboard/ (watch with tensorboard --logdir RUN)")
     tta: int = Field(1, ge=1, le=7, description="test-time passes: 1 plain, up to 7 with shifts/rotations")
     # judging
     truth: str | None = Field(None, description="held-out test labels CSV (img,classname), the private leaderboard; "
@@ -102,6 +111,15 @@ class TrainConfig(BaseModel):
         # command line (or 8.0 from YAML) means 8 batches
         if v is not None and float(v) > 1 and float(v).is_integer():
             return int(float(v))
+        return v
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _batch(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().isdigit():
+            v = int(v)
+        if isinstance(v, int) and not isinstance(v, bool) and v < 1:
+            raise ValueError("batch size must be at least 1, or auto")
         return v
 
     @field_validator("devices", mode="before")
@@ -165,7 +183,8 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
 LEGACY_VALUES = {"head_init": "timm"}
 
 # Fields that change how a run is carried out but not what it computes: a rerun may change them freely.
-RUNTIME_FIELDS = {"name", "out", "fold", "workers", "accelerator", "devices", "num_nodes", "truth"}
+RUNTIME_FIELDS = {"name", "out", "fold", "workers", "accelerator", "devices", "num_nodes", "truth", "logger",
+                  "channels_last"}
 
 
 def config_differences(prev: dict[str, Any], cfg: TrainConfig) -> list[str]:

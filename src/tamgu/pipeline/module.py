@@ -29,6 +29,20 @@ class Classifier(L.LightningModule):
         self.classes = classes
         self.optim = optim
         self.tta = tta
+        self.channels_last = False  # NHWC on a GPU (set by the fold loop; not part of what the checkpoint rebuilds)
+
+    @property
+    def lr(self) -> float:
+        """The base learning rate (what Lightning's learning-rate finder sweeps)."""
+        return self.optim["lr"]
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.optim["lr"] = float(value)
+
+    def on_fit_start(self) -> None:
+        if self.channels_last:
+            self.net.to(memory_format=torch.channels_last)
 
     @classmethod
     def from_config(cls, cfg: TrainConfig, classes: list[str]) -> "Classifier":
@@ -55,6 +69,8 @@ class Classifier(L.LightningModule):
         x, y, _ = batch
         if len(y) == 0:  # every image of the batch was unreadable
             return None
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         logits = self(x)
         # y: class indices, or (B, C) distributions with soft pseudo-labels; smoothing only while training
         smoothing = self.optim.get("label_smoothing", 0.0) if stage == "train" else 0.0

@@ -7,6 +7,7 @@
     RUN/test_pred.csv    img,fold,c0..c9 (every fold's test predictions)
     RUN/submission.csv   img,c0..c9 (fold mean)
     RUN/summary.json     per-fold and overall scores, held-out beside OOF
+    RUN/tuned.json       what --batch-size auto / --lr-find found, used by every fold and by a resumed run
 
 Every step that reads or writes a run goes through these functions; none parses folder names itself.
 """
@@ -25,7 +26,8 @@ import yaml
 CONFIG, FOLDS, OOF, TEST, SUBMISSION, SUMMARY, FEATURES = (
     "config.yaml", "folds.csv", "oof.csv", "test_pred.csv", "submission.csv", "summary.json", "features.npz")
 CHECKPOINT = "best.ckpt"
-RUN_FILES = (CONFIG, FOLDS, OOF, TEST, SUBMISSION, SUMMARY, FEATURES)  # what tamgu writes at the top of a run
+TUNED = "tuned.json"  # what --batch-size auto / --lr-find found (pipeline.tuning)
+RUN_FILES = (CONFIG, FOLDS, OOF, TEST, SUBMISSION, SUMMARY, FEATURES, TUNED)  # what tamgu writes at the top of a run
 _FOLD = re.compile(r"fold(\d+)$")
 
 
@@ -102,6 +104,18 @@ def fold_checkpoints(run: str | Path, fold: int | None = None) -> dict[int, Path
 def read_summary(run: str | Path) -> dict[str, Any]:
     path = Path(run) / SUMMARY
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def read_tuned(run: str | Path) -> dict[str, Any]:
+    path = Path(run) / TUNED
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def write_tuned(run: str | Path, tuned: dict[str, Any]) -> None:
+    from ..io import write_json
+
+    Path(run).mkdir(parents=True, exist_ok=True)
+    write_json(tuned, Path(run) / TUNED)
 
 
 def read_folds(run: str | Path) -> pd.DataFrame | None:

@@ -12,7 +12,6 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import lightning as L
@@ -20,8 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger
-from torch.utils.data import DataLoader
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from ..console import interactive, quiet_lightning, verbose
 from ..io import write_csv, write_json, write_yaml
@@ -29,11 +27,12 @@ from . import runfolder
 from .config import ConfigError, TrainConfig, config_differences, load_config, save_config
 from .data import DataError, Dataset, Problem, find_truth, load_dataset, read_truth
 from .folds import make_folds
-from .inference import predict_folds
+from .inference import device_for, predict_folds
 from .metrics import accuracy, log_loss, score_frame
 from .module import Classifier
+from .loaders import make_loader, on_cuda, training_targets
 from .table import fold_mean
-from .transforms import EpochShuffle, ImageTable, collate_skip, train_transform
+from .tuning import apply_tuned, tune
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +63,16 @@ def trainer_display(label: str) -> dict:
     return {"enable_progress_bar": False, "enable_model_summary": verbose(), "callbacks": [EpochLines(label)]}
 
 
+
+
+def check_hardware(cfg: TrainConfig) -> None:
+    """Options the device cannot honour are refused before any work: 16-bit float autocast needs a GPU."""
+    device = device_for(cfg.accelerator).type
+    if cfg.precision.startswith("16") and device == "cpu":
+        raise ConfigError(f"--precision {cfg.precision} needs a GPU (this run is on the CPU): use bf16-mixed on a "
+                          "CPU, or 32-true.")
+
+
 @dataclass
 class FoldResult:
     fold: int
@@ -75,17 +84,6 @@ class FoldResult:
     checkpoint: str
     seconds: float
 
-
-def make_loader(paths: list[str], labels: list[int] | None, cfg: TrainConfig, train: bool,
-                seed: int | None = None, epoch: Callable[[], int] | None = None) -> DataLoader:
-    """Training loaders shuffle and augment as a function of (seed, epoch) when both are given (see
-    `EpochShuffle`: what makes a resumed fold identical to an uninterrupted one), else from the global RNG."""
-    ds = ImageTable(paths, labels, cfg.image_size, train_transform(cfg.augment, cfg.image_size) if train else None)
-    sampler = EpochShuffle(len(ds), seed, epoch) if train and seed is not None and epoch is not None else None
-    return DataLoader(ds, batch_size=cfg.batch_size if train else cfg.batch_size * 2,
-                      shuffle=train and sampler is None, sampler=sampler,
-                      num_workers=cfg.workers, collate_fn=collate_skip, persistent_workers=cfg.workers > 0,
-                      drop_last=train and len(ds) > cfg.batch_size, pin_memory=torch.cuda.is_available())
 
 
 class SeedByEpoch(L.Callback):
@@ -130,12 +128,15 @@ def make_trainer(cfg: TrainConfig, fold_dir: Path, callbacks: list | None = None
     stop = EarlyStopping(monitor="val_loss", mode="min", patience=cfg.patience)
     limit = cfg.limit_batches
     display = trainer_display(fold_dir.name)
+    loggers = [CSVLogger(save_dir=fold_dir, name="", version="")]  # metrics.csv: what epoch_history reads
+    if cfg.logger == "tensorboard":
+        loggers.append(TensorBoardLogger(save_dir=fold_dir, name="tensorboard", version="", default_hp_metric=False))
     return L.Trainer(
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, num_nodes=cfg.num_nodes,
         precision=cfg.precision,
         callbacks=[best, last, stop, LearningRateMonitor("epoch")] + display.pop("callbacks") + (callbacks or []),
         **display,
-        logger=CSVLogger(save_dir=fold_dir, name="", version=""), default_root_dir=fold_dir,
+        logger=loggers, default_root_dir=fold_dir,
         limit_train_batches=limit, limit_val_batches=limit, num_sanity_val_steps=0,
         deterministic=False, log_every_n_steps=10,
     )
@@ -163,16 +164,6 @@ def epoch_history(metrics_csv: Path) -> pd.DataFrame:
     return h
 
 
-def training_targets(rows: pd.DataFrame, ds: Dataset) -> list[int] | np.ndarray:
-    """Class indices; or, when the dataset carries soft pseudo-labels, (N, C) distributions: one-hot for
-    labelled images, the ensemble's probabilities for pseudo-labelled ones."""
-    if ds.soft is None:
-        return rows["y"].tolist()
-    targets = np.eye(len(ds.classes), dtype=np.float32)[rows["y"].to_numpy()]
-    soft = rows["img"].isin(ds.soft.index).to_numpy()
-    targets[soft] = ds.soft.loc[rows.loc[soft, "img"]].to_numpy(np.float32)
-    return targets
-
 
 def train_fold(cfg: TrainConfig, ds: Dataset, folds: pd.DataFrame, fold: int, run_dir: Path) -> FoldResult | None:
     """Train fold `fold`, restore its best checkpoint, predict its validation images and the test set.
@@ -186,6 +177,7 @@ def train_fold(cfg: TrainConfig, ds: Dataset, folds: pd.DataFrame, fold: int, ru
     write_yaml({**cfg.to_dict(), "folds_sha1": folds_digest(folds)}, fold_dir / runfolder.CONFIG)
     tr, va = folds[folds["fold"] != fold], folds[folds["fold"] == fold]
     module = Classifier.from_config(cfg, ds.classes)
+    module.channels_last = cfg.channels_last == "on" or (cfg.channels_last == "auto" and on_cuda(cfg))
     seed = cfg.seed + fold
     seeding = SeedByEpoch(seed)
     trainer = make_trainer(cfg, fold_dir, [seeding])
@@ -277,6 +269,7 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     cfg.data = str(Path(cfg.data).expanduser().resolve())
     cfg.groups = str(Path(cfg.groups).expanduser().resolve()) if cfg.groups else None
     cfg.truth = usable_truth(cfg.truth, cfg.data, ds.classes)
+    check_hardware(cfg)
     if cfg.weights != "none":
         from .weights import resolve_weights
 
@@ -284,7 +277,8 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     if fresh:
         runfolder.discard(run_dir)
     elif runfolder.is_run(run_dir):
-        diffs = config_differences(runfolder.read_config(run_dir), cfg)
+        # an earlier start's tuned batch size / learning rate stand for `auto` and --lr-find
+        diffs = config_differences(runfolder.read_config(run_dir), apply_tuned(cfg, runfolder.read_tuned(run_dir)))
         if diffs:
             raise ConfigError(f"{run_dir} holds a run made with other settings ({'; '.join(diffs)}); resuming would "
                               "mix its finished folds with new ones. Choose another --out, or add --fresh to discard "
@@ -292,6 +286,7 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     run_dir.mkdir(parents=True, exist_ok=True)
     folds = _load_folds(run_dir, cfg, ds)
     check_folds(folds, ds.classes)
+    cfg = tune(cfg, ds, folds, run_dir)  # --batch-size auto / --lr-find: numbers from here on
     save_config(cfg, run_dir / runfolder.CONFIG)
     todo = [cfg.fold] if cfg.fold is not None else list(range(cfg.folds))
     if any(k < 0 or k >= cfg.folds for k in todo):
