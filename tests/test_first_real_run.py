@@ -224,3 +224,16 @@ def test_loaders_pin_memory_only_for_a_gpu(tiny_data):
     paths = sorted(str(p) for p in (tiny_data / "imgs" / "train" / "c0").glob("*.jpg"))[:4]
     loader = make_loader(paths, [0] * len(paths), TrainConfig(accelerator="cpu", workers=0), True)
     assert not loader.pin_memory
+
+
+def test_gpu_check_fails_when_ddp_or_amp_move_the_oof_beyond_the_stated_tolerance():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks" / "gpu_check.py")
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    s = lambda ll: {"oof": {"log_loss": ll}}  # noqa: E731
+    assert all(ok for _, ok, _ in gpu_check.checks(s(0.50), s(0.52), True, s(0.50), s(0.51)))
+    failed = [c for c, ok, _ in gpu_check.checks(s(0.50), s(0.60), False, s(0.50), s(0.55)) if not ok]
+    assert len(failed) == 3
+    assert gpu_check.main(["--models", "resnet50"]) == 2  # no GPU here: it says to use --dry-run, and stops

@@ -59,6 +59,43 @@ class Net(nn.Module):
         return f.mean(dim=1) if f.ndim == 3 else f  # (B, tokens, C) -> (B, C)
 
 
+class ProbeNet(nn.Module):
+    """`tamgu_probe`: a network that costs almost nothing (an 8x average pool, one 3x3 convolution, a linear
+    layer), registered in timm like any model. For timing the data path at full size (benchmarks/full_scale.py)
+    and smoke runs, where the model must not be what is measured; it learns little."""
+
+    def __init__(self, num_classes: int = 1000, global_pool: str = "avg", in_chans: int = 3, **_: object):
+        super().__init__()
+        self.num_classes, self.num_features, self.global_pool = num_classes, 16, global_pool
+        self.stem = nn.Sequential(nn.AvgPool2d(8), nn.Conv2d(in_chans, 16, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(16), nn.ReLU(inplace=True))
+        self.fc = nn.Linear(16, num_classes) if num_classes else nn.Identity()
+        self.pretrained_cfg = {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225),
+                               "input_size": (3, 224, 224), "num_classes": num_classes}
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stem(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = x.mean(dim=(2, 3)) if self.global_pool and x.ndim == 4 else x
+        return x if pre_logits else self.fc(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def get_classifier(self) -> nn.Module:
+        return self.fc
+
+    def reset_classifier(self, num_classes: int, global_pool: str = "avg") -> None:
+        self.num_classes, self.global_pool = num_classes, global_pool
+        self.fc = nn.Linear(16, num_classes) if num_classes else nn.Identity()
+
+
+@timm.models.register_model
+def tamgu_probe(pretrained: bool = False, **kwargs) -> ProbeNet:
+    return ProbeNet(**kwargs)
+
+
 def build_model(name: str, num_classes: int, head: str = "timm", weights: str = "none",
                 image_size: tuple[int, int] = (224, 224), mean: tuple | None = None, std: tuple | None = None,
                 head_init: str = "zero") -> tuple[Net, dict]:
