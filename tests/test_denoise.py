@@ -165,3 +165,74 @@ def test_cli_eval_and_train_words(tmp_path, capsys):
     assert main(["denoise", "train", "--out", str(tmp_path / "m.pt"), "--epochs", "1", "--steps", "2",
                  "--batch-size", "2", "--patch", "32", "--base", "4", "--depth", "2"]) == 0
     assert tamgu.denoise_image is not None
+
+
+@pytest.fixture(scope="module")
+def noisy_pan():
+    """A slow pan over three real photos (320x240, 30 frames) with Gaussian noise sigma 25."""
+    from tamgu.denoising.temporal import pan
+
+    clean = pan([skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea()], (320, 240), 30, 2)
+    rng = np.random.default_rng(0)
+    noisy = [np.clip(f + rng.normal(0, 25, f.shape), 0, 255).astype(np.uint8) for f in clean]
+    return clean, noisy
+
+
+def test_temporal_denoising_beats_every_per_frame_filter_by_a_decibel(noisy_pan):
+    from tamgu.denoising.temporal import TemporalDenoiser
+
+    clean, noisy = noisy_pan
+    denoiser = TemporalDenoiser()
+    temporal = [denoiser(n) for n in noisy]
+    score = lambda outs: np.mean([psnr(c, o) for c, o in zip(clean[8:], outs[8:])])  # noqa: E731
+    best_frame_alone = max(score([denoise_image(n, m) for n in noisy]) for m in ("gaussian", "median", "bilateral", "nlm"))
+    assert score(temporal) >= best_frame_alone + 1.0
+    assert score(temporal) > score(noisy) + 6
+
+
+def test_temporal_denoising_restarts_where_the_picture_changes(noisy_pan):
+    """A cut to another picture must not leave a ghost of the old one."""
+    from tamgu.denoising.temporal import TemporalDenoiser
+
+    clean, noisy = noisy_pan
+    denoiser = TemporalDenoiser()
+    for n in noisy[:10]:
+        denoiser(n)
+    other = np.ascontiguousarray(np.flipud(clean[0]))
+    out = denoiser(np.clip(other + np.random.default_rng(1).normal(0, 25, other.shape), 0, 255).astype(np.uint8))
+    assert psnr(other, out) > 24  # the new picture, lightly smoothed, not the old one blended in
+
+
+def test_temporal_denoising_of_speckle(noisy_pan):
+    from tamgu.denoising.temporal import TemporalDenoiser
+
+    clean, _ = noisy_pan
+    rng = np.random.default_rng(2)
+    speckled = [np.clip(c * (1 + rng.normal(0, 25 / 255, c.shape)), 0, 255).astype(np.uint8) for c in clean]
+    denoiser = TemporalDenoiser(speckle=True)
+    outs = [denoiser(s) for s in speckled]
+    assert np.mean([psnr(c, o) for c, o in zip(clean[8:], outs[8:])]) > \
+        np.mean([psnr(c, s) for c, s in zip(clean[8:], speckled[8:])]) + 5
+
+
+def test_video_denoising_keeps_the_sound_and_black_frames_do_not_break_it(tmp_path, capsys):
+    import av
+
+    megamind = "/usr/share/doc/opencv-doc/examples/data/Megamind.avi"
+    if importlib.util.find_spec("av") is None or not __import__("os").path.exists(megamind):
+        pytest.skip("Debian opencv-doc is not installed (make test installs it)")
+    assert main(["denoise", megamind, "--out", str(tmp_path), "--method", "temporal", "--seconds", "1"]) == 0
+    with av.open(str(tmp_path / "Megamind.mp4")) as v:
+        assert [s.type for s in v.streams] == ["video", "audio"] and v.duration / 1e6 < 2
+    table = pd.read_csv(tmp_path / "denoise.csv")
+    assert table.loc[0, "audio"] == "kept" and table.loc[0, "fps"] > 0
+    from tamgu.video.writer import VideoOut
+
+    black = VideoOut(tmp_path / "black.mp4", 10)
+    for i in range(6):
+        black.write(np.zeros((48, 64, 3), np.uint8) if i < 3 else np.full((48, 64, 3), 90 + 10 * i, np.uint8))
+    black.close()
+    with __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("error", RuntimeWarning)
+        t = tamgu.denoise(tmp_path / "black.mp4", tmp_path / "b", method="nlm", progress=False)
+    assert np.isfinite(t.loc[0, "sigma"]) and t.loc[0, "frames"] == 6

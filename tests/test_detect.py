@@ -49,14 +49,20 @@ def test_face_found_on_the_true_face(photos, method, name):
 def test_face_cli_writes_table_json_and_annotated(photos, tmp_path):
     assert main(["detect", "faces", str(photos), "--out", str(tmp_path)]) == 0
     t = pd.read_csv(tmp_path / "detections.csv")
-    assert list(t.columns) == ["img", "frame", "label", "score", "x", "y", "w", "h", "text"]
+    assert list(t.columns) == ["img", "frame", "time_s", "label", "score", "x", "y", "w", "h", "text", "method"]
     assert set(t["img"]) == {"astronaut.png", "grace_hopper.png"}
     assert (tmp_path / "detections.json").exists() and (tmp_path / "annotated" / "astronaut.png").exists()
 
 
-def test_mediapipe_is_explained():
-    with pytest.raises(RuntimeError, match="numpy<2"):
-        detect_faces([], method="mediapipe")
+def test_a_missing_model_names_the_package_and_the_command_that_installs_it(photos, monkeypatch):
+    import importlib.util
+
+    from tamgu.detection.models import ModelError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mediapipe" else real(name, *a))
+    with pytest.raises(ModelError, match="pip install --no-deps mediapipe==0.10.21"):
+        detect_faces(photos / "astronaut.png", method="blazeface")
 
 
 def test_unreadable_input_is_reported_and_the_rest_go_on(photos, tmp_path, capsys):
@@ -119,16 +125,17 @@ def needs_vtest():
 
 def test_people_found_in_vtest(tmp_path):
     needs_vtest()
-    t = detect_people(VTEST, tmp_path, frame_step=100, progress=False)
+    t = detect_people(VTEST, tmp_path, frame_step=100, frame_images=True, progress=False)
     per_frame = t.groupby("frame").size()
     assert len(per_frame) >= 6 and per_frame.median() >= 2  # a street with several walkers
     assert (t["label"] == "person").all() and (t["h"] > t["w"]).mean() > 0.9  # upright boxes
     assert len(list((tmp_path / "annotated").glob("vtest_f*.jpg"))) == 8
+    assert t["time_s"].between(0, 80).all() and (tmp_path / "vtest_annotated.mp4").stat().st_size > 0
 
 
 def test_background_subtraction_masks_cover_the_moving_people(tmp_path):
     needs_vtest()
-    background(VTEST, tmp_path, method="mog2", frame_step=150, progress=False)
+    background(VTEST, tmp_path, method="mog2", frame_step=150, frame_images=True, progress=False)
     detector = people_detector()
     cap = cv2.VideoCapture(str(VTEST))
     cap.set(cv2.CAP_PROP_POS_FRAMES, 300)

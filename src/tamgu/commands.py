@@ -160,8 +160,15 @@ def _frames(table, o):
 
 
 def _denoise(table, o):
+    from .video.stream import speed_line
+
     bad = table[table["error"] != ""] if len(table) else table
-    print(f"denoised {len(table) - len(bad)} of {len(table)} files with {o['method']} -> {o['out']}")
+    print(f"denoised {len(table) - len(bad)} of {len(table)} input(s) with {o['method']} -> {o['out']}")
+    if table.attrs.get("summaries"):
+        print(speed_line(table.attrs["summaries"]))
+    for r in table.itertuples():
+        if str(r.audio).startswith("dropped"):
+            print(f"  {Path(r.file).name}: sound {r.audio}", file=sys.stderr)
     for r in bad.itertuples():
         print(f"  skipped {r.file}: {r.error}", file=sys.stderr)
     if len(bad):
@@ -181,11 +188,16 @@ def _denoise_eval(table, o):
 
 
 def _detections(table, o):
+    from .video.stream import speed_line
+
     out = o.get("out")
     files = table.attrs.get("files")
-    seen = f" in {files} input(s), {table['img'].nunique() if len(table) else 0} with any" if files is not None \
-        else f" in {table['img'].nunique() if len(table) else 0} files"
+    with_any = table["img"].nunique() if len(table) else 0
+    seen = f" in {files} input(s), {with_any} with any" if files is not None else f" in {with_any} files"
     print(f"{len(table)} detections{seen}" + (f" -> {Path(out) / 'detections.csv'}" if out else ""))
+    if table.attrs.get("summaries"):
+        print(speed_line(table.attrs["summaries"]) + (" (stopped by Ctrl-C; outputs written)"
+                                                       if table.attrs.get("interrupted") else ""))
     if len(table) and not out:
         print(table.to_string(index=False))
     errors = table.attrs.get("errors", [])
@@ -233,7 +245,7 @@ def _synth_clip(path, o):
 
 
 def _background(table, o):
-    print(f"masks and cut-outs in {o['out']}; foreground blobs:", end=" ")
+    print(f"{o.get('method', 'auto')} masks, cut-outs and videos in {o['out']}; foreground blobs:", end=" ")
     _detections(table, o)
 
 

@@ -20,19 +20,25 @@ import numpy as np
 import pandas as pd
 
 from ..reports.figures import finish
-from ..io import VIDEO_EXTS, list_inputs, write_csv, write_image, no_bar
+from ..io import list_inputs, write_csv, no_bar
 from .noise import NoiseSpec, estimate_sigma, psnr, ssim, to_float, to_uint8
 
 log = logging.getLogger(__name__)
 
 
 
+NLM_COLOUR = 0.7  # OpenCV's colour NLM filter strength per unit of noise sigma
+
+
 def _nlm(img: np.ndarray, sigma: float, strength: float) -> np.ndarray:
     u8 = to_uint8(img)
-    h = sigma * strength  # h = sigma: OpenCV NLM at its best for Gaussian noise (camera, sigma 25: 28.5 dB)
     if u8.ndim == 2:
+        h = sigma * strength  # h = sigma: OpenCV NLM at its best for grey Gaussian noise (camera, sigma 25: 28.5 dB)
         out = cv2.fastNlMeansDenoising(u8, None, h=h, templateWindowSize=7, searchWindowSize=21)
     else:
+        # colour: h = hColor = 0.7 sigma (h = sigma over-smoothed: 25.4 dB against 26.4 at sigma 25, 0.7 also best
+        # at 40, measured on astronaut, coffee and chelsea at 320x240; benchmarks/video_denoise.py)
+        h = NLM_COLOUR * sigma * strength
         bgr = cv2.cvtColor(u8, cv2.COLOR_RGB2BGR)
         out = cv2.cvtColor(cv2.fastNlMeansDenoisingColored(bgr, None, h, h, 7, 21), cv2.COLOR_BGR2RGB)
     return to_float(out)
@@ -117,88 +123,109 @@ def denoise_image(img: np.ndarray, method: str = "nlm", sigma: float | None = No
 
 
 
-def _denoise_video(src: Path, dst: Path, fn: Callable[[np.ndarray], np.ndarray], progress: bool) -> int:
-    import av
-    from tqdm.auto import tqdm
-
-    from ..io import atomic_path
-    from ..video.reader import iter_frames, video_info
-
-    rate = video_info(src)["rate"]
-    n = 0
-    with atomic_path(dst.with_suffix(".mp4")) as tmp, av.open(str(tmp), "w", format="mp4") as out:
-        vout = None
-        for frame in tqdm(iter_frames(src, fmt="rgb24"), desc=src.name, unit="frame", disable=no_bar(progress),
-                          leave=False):
-            if vout is None:  # sized by the decoded (display-rotated) frame, even for yuv420p
-                h, w = frame.image.shape[:2]
-                vout = out.add_stream("libx264", rate=rate)
-                vout.width, vout.height, vout.pix_fmt = w // 2 * 2, h // 2 * 2, "yuv420p"
-            rgb = fn(frame.image)[: vout.height, : vout.width]
-            for pkt in vout.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
-                out.mux(pkt)
-            n += 1
-        for pkt in vout.encode() if vout is not None else ():
-            out.mux(pkt)
-    return n
-
-
 def denoise(inputs, out: str | Path,
-            method: Literal["nlm", "bilateral", "median", "gaussian", "tv", "wavelet", "bm3d", "n2n"] = "nlm", sigma: float | None = None, strength: float = 1.0,
-            model: str | Path | None = None, progress: bool = True) -> pd.DataFrame:
-    """Denoise image files, folders and videos into `out` (same names; videos become .mp4).
+            method: Literal["nlm", "bilateral", "median", "gaussian", "tv", "wavelet", "bm3d", "n2n", "temporal"] = "nlm",
+            sigma: float | None = None, strength: float = 1.0, model: str | Path | None = None,
+            speckle: bool = False, frame_step: int = 1, frame_images: bool = False, threads: int | None = None,
+            timeout: float = 5.0, reconnect: int = 0, seconds: float | None = None,
+            progress: bool = True) -> pd.DataFrame:
+    """Denoise photos, folders, videos, cameras and streams into `out` (same names; videos become .mp4 with
+    their sound kept when MP4 can carry it).
 
-    Returns a table: file, output, kind, sigma (estimated or given), seconds. An unreadable file is
-    reported in the table (`error`) and skipped.
+    `temporal` (videos) averages each pixel over the frames before it, moved by optical flow, then smooths
+    lightly: real time on a CPU and better than any per-frame filter on video (docs/benchmarks.md). The
+    other methods filter each frame alone. The noise sigma is estimated once per video (on its first frame
+    with any detail) and per photo. Returns a table, one row per input: file, output, kind, frames, sigma,
+    seconds, fps, latency_ms, audio, error; an unreadable input is reported (`error`) and skipped.
 
     Args:
-        inputs: image files, folders or videos
+        inputs: photos, folders, videos, a camera (0, /dev/video0) or a stream URL
         out: output folder (same file names; videos become .mp4)
-        method: nlm, bilateral, median, gaussian, tv, wavelet, bm3d or n2n
-        sigma: noise sigma in 0..255 units (default: estimated per image)
+        method: temporal (videos), nlm, bilateral, median, gaussian, tv, wavelet, bm3d or n2n
+        sigma: noise sigma in 0..255 units (default: estimated)
         strength: multiplies the method's default setting (positive)
         model: trained Noise2Noise model (.pt) for --method n2n
+        speckle: temporal: the noise is multiplicative (speckle: ultrasound, radar, some endoscopes)
+        frame_images: also write every denoised frame of a video as a PNG
+        threads: threads for OpenCV and torch (default: the cores, at most 4)
+        timeout: seconds without data before a live stream counts as stalled
+        reconnect: times a live stream that stalls or ends is reopened
+        seconds: stop each source after this many seconds of it
     """
-    from tqdm.auto import tqdm
+    from ..detection.models import set_threads
+    from ..video.stream import Output, frame_file, media_inputs, run_frames
+    from ..video.writer import add_audio
+    from .noise import estimate_sigma
+    from .temporal import TemporalDenoiser
 
     if not strength > 0:
         raise ValueError(f"--strength {strength}: it multiplies the method's setting, so it must be positive "
                          "(1 = the default, 0.5 gentler, 2 stronger).")
     if sigma is not None and not sigma > 0:
         raise ValueError(f"--sigma {sigma}: a noise level is positive, in 0..255 units (leave it out to estimate it).")
+    set_threads(threads)
+    items = media_inputs(inputs)
+    if method == "temporal" and not any(i.is_video for i in items):
+        raise ValueError("--method temporal averages over the frames of a video; for photos use nlm, gaussian, "
+                         "... or n2n.")
     out = Path(out)
     net = None
     if method == "n2n":
         from .n2n import load_denoiser
 
         net = load_denoiser(model) if model else None
-    files = list_inputs(inputs)
+    state: dict = {"item": None}
+    sigmas: dict[str, float] = {}  # input -> the sigma used
+
+    def tool(item, fr) -> Output:
+        rgb = fr.image[..., ::-1]
+        if state["item"] is not item:  # a new input: its own noise level and temporal state
+            state.update(item=item, sigma=sigma, temporal=None)
+            if method == "temporal":
+                if not item.is_video:
+                    raise ValueError("--method temporal needs a video; this is a photo")
+                state["temporal"] = TemporalDenoiser(sigma, speckle=speckle)
+        if method == "temporal":
+            clean = state["temporal"](fr.image)
+            state["sigma"] = state["temporal"].sigma_used * (255 if speckle and sigma is None else 1)
+        else:
+            if state["sigma"] is None and method != "n2n":
+                s = estimate_sigma(rgb)
+                sigmas.setdefault(item.spec, s)
+                if s > 0 or not item.is_video:  # a black first frame says nothing: measure a later one
+                    state["sigma"] = s
+            s = state["sigma"] if state["sigma"] is not None else 1.0
+            clean = denoise_image(np.ascontiguousarray(rgb), method, s, strength, net)[..., ::-1]
+        if state["sigma"] is not None:
+            sigmas[item.spec] = float(state["sigma"])
+        res = Output()
+        if item.kind == "photo":
+            res.files[item.path.name] = clean
+        else:
+            res.shown = clean
+            if frame_images:
+                res.files[f"{item.stem}/{frame_file(item, fr, '', '.png')}"] = clean
+        return res
+
+    t0 = time.perf_counter()
+    _, summaries, errors, interrupted = run_frames(items, tool, out, f"denoise ({method})", frame_step, True,
+                                                   video_name="{stem}.mp4", timeout=timeout, reconnect=reconnect,
+                                                   seconds=seconds, progress=progress)
     rows = []
-    for f in tqdm(files, desc=f"denoise ({method})", unit="file", disable=no_bar(progress)):
-        t0 = time.perf_counter()
-        dst = out / f.name
-        try:
-            if f.suffix.lower() in VIDEO_EXTS:
-                n = _denoise_video(f, dst, lambda im: denoise_image(im, method, sigma, strength, net), progress)
-                rows.append({"file": str(f), "output": str(dst.with_suffix(".mp4")), "kind": "video", "frames": n,
-                             "sigma": sigma, "seconds": time.perf_counter() - t0, "error": ""})
-                continue
-            img = cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
-            if img is None:
-                raise ValueError("not a readable image")
-            if img.ndim == 3:
-                img = cv2.cvtColor(img[..., :3], cv2.COLOR_BGR2RGB)
-            s = estimate_sigma(img) if sigma is None and method != "n2n" else sigma
-            res = denoise_image(img, method, s, strength, net)
-            write_image(cv2.cvtColor(res, cv2.COLOR_RGB2BGR) if res.ndim == 3 else res, dst)
-            rows.append({"file": str(f), "output": str(dst), "kind": "image", "frames": 1, "sigma": s,
-                         "seconds": time.perf_counter() - t0, "error": ""})
-        except Exception as e:  # noqa: BLE001 - one bad file must not stop the others; it is reported
-            log.warning("%s: %s", f, e)
-            rows.append({"file": str(f), "output": "", "kind": "", "frames": 0, "sigma": sigma,
-                         "seconds": time.perf_counter() - t0, "error": str(e)})
-    table = pd.DataFrame(rows)
+    for item, s in zip(items, summaries):
+        audio = None
+        if s["video"] and item.kind == "video":
+            audio = add_audio(out / s["video"], item.path)
+        output = out / (s["video"] or (item.path.name if item.kind == "photo" and not s["error"] else ""))
+        rows.append({"file": item.spec, "output": str(output) if not s["error"] or s["video"] else "",
+                     "kind": "image" if item.kind == "photo" else item.kind, "frames": s["frames_processed"],
+                     "sigma": round(sigmas[item.spec], 2) if item.spec in sigmas else sigma, "seconds": s["wall_seconds"], "fps": s["achieved_fps"],
+                     "latency_ms": (s["latency_ms"] or {}).get("mean"), "audio": audio or "", "error": s["error"] or ""})
+    table = pd.DataFrame(rows, columns=["file", "output", "kind", "frames", "sigma", "seconds", "fps", "latency_ms",
+                                        "audio", "error"])
     write_csv(table, out / "denoise.csv")
+    table.attrs.update(summaries=summaries, errors=errors, interrupted=interrupted,
+                       seconds=time.perf_counter() - t0)
     return table
 
 

@@ -82,11 +82,18 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
 
 
 def estimate_sigma(img: np.ndarray) -> float:
-    """Gaussian noise sigma in 0..255 units (wavelet median estimator, scikit-image)."""
+    """Gaussian noise sigma in 0..255 units (wavelet median estimator, scikit-image); 0 for a flat frame."""
     from skimage.restoration import estimate_sigma as _est
 
+    import warnings
+
     f = to_float(img)
-    return float(_est(f, channel_axis=-1 if f.ndim == 3 else None, average_sigmas=True)) * 255
+    if float(f.max() - f.min()) < 1e-6:  # a flat (e.g. all-black) frame holds no noise to measure
+        return 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        s = float(_est(f, channel_axis=-1 if f.ndim == 3 else None, average_sigmas=True)) * 255
+    return s if np.isfinite(s) else 0.0
 
 
 def psnr(clean: np.ndarray, test: np.ndarray) -> float:

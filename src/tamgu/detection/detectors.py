@@ -23,12 +23,12 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..io import VIDEO_EXTS, atomic_path, list_inputs, write_csv, write_image, no_bar
-from ..video.reader import iter_frames
+from ..io import atomic_path, write_csv
+from ..video.stream import Media, Output, frame_file, media_inputs, read_photo, run_frames
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["img", "frame", "label", "score", "x", "y", "w", "h", "text"]
+COLUMNS = ["img", "frame", "time_s", "label", "score", "x", "y", "w", "h", "text", "method"]
 
 
 @dataclass
@@ -40,13 +40,85 @@ class Detection:
     w: int
     h: int
     text: str = ""
+    method: str = ""   # which detector: its scores' scale (probability 0..1, or Haar/HOG's unbounded margins)
 
 
 Detector = Callable[[np.ndarray], list[Detection]]
 
 
+def ssd_anchors(size: int, strides: Sequence[int], per_location: Sequence[int]) -> np.ndarray:
+    """MediaPipe's SSD anchors with a fixed size, (N, 2) centres in [0, 1]: for each stride, every cell of its
+    grid, `per_location` anchors (layers of one stride share a grid, their anchors follow one another)."""
+    out = []
+    for stride, n in zip(strides, per_location):
+        cells = int(np.ceil(size / stride))
+        ys, xs = np.meshgrid((np.arange(cells) + 0.5) / cells, (np.arange(cells) + 0.5) / cells, indexing="ij")
+        centres = np.stack([xs.ravel(), ys.ravel()], 1)
+        out.append(np.repeat(centres, n, axis=0))
+    return np.concatenate(out).astype(np.float32)
+
+
+# BlazeFace: (file, input size, strides, anchors per location) as in MediaPipe's face_detection graphs
+BLAZEFACE = {"short": ("blazeface_short", 128, (8, 16), (2, 6)), "full": ("blazeface_full", 192, (4,), (1,))}
+FACE_POINTS = ("right_eye", "left_eye", "nose", "mouth", "right_ear", "left_ear")
+
+
+def letterbox(img: np.ndarray, size: int) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """`img` scaled to fit a size x size square (aspect kept), centred on black; (square, scale, (pad x, pad y))."""
+    h, w = img.shape[:2]
+    scale = size / max(h, w)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    px, py = (size - nw) // 2, (size - nh) // 2
+    square = np.zeros((size, size, 3), np.uint8)
+    square[py:py + nh, px:px + nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
+    return square, scale, (px, py)
+
+
+def blazeface(range_: str = "short", min_score: float = 0.5, threads: int | None = None) -> Detector:
+    """MediaPipe's BlazeFace in LiteRT: faces with six landmarks (eyes, nose, mouth, ears) in `Detection.text`
+    as JSON. `short`: faces within about 2 m of the camera; `full`: smaller, farther faces."""
+    from .models import TFLite, model_path
+
+    name, size, strides, per = BLAZEFACE[range_]
+    model = TFLite(model_path(name), threads)
+    anchors = ssd_anchors(size, strides, per)
+
+    def detect(img: np.ndarray) -> list[Detection]:
+        h, w = img.shape[:2]
+        square, scale, (px, py) = letterbox(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), size)
+        outs = model(square[None].astype(np.float32) / 127.5 - 1.0)
+        raw = next(o for o in outs if o.shape[-1] == 16)[0]
+        logits = next(o for o in outs if o.shape[-1] == 1)[0, :, 0]
+        scores = 1 / (1 + np.exp(-np.clip(logits.astype(np.float64), -80, 80)))
+        keep = np.flatnonzero(scores >= min_score)
+        if not len(keep):
+            return []
+        r, a = raw[keep] / size, anchors[keep]
+        cx, cy = r[:, 0] + a[:, 0], r[:, 1] + a[:, 1]
+        bw, bh = r[:, 2], r[:, 3]
+        to_x = lambda u: (u * size - px) / scale  # noqa: E731 - from the letterboxed square to the frame
+        to_y = lambda v: (v * size - py) / scale  # noqa: E731
+        boxes = np.stack([to_x(cx - bw / 2), to_y(cy - bh / 2), bw * size / scale, bh * size / scale], 1)
+        points = np.stack([to_x(r[:, 4::2] + a[:, :1]), to_y(r[:, 5::2] + a[:, 1:])], 2)  # (n, 6, 2)
+        picked = cv2.dnn.NMSBoxes(boxes.tolist(), scores[keep].tolist(), min_score, 0.3)
+        dets = []
+        for i in np.ravel(picked):
+            x, y, bw_, bh_ = boxes[i]
+            x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
+            x1, y1 = min(w, int(round(x + bw_))), min(h, int(round(y + bh_)))
+            marks = {k: [round(float(p[0]), 1), round(float(p[1]), 1)] for k, p in zip(FACE_POINTS, points[i])}
+            dets.append(Detection("face", float(scores[keep][i]), x0, y0, x1 - x0, y1 - y0, json.dumps(marks)))
+        return dets
+
+    return detect
+
+
 # ---------------------------------------------------------------- faces
-def face_detector(method: str = "haar", min_size: int = 30, device: str = "cpu") -> Detector:
+def face_detector(method: str = "blazeface", min_size: int = 30, device: str = "cpu", threads: int | None = None,
+                  min_score: float = 0.5, range_: str = "full") -> Detector:
+    if method == "blazeface":
+        found = blazeface(range_, min_score, threads)
+        return lambda img: [d for d in found(img) if min(d.w, d.h) >= min_size]
     if method == "haar":
         if not hasattr(cv2, "CascadeClassifier") or not hasattr(cv2, "data"):
             raise RuntimeError("this OpenCV has no Haar cascades (OpenCV 5 dropped them): install opencv-python-headless<5")
@@ -76,10 +148,7 @@ def face_detector(method: str = "haar", min_size: int = 30, device: str = "cpu")
                     for b, p in zip(boxes, probs)]
 
         return mtcnn
-    if method == "mediapipe":
-        raise RuntimeError("MediaPipe is left out: 0.10.21 needs numpy<2 and opencv-contrib-python (a second cv2), "
-                           "which would break torch/OpenCV here. Use --method haar or mtcnn.")
-    raise ValueError(f"unknown face method {method!r}: use haar or mtcnn")
+    raise ValueError(f"unknown face method {method!r}: use blazeface, haar or mtcnn")
 
 
 # ---------------------------------------------------------------- text
@@ -94,8 +163,11 @@ def _rapidocr_engine():
     params = {"Det.model_path": str(models / "PP-OCRv6_det_small.onnx"),
               "Rec.model_path": str(models / "PP-OCRv6_rec_small.onnx"),
               "Cls.model_path": str(models / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"),
-              "Global.log_level": "warning"}
-    return RapidOCR(params=params)
+              "Global.log_level": "error"}
+    engine = RapidOCR(params=params)
+    # it warns "the text detection result is empty" on every frame without text: an empty result is an answer
+    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+    return engine
 
 
 OCR_BORDER = 10  # white margin added around a cleaned line
@@ -262,6 +334,50 @@ def template_finder(template: np.ndarray | str | Path, threshold: float = 0.8,
     return find
 
 
+def feature_finder(template: np.ndarray | str | Path, min_inliers: int = 12, label: str = "template") -> Detector:
+    """The template seen at any angle and in perspective (a box photographed in a cluttered scene): SIFT key points,
+    Lowe's ratio test, a homography by RANSAC. One find per image; its score is the share of matched points that
+    fit the homography (0..1), `text` holds the four projected corners as JSON."""
+    if not isinstance(template, np.ndarray):
+        tpl = cv2.imread(str(template))
+        if tpl is None:
+            raise FileNotFoundError(f"template {template} is not a readable image")
+        template = tpl
+    sift = cv2.SIFT_create()
+    tgray = cv2.cvtColor(template, cv2.COLOR_BGR2GRAY) if template.ndim == 3 else template
+    tk, td = sift.detectAndCompute(tgray, None)
+    if td is None or len(tk) < min_inliers:
+        raise ValueError(f"the template has too little texture to match by features ({len(tk)} key points): use "
+                         "--method template")
+    matcher = cv2.BFMatcher(cv2.NORM_L2)
+    h, w = tgray.shape[:2]
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]]).reshape(-1, 1, 2)
+
+    def find(img: np.ndarray) -> list[Detection]:
+        gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
+        k, d = sift.detectAndCompute(gray, None)
+        if d is None or len(k) < 2:
+            return []
+        good = [m for m, n in (p for p in matcher.knnMatch(td, d, k=2) if len(p) == 2) if m.distance < 0.75 * n.distance]
+        if len(good) < min_inliers:
+            return []
+        src = np.float32([tk[m.queryIdx].pt for m in good]).reshape(-1, 1, 2)
+        dst = np.float32([k[m.trainIdx].pt for m in good]).reshape(-1, 1, 2)
+        hom, inl = cv2.findHomography(src, dst, cv2.RANSAC, 5.0)
+        if hom is None or int(inl.sum()) < min_inliers:
+            return []
+        quad = cv2.perspectiveTransform(corners, hom).reshape(-1, 2)
+        x0, y0 = np.floor(quad.min(0)).astype(int)
+        x1, y1 = np.ceil(quad.max(0)).astype(int)
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(gray.shape[1], x1), min(gray.shape[0], y1)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return []
+        return [Detection(label, float(inl.sum()) / len(good), int(x0), int(y0), int(x1 - x0), int(y1 - y0),
+                          json.dumps([[round(float(a), 1), round(float(b), 1)] for a, b in quad]))]
+
+    return find
+
+
 # ---------------------------------------------------------------- people / ONNX
 COCO = ("person bicycle car motorcycle airplane bus train truck boat traffic_light fire_hydrant stop_sign "
         "parking_meter bench bird cat dog horse sheep cow elephant bear zebra giraffe backpack umbrella handbag tie "
@@ -336,71 +452,59 @@ def people_detector(model: str | Path | None = None, classes: str | Path | None 
 
 
 def draw(img: np.ndarray, dets: list[Detection]) -> np.ndarray:
+    """Boxes with label and score; a found template's quadrilateral and a face's landmarks (JSON in `text`)."""
     out = img.copy()
     for d in dets:
         cv2.rectangle(out, (d.x, d.y), (d.x + d.w, d.y + d.h), (0, 220, 0), 2)
-        caption = f"{d.label} {d.score:.2f}" + (f" {d.text}" if d.text and d.text.isascii() else "")
+        shape = json.loads(d.text) if d.text[:1] in ("[", "{") else None
+        if isinstance(shape, list):
+            cv2.polylines(out, [np.int32(shape)], True, (0, 200, 255), 2, cv2.LINE_AA)
+        elif isinstance(shape, dict):
+            for px, py in shape.values():
+                cv2.circle(out, (int(px), int(py)), 2, (0, 200, 255), -1, cv2.LINE_AA)
+        caption = f"{d.label} {d.score:.2f}" + (f" {d.text}" if d.text and shape is None and d.text.isascii() else "")
         cv2.putText(out, caption, (d.x, max(12, d.y - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 220, 0), 1, cv2.LINE_AA)
     return out
 
 
-def read_photo(path: Path) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise ValueError("not a readable image (corrupt, empty or another format)")
-    return img
 
-
-def for_each_input(files: list[Path], fn: Callable[[Path], None], progress: bool = True) -> list[str]:
-    """Call `fn` on every file; a file that fails is logged and listed, and the others go on."""
-    from tqdm.auto import tqdm
-
-    errors = []
-    for f in tqdm(files, desc="files", unit="file", disable=no_bar(progress) or len(files) < 2):
-        try:
-            fn(f)
-        except Exception as e:  # noqa: BLE001 - one bad input must not stop the rest; it is reported
-            log.warning("%s: %s", f, e)
-            errors.append(f"{f}: {e}")
-    return errors
+def write_table(table: pd.DataFrame, out: Path) -> None:
+    write_csv(table, out / "detections.csv")
+    with atomic_path(out / "detections.json") as tmp:
+        tmp.write_text(json.dumps(table.to_dict(orient="records"), ensure_ascii=False, indent=1))
 
 
 def run_detector(detector: Detector, inputs, out: str | Path | None = None, frame_step: int = 1,
-                 annotate: bool = True, progress: bool = True) -> pd.DataFrame:
-    """Run `detector` on files, folders and videos; returns (and writes to `out`) the detections table.
+                 annotate: bool = True, progress: bool = True, video: bool = True, frame_images: bool = False,
+                 timeout: float = 5.0, reconnect: int = 0, seconds: float | None = None) -> pd.DataFrame:
+    """Run `detector` on photos, folders, videos, cameras and streams; returns (and writes to `out`) the
+    detections table (img, frame, time_s, label, score, box, text).
 
-    Unreadable inputs are reported and skipped; the others go on (the CLI then exits 1).
+    Photos get an annotated copy in `out/annotated/`; a video source an annotated H.264 video
+    (`out/<name>_annotated.mp4`, with `video`) and, with `frame_images`, one annotated JPEG per processed
+    frame. `out/summary.json` says per input how many frames were read, processed and dropped, at what fps
+    and latency. Unreadable inputs are reported and skipped; the others go on (the CLI then exits 1).
     """
-    from tqdm.auto import tqdm
-
-    if int(frame_step) < 1:
-        raise ValueError(f"--frame-step {frame_step}: use 1 (every frame) or more (every Nth frame).")
+    items = media_inputs(inputs)
     out = Path(out) if out else None
-    rows = []
 
-    def one(f: Path) -> None:
-        frames = ((fr.index, fr.image) for fr in iter_frames(f, frame_step)) if f.suffix.lower() in VIDEO_EXTS \
-            else iter([(0, read_photo(f))])
-        n = 0
-        for idx, img in tqdm(frames, desc=f.name, unit="frame", leave=False, disable=no_bar(progress)):
-            dets = detector(img)
-            n += 1
-            rows.extend({"img": f.name, "frame": idx, **asdict(d)} for d in dets)
-            if out is not None and annotate:
-                name = f.name if f.suffix.lower() not in VIDEO_EXTS else f"{f.stem}_f{idx:06d}.jpg"
-                write_image(draw(img, dets), out / "annotated" / name)
-        if n == 0:
-            raise ValueError("no frame could be decoded")
+    def tool(item: Media, fr) -> Output:
+        dets = detector(fr.image)
+        res = Output([asdict(d) for d in dets])
+        if out is not None and annotate and (item.kind == "photo" or frame_images or video):
+            shown = draw(fr.image, dets)
+            if item.kind == "photo" or frame_images:
+                res.files[f"annotated/{frame_file(item, fr)}"] = shown
+            res.shown = shown
+        return res
 
-    files = list_inputs(inputs)
-    errors = for_each_input(files, one, progress)
+    rows, summaries, errors, interrupted = run_frames(items, tool, out, "detect", frame_step, video and annotate,
+                                                      timeout=timeout, reconnect=reconnect, seconds=seconds,
+                                                      progress=progress)
     table = pd.DataFrame(rows, columns=COLUMNS)
     if out is not None:
-        write_csv(table, out / "detections.csv")
-        with atomic_path(out / "detections.json") as tmp:
-            tmp.write_text(json.dumps(table.to_dict(orient="records"), ensure_ascii=False, indent=1))
-    table.attrs["errors"] = errors
-    table.attrs["files"] = len(files)
+        write_table(table, out)
+    table.attrs.update(errors=errors, files=len(items), summaries=summaries, interrupted=interrupted)
     return table
 
 
@@ -436,112 +540,301 @@ def grabcut_person(img: np.ndarray, iterations: int = 5) -> np.ndarray:
     return np.where((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), 255, 0).astype(np.uint8)
 
 
-def background(inputs, out: str | Path, method: Literal["auto", "mog2", "knn", "grabcut"] = "auto", frame_step: int = 1, history: int = 200,
-               min_area: int = 200, progress: bool = True) -> pd.DataFrame:
-    """Separate foreground from background; writes masks (PNG) and cut-outs (PNG with alpha) to `out`.
+def guided_filter(guide: np.ndarray, p: np.ndarray, radius: int, eps: float = 1e-3) -> np.ndarray:
+    """He et al.'s guided filter (grey guide in [0,1]): `p` smoothed but with the guide's edges, so an upsampled
+    mask snaps to the hair and shoulders of the full-resolution frame. Box filters only: a few ms at 640x480."""
+    box = lambda x: cv2.boxFilter(x, cv2.CV_32F, (2 * radius + 1, 2 * radius + 1))  # noqa: E731
+    mean_i, mean_p = box(guide), box(p)
+    var_i = box(guide * guide) - mean_i * mean_i
+    a = (box(guide * p) - mean_i * mean_p) / (var_i + eps)
+    b = mean_p - a * mean_i
+    return box(a) * guide + box(b)
 
-    Videos: background subtraction (`mog2` or `knn`, learning over `history` frames); every `frame_step`-th
-    frame is saved, and each moving blob is a `foreground` detection. Photos of a person: GrabCut seeded
-    by the face (MediaPipe's selfie segmentation is left out: see face_detector). Returns the detections.
+
+class PersonSegmenter:
+    """Person probability (H x W float32 in [0,1]) at the frame's own size from MediaPipe's selfie segmentation:
+    the frame is stretched to 256x256, the model's mask upsampled and refined by a guided filter on the frame;
+    on video, each frame's mask is blended with the previous one (`temporal`: the previous one's weight)."""
+
+    def __init__(self, threads: int | None = None, temporal: float = 0.3):
+        from .models import TFLite, model_path
+
+        self.model = TFLite(model_path("selfie"), threads)
+        self.size = self.model.shape[2], self.model.shape[1]  # (w, h)
+        self.temporal = temporal
+        self.previous: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self.previous = None
+
+    def __call__(self, bgr: np.ndarray, video: bool = False) -> np.ndarray:
+        h, w = bgr.shape[:2]
+        x = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), self.size, interpolation=cv2.INTER_AREA)
+        prob = self.model(x[None].astype(np.float32) / 255.0)[0][0, :, :, 0]
+        prob = cv2.resize(prob.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        guide = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
+        prob = np.clip(guided_filter(guide, prob, max(2, min(h, w) // 80)), 0, 1)
+        if video:
+            if self.previous is not None and self.previous.shape == prob.shape and self.temporal > 0:
+                prob = self.temporal * self.previous + (1 - self.temporal) * prob
+            self.previous = prob
+        return prob
+
+
+def parse_replace(replace: str | None, shape: tuple[int, int]) -> np.ndarray | str | None:
+    """`blur`, a colour (`green`, `#00b140`, `0,177,64` as RGB) or an image file -> what goes behind the person."""
+    if replace is None:
+        return None
+    text = str(replace).strip()
+    if text.lower() == "blur":
+        return "blur"
+    named = {"green": (0, 177, 64), "blue": (0, 71, 187), "white": (255, 255, 255), "black": (0, 0, 0),
+             "grey": (128, 128, 128), "gray": (128, 128, 128)}
+    rgb = None
+    if text.lower() in named:
+        rgb = named[text.lower()]
+    elif text.startswith("#") and len(text) == 7:
+        rgb = tuple(int(text[i:i + 2], 16) for i in (1, 3, 5))
+    elif text.count(",") == 2 and all(v.strip().isdigit() for v in text.split(",")):
+        rgb = tuple(int(v) for v in text.split(","))
+    if rgb is not None:
+        img = np.zeros((*shape, 3), np.uint8)
+        img[:] = rgb[::-1]
+        return img
+    path = Path(text)
+    if not path.is_file():
+        raise ValueError(f"--replace {replace!r}: give blur, a colour (green, #00b140, 0,177,64) or an image file")
+    return cv2.resize(read_photo(path), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+
+
+def composite(img: np.ndarray, prob: np.ndarray, behind: np.ndarray | str) -> np.ndarray:
+    """The person (soft edges from the probability) over `behind`: a picture, or `blur` of the frame itself."""
+    if isinstance(behind, str):  # blur
+        k = max(3, min(img.shape[:2]) // 20 | 1)
+        behind = cv2.GaussianBlur(img, (k, k), 0)
+    elif behind.shape[:2] != img.shape[:2]:
+        behind = cv2.resize(behind, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_AREA)
+    a = prob[..., None].astype(np.float32)
+    return (img * a + behind * (1 - a)).astype(np.uint8)
+
+
+def background(inputs, out: str | Path, method: Literal["auto", "person", "mog2", "knn", "grabcut"] = "auto",
+               replace: str | None = None, frame_step: int = 1, history: int = 200, min_area: int = 200,
+               video: bool = True, frame_images: bool = False, threads: int | None = None, timeout: float = 5.0,
+               reconnect: int = 0, seconds: float | None = None, progress: bool = True) -> pd.DataFrame:
+    """Separate foreground from background on photos, videos, cameras and streams; writes masks (PNG, 255 =
+    foreground) and cut-outs (PNG with alpha) for photos, and for a video source an H.264 video of the result
+    (`--frame-images` also writes each processed frame's mask and cut-out). Each foreground blob is a
+    `foreground` detection in detections.csv; summary.json has fps and latency per input.
+
+    Methods: `person` (MediaPipe's selfie segmentation, refined at full resolution, smoothed over time on
+    video: any camera, moving or not), `mog2`/`knn` (background subtraction: a still camera, anything that
+    moves), `grabcut` (seeded by a found face; the classical baseline). `auto` is `person`.
 
     Args:
-        inputs: videos or photos
-        method: auto (MOG2 for videos, GrabCut for photos), mog2, knn or grabcut
-        frame_step: videos: save every Nth frame's mask
-        history: frames the background model remembers
+        inputs: photos, folders, videos, a camera (0, /dev/video0) or a stream URL
+        method: auto (person), person, mog2, knn or grabcut
+        replace: what goes behind the person: blur, a colour (green, #00b140) or an image file
+        frame_step: videos: every Nth frame
+        history: mog2/knn: frames the background model remembers
         min_area: smallest foreground blob, pixels
+        video: write the result of a video source as a video
+        frame_images: also write every processed frame's mask and cut-out (heavy: a PNG pair per frame)
+        threads: threads for the model, OpenCV and torch (default: the cores, at most 4)
+        timeout: seconds without data before a live stream counts as stalled
+        reconnect: times a live stream that stalls or ends is reopened
+        seconds: stop each source after this many seconds of it
     """
+    from .models import set_threads
+
+    set_threads(threads)
+    method = "person" if method == "auto" else method
+    items = media_inputs(inputs)
+    if method in ("mog2", "knn") and not any(i.is_video for i in items):
+        raise ValueError(f"--method {method} learns the background of a video from a still camera; for photos use "
+                         "person or grabcut.")
+    out = Path(out)
+    segmenter = PersonSegmenter(threads) if method == "person" else None
+    state: dict = {"item": None}
+
+    def tool(item: Media, fr) -> Output:
+        img = fr.image
+        if state["item"] is not item:  # a new input: its own background model / temporal state
+            state["item"] = item
+            state["sub"] = (cv2.createBackgroundSubtractorKNN(history=history, detectShadows=True) if method == "knn"
+                            else cv2.createBackgroundSubtractorMOG2(history=history, varThreshold=16,
+                                                                    detectShadows=True))
+            state["behind"] = parse_replace(replace, img.shape[:2])
+            if segmenter is not None:
+                segmenter.reset()
+        prob = None
+        if method == "person":
+            prob = segmenter(img, video=item.is_video)
+            mask = np.where(prob >= 0.5, 255, 0).astype(np.uint8)
+        elif method == "grabcut" or not item.is_video:
+            if method != "grabcut":
+                raise ValueError(f"--method {method} works on videos; photos use person or grabcut")
+            mask = grabcut_person(img)
+        else:
+            mask = _clean_mask(state["sub"].apply(img))  # every frame teaches the model; every Nth is kept
+            if fr.index % frame_step:
+                return Output()
+        alpha = (prob * 255).astype(np.uint8) if prob is not None else mask
+        res = Output([asdict(d) for d in _blobs(mask, min_area)])
+        behind = state["behind"]
+        shown = composite(img, prob if prob is not None else mask / 255.0, behind) if behind is not None else None
+        if item.kind == "photo" or frame_images:
+            folder = "" if item.kind == "photo" else f"{item.stem}/"
+            res.files[folder + frame_file(item, fr, "mask", ".png")] = mask
+            res.files[folder + frame_file(item, fr, "cut", ".png")] = _cutout(img, alpha)
+            if shown is not None:
+                res.files[folder + frame_file(item, fr, "replaced", ".jpg")] = shown
+        if item.is_video:  # the video shows the replaced background, else the cut-out over grey
+            res.shown = shown if shown is not None else composite(img, alpha / 255.0, np.full_like(img, 128))
+        return res
+
+    step = 1 if method in ("mog2", "knn") else frame_step
     if int(frame_step) < 1:
         raise ValueError(f"--frame-step {frame_step}: use 1 (every frame) or more (every Nth frame).")
-    from tqdm.auto import tqdm
-
-    out = Path(out)
-    rows = []
-
-    def one(f: Path) -> None:
-        if f.suffix.lower() in VIDEO_EXTS:
-            sub = (cv2.createBackgroundSubtractorKNN(history=history, detectShadows=True) if method == "knn"
-                   else cv2.createBackgroundSubtractorMOG2(history=history, varThreshold=16, detectShadows=True))
-            for fr in tqdm(iter_frames(f), desc=f.name, unit="frame", disable=no_bar(progress), leave=False):
-                idx, img = fr.index, fr.image
-                mask = _clean_mask(sub.apply(img))  # every frame teaches the model; every Nth is saved
-                if idx % frame_step:
-                    continue
-                write_image(mask, out / f.stem / f"{f.stem}_f{idx:06d}_mask.png")
-                write_image(_cutout(img, mask), out / f.stem / f"{f.stem}_f{idx:06d}_cut.png")
-                rows.extend({"img": f.name, "frame": idx, **asdict(d)} for d in _blobs(mask, min_area))
-            return
-        if method not in ("auto", "grabcut"):
-            raise ValueError(f"--method {method} works on videos; photos use grabcut")
-        img = read_photo(f)
-        mask = grabcut_person(img)
-        write_image(mask, out / f"{f.stem}_mask.png")
-        write_image(_cutout(img, mask), out / f"{f.stem}_cut.png")
-        rows.extend({"img": f.name, "frame": 0, **asdict(d)} for d in _blobs(mask, min_area))
-
-    files = list_inputs(inputs)
-    errors = for_each_input(files, one, progress)
+    rows, summaries, errors, interrupted = run_frames(items, tool, out, f"background ({method})", step, video,
+                                                      video_name="{stem}_background.mp4", timeout=timeout,
+                                                      reconnect=reconnect, seconds=seconds, progress=progress)
     table = pd.DataFrame(rows, columns=COLUMNS)
     write_csv(table, out / "detections.csv")
-    table.attrs["errors"] = errors
+    table.attrs.update(errors=errors, files=len(items), summaries=summaries, interrupted=interrupted)
     return table
 
 
 # ---------------------------------------------------------------- the commands, as functions
-def detect_faces(inputs, out: str | Path | None = None, method: Literal["haar", "mtcnn", "mediapipe"] = "haar", min_size: int = 30, frame_step: int = 1,
+LIVE_ARGS = """
+        frame_step: videos: every Nth frame (a live source: the newest frame each time)
+        video: write an annotated H.264 video for each video source
+        frame_images: also write every processed frame of a video as an annotated JPEG (heavy)
+        threads: threads for the model, OpenCV and torch (default: the cores, at most 4)
+        timeout: seconds without data before a live stream counts as stalled
+        reconnect: times a live stream that stalls or ends is reopened
+        seconds: stop each source after this many seconds of it"""
+
+
+def detect_faces(inputs, out: str | Path | None = None, method: Literal["blazeface", "haar", "mtcnn"] = "blazeface",
+                 range: Literal["full", "short"] = "full", min_size: int = 20, min_score: float = 0.5,
+                 frame_step: int = 1, video: bool = True, frame_images: bool = False, threads: int | None = None,
+                 timeout: float = 5.0, reconnect: int = 0, seconds: float | None = None,
                  progress: bool = True) -> pd.DataFrame:
-    """`tamgu detect faces`: faces in images, folders and videos.
+    """`tamgu detect faces`: faces in photos, folders, videos, cameras and streams.
+
+    BlazeFace (MediaPipe's, in LiteRT) gives a probability 0..1 and six landmarks (eyes, nose, mouth, ears, as
+    JSON in `text`); MTCNN a probability 0..1; Haar a cascade level weight (unbounded, higher is surer): the
+    `method` column says which scale a row's score is on.
 
     Args:
-        out: folder for annotated images and detections.csv/.json
-        method: haar, mtcnn or mediapipe
+        out: folder for annotated images, videos, detections.csv/.json and summary.json
+        method: blazeface (deep, fast, landmarks), haar (OpenCV's cascade) or mtcnn
+        range: blazeface: full (faces near and far) or short (within about 2 m: selfies, webcams)
         min_size: smallest face, pixels
+        min_score: blazeface/mtcnn: least probability
     """
-    return run_detector(face_detector(method, min_size), inputs, out, frame_step, progress=progress)
+    from .models import set_threads
+
+    set_threads(threads)
+    found = face_detector(method, min_size, threads=threads, min_score=min_score, range_=range)
+    detector = (lambda img: [d for d in found(img) if d.score >= min_score]) if method == "mtcnn" else found
+    return run_detector(tagged(detector, method), inputs, out, frame_step, progress=progress, video=video,
+                        frame_images=frame_images, timeout=timeout, reconnect=reconnect, seconds=seconds)
+
+
+detect_faces.__doc__ += LIVE_ARGS
+
+
+def tagged(detector: Detector, method: str) -> Detector:
+    """The detector with its method named on every detection (scores of different methods are different scales)."""
+    def run(img: np.ndarray) -> list[Detection]:
+        dets = detector(img)
+        for d in dets:
+            d.method = method
+        return dets
+    return run
+
+
+def _live(kw: dict) -> dict:
+    """The frame-loop options of a command, for run_detector (threads are set once, here)."""
+    from .models import set_threads
+
+    set_threads(kw.get("threads"))
+    return {k: kw[k] for k in ("video", "frame_images", "timeout", "reconnect", "seconds")}
 
 
 def detect_text(inputs, out: str | Path | None = None, engine: Literal["auto", "rapidocr", "tesseract"] = "auto",
-                lang: Literal["en", "ko"] = "en", min_score: float = 0.5,
-                frame_step: int = 1, progress: bool = True) -> pd.DataFrame:
-    """`tamgu detect text`: text boxes with what they read (RapidOCR; Tesseract for Korean).
+                lang: Literal["en", "ko"] = "en", min_score: float = 0.5, frame_step: int = 1, video: bool = True,
+                frame_images: bool = False, threads: int | None = None, timeout: float = 5.0, reconnect: int = 0,
+                seconds: float | None = None, progress: bool = True) -> pd.DataFrame:
+    """`tamgu detect text`: text boxes with what they read (RapidOCR; Tesseract for Korean), in photos, videos,
+    cameras and streams. Scores are recognition confidences, 0..1.
 
     Args:
-        out: folder for annotated images and detections.csv/.json
+        out: folder for annotated images, videos, detections.csv/.json and summary.json
         engine: auto, rapidocr or tesseract
         lang: en, or ko (Tesseract kor)
         min_score: least recognition confidence, 0..1
     """
-    return run_detector(text_detector(engine, lang, min_score), inputs, out, frame_step, progress=progress)
+    kw = _live(locals())
+    return run_detector(tagged(text_detector(engine, lang, min_score), engine), inputs, out, frame_step,
+                        progress=progress, **kw)
+
+
+detect_text.__doc__ += LIVE_ARGS
 
 
 def detect_people(inputs, out: str | Path | None = None, model: str | Path | None = None,
                   classes: str | Path | None = None, min_score: float = 0.5, all_classes: bool = False,
-                  frame_step: int = 1, progress: bool = True) -> pd.DataFrame:
-    """`tamgu detect people`: HOG people detector, or your ONNX detector with --model.
+                  frame_step: int = 1, video: bool = True, frame_images: bool = False, threads: int | None = None,
+                  timeout: float = 5.0, reconnect: int = 0, seconds: float | None = None,
+                  progress: bool = True) -> pd.DataFrame:
+    """`tamgu detect people`: people in photos, videos, cameras and streams: OpenCV's HOG detector (its score is
+    an SVM margin, unbounded), or your ONNX detector with --model (scores 0..1).
 
     Args:
-        out: folder for annotated images and detections.csv/.json
+        out: folder for annotated images, videos, detections.csv/.json and summary.json
         model: ONNX detector (YOLOv5/v8 layout), run with OpenCV DNN (default: OpenCV's HOG)
         classes: its class names, one per line (default: COCO's 80)
         min_score: least detection score
         all_classes: keep every class, not only person
     """
-    return run_detector(people_detector(model, classes, min_score, all_classes=all_classes), inputs, out, frame_step,
-                        progress=progress)
+    kw = _live(locals())
+    method = "onnx" if model else "hog"
+    return run_detector(tagged(people_detector(model, classes, min_score, all_classes=all_classes), method), inputs,
+                        out, frame_step, progress=progress, **kw)
 
 
-def find(template: str | Path, inputs, out: str | Path | None = None, threshold: float = 0.8, min_scale: float = 0.5, max_scale: float = 2.0,
-         scales: int = 13, angles: Sequence[float] = (0,), frame_step: int = 1, progress: bool = True) -> pd.DataFrame:
-    """`tamgu find TEMPLATE INPUT...`: every place the template appears, at any scale (and angle).
+detect_people.__doc__ += LIVE_ARGS
+
+
+def find(template: str | Path, inputs, out: str | Path | None = None,
+         method: Literal["template", "features"] = "template", threshold: float = 0.8, min_scale: float = 0.5,
+         max_scale: float = 2.0, scales: int = 13, angles: Sequence[float] = (0,), min_inliers: int = 12,
+         frame_step: int = 1, video: bool = True, frame_images: bool = False, threads: int | None = None,
+         timeout: float = 5.0, reconnect: int = 0, seconds: float | None = None, progress: bool = True) -> pd.DataFrame:
+    """`tamgu find TEMPLATE INPUT...`: where the template appears. `template`: every place, at any scale (and
+    the angles given), seen face on; score = normalised correlation 0..1. `features`: one place per image, at
+    any angle and in perspective (SIFT + homography); score = share of matches that fit, 0..1.
 
     Args:
         template: the image to look for
-        out: folder for annotated images and detections.csv/.json
-        threshold: normalised correlation to count, 0..1
-        min_scale: smallest scale of the template tried
-        max_scale: largest scale tried
-        scales: scales tried between min and max
-        angles: rotations in degrees, comma-separated, e.g. -10,0,10
+        out: folder for annotated images, videos, detections.csv/.json and summary.json
+        method: template (same view, many copies) or features (any view, one copy)
+        threshold: template: normalised correlation to count, 0..1
+        min_scale: template: smallest scale tried
+        max_scale: template: largest scale tried
+        scales: template: scales tried between min and max
+        angles: template: rotations in degrees, comma-separated, e.g. -10,0,10
+        min_inliers: features: matched points that must fit one homography
     """
-    finder = template_finder(template, threshold, tuple(np.geomspace(min_scale, max_scale, scales)), tuple(angles))
-    return run_detector(finder, inputs, out, frame_step, progress=progress)
+    kw = _live(locals())
+    if method == "features":
+        finder = feature_finder(template, min_inliers)
+    else:
+        finder = template_finder(template, threshold, tuple(np.geomspace(min_scale, max_scale, scales)), tuple(angles))
+    return run_detector(tagged(finder, method), inputs, out, frame_step, progress=progress, **kw)
+
+
+find.__doc__ += LIVE_ARGS

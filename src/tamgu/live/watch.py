@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from ..console import in_notebook
-from ..io import VIDEO_EXTS, atomic_path, no_bar, write_csv, write_image, write_json
+from ..io import VIDEO_EXTS, no_bar, write_csv, write_image, write_json
 from ..video.reader import LiveFrames, VideoError, iter_frames, parse_source, video_info
+from ..video.writer import VideoOut
 from . import timeline
 from .annotate import blend, border, describe, panel
 
@@ -127,7 +128,7 @@ def _watch_one(predictor, src, out: Path, every: float, smooth: float, rule, vie
                leave=False)
     smoother, alarm_state = timeline.Smoother(smooth), timeline.AlertState(rule)
     rows, latency, seg_start, seg_label, seg_n = [], [], 0.0, None, 0
-    writer = _Writer(out / "annotated.mp4", rate) if write_video else None
+    writer = VideoOut(out / "annotated.mp4", rate) if write_video else None
     overlay, alarm, next_t, read, last_t = None, False, 0.0, 0, 0.0
     interrupted, error, t_start = False, None, time.perf_counter()
     try:
@@ -231,46 +232,6 @@ def _finish(out, src, classes, rows, latency, rule, read, live, wall, last_t, ev
     write_json(summary, out / "summary.json")
     return summary
 
-
-class _Writer:
-    """The annotated video, H.264, written atomically: a file's frames at its own rate; a live source's frames
-    at their capture times."""
-
-    def __init__(self, path: Path, rate):
-        self.path, self.rate, self.frames = path, rate, 0
-        self._ctx = self._out = self._stream = None
-
-    def write(self, rgb: np.ndarray, t: float | None = None) -> None:
-        import av
-
-        if self._out is None:
-            from fractions import Fraction
-
-            self._ctx = atomic_path(self.path)
-            tmp = self._ctx.__enter__()
-            self._out = av.open(str(tmp), "w", format="mp4")
-            h, w = rgb.shape[:2]
-            self._stream = self._out.add_stream("libx264", rate=self.rate or 30)
-            self._stream.width, self._stream.height, self._stream.pix_fmt = w // 2 * 2, h // 2 * 2, "yuv420p"
-            self._stream.options = {"preset": "veryfast", "crf": "23"}
-            if t is not None:
-                self._stream.codec_context.time_base = Fraction(1, 1000)
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[: self._stream.height, : self._stream.width]),
-                                           format="rgb24")
-        if t is not None:  # capture time in ms, strictly increasing
-            self._pts = max(int(t * 1000), getattr(self, "_pts", -1) + 1)
-            frame.pts, frame.time_base = self._pts, self._stream.codec_context.time_base
-        for pkt in self._stream.encode(frame):
-            self._out.mux(pkt)
-        self.frames += 1
-
-    def close(self) -> None:
-        if self._out is None:
-            return
-        for pkt in self._stream.encode():
-            self._out.mux(pkt)
-        self._out.close()
-        self._ctx.__exit__(None, None, None)
 
 
 def run_watch(results: Iterator[dict]) -> dict:

@@ -122,6 +122,9 @@ def parse_source(spec: str | Path) -> Source:
     """A video file, a camera (`0`, `/dev/video0`) or a stream URL (`rtsp://`, `http://`...), checked before
     work starts; a URL is kept as written (never read as a path, which loses a slash)."""
     text = str(spec)
+    head = text.split(":/", 1)[0].lower()
+    if "://" not in text and ":/" in text and head in STREAM_SCHEMES:  # a slash lost on the way (a path join)
+        raise VideoError(f"{text}: a stream address needs two slashes after {head}: ({head}://{text.split(':/', 1)[1]})")
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme in STREAM_SCHEMES:
         return Source(text, text, "stream")

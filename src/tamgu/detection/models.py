@@ -1,0 +1,120 @@
+"""The deep models the image tools run, all found offline in installed packages (nothing is fetched at run time),
+and the one way they are run.
+
+    selfie          MediaPipe selfie segmentation (256x256 RGB in [0,1] -> person probability), mediapipe wheel
+    blazeface_short MediaPipe BlazeFace short range (128x128, faces within ~2 m), mediapipe wheel
+    blazeface_full  MediaPipe BlazeFace full range, sparse (192x192, smaller and farther faces), mediapipe wheel
+
+`model_path(name)` finds a file or raises ModelError with the command that installs it; `available()` is what
+`tamgu env` lists. TFLite models run in LiteRT (ai-edge-litert) with `threads` threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TamguError
+
+MEDIAPIPE = "pip install --no-deps mediapipe==0.10.21 (make install does it; --no-deps: its numpy<2 pin is metadata only)"
+MODELS: dict[str, tuple[str, str, str]] = {  # name -> (package, file inside it, how to install it)
+    "selfie": ("mediapipe", "modules/selfie_segmentation/selfie_segmentation.tflite", MEDIAPIPE),
+    "blazeface_short": ("mediapipe", "modules/face_detection/face_detection_short_range.tflite", MEDIAPIPE),
+    "blazeface_full": ("mediapipe", "modules/face_detection/face_detection_full_range_sparse.tflite", MEDIAPIPE),
+}
+
+
+class ModelError(TamguError):
+    """A model file that is not installed; the message names the package and the command."""
+
+
+def default_threads() -> int:
+    """Threads for one tool's model: all cores, at most 4. Torch, OpenCV and LiteRT each get this many (not each
+    their own default), which keeps a busy 2-core machine from being oversubscribed."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def set_threads(threads: int | None) -> int:
+    """Give torch and OpenCV `threads` threads (None: the default); returns the number."""
+    import cv2
+
+    n = int(threads or default_threads())
+    if n < 1:
+        raise ValueError(f"--threads {threads}: use 1 or more.")
+    cv2.setNumThreads(n)
+    try:
+        import torch
+
+        torch.set_num_threads(n)
+    except ImportError:
+        pass
+    return n
+
+
+def _package_dir(package: str) -> Path | None:
+    spec = importlib.util.find_spec(package)  # finds the folder without importing the package
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def model_path(name: str) -> Path:
+    package, rel, install = MODELS[name]
+    base = _package_dir(package)
+    path = base / rel if base is not None else None
+    if path is None or not path.is_file():
+        raise ModelError(f"the {name} model ({package}/{rel}) is not installed: {install}")
+    return path
+
+
+def available() -> dict[str, str | None]:
+    """Each model's file, or None when its package is missing."""
+    out = {}
+    for name in MODELS:
+        try:
+            out[name] = str(model_path(name))
+        except ModelError:
+            out[name] = None
+    return out
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """TFLite's C++ prints an INFO line on stderr when it builds its CPU delegate: not for the user."""
+    try:
+        fd = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
+class TFLite:
+    """A .tflite model in LiteRT: `model(x)` with an NHWC float32 batch returns its outputs, in the model's order."""
+
+    def __init__(self, path: str | Path, threads: int | None = None):
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            raise ModelError("TFLite models run in LiteRT: pip install ai-edge-litert (make install does it)") from None
+        with _quiet_stderr():
+            self.interpreter = Interpreter(model_path=str(path), num_threads=int(threads or default_threads()))
+            self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.outputs = sorted(self.interpreter.get_output_details(), key=lambda d: d["index"])
+        self.shape = tuple(int(v) for v in self.input["shape"])  # (1, H, W, C)
+
+    def __call__(self, x: np.ndarray) -> list[np.ndarray]:
+        self.interpreter.set_tensor(self.input["index"], np.ascontiguousarray(x, dtype=np.float32))
+        self.interpreter.invoke()
+        return [self.interpreter.get_tensor(d["index"]) for d in self.outputs]
