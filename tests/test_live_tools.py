@@ -23,7 +23,7 @@ from tamgu.video.writer import VideoOut
 sys.path.insert(0, str(Path(__file__).parent))
 from streams import StreamServer  # noqa: E402
 
-MASKS = Path(__file__).parent / "data" / "person_masks"  # outlined by hand once, on the photos (a polygon each)
+MASKS = Path(__file__).parent / "reference" / "person_masks"  # outlined by hand once, on the photos (a polygon each)
 FACES = {"astronaut": (170, 50, 280, 180), "grace_hopper": (160, 100, 370, 360)}
 
 
