@@ -43,14 +43,16 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 def test_person_segmentation_matches_masks_drawn_by_hand_and_beats_grabcut(portraits, tmp_path):
     """Both photos have a flag behind the person: GrabCut kept flag and lost uniform (IoU 0.21 on one)."""
     background(portraits, tmp_path / "person", method="person", progress=False)
-    background(portraits, tmp_path / "grabcut", method="grabcut", progress=False)
+    background(portraits / "grace_hopper.png", tmp_path / "grabcut", method="grabcut", progress=False)  # 5 s a photo
     for name in ("astronaut", "grace_hopper"):
         truth = cv2.imread(str(MASKS / f"{name}.png"), cv2.IMREAD_GRAYSCALE) > 0
         person = cv2.imread(str(tmp_path / "person" / f"{name}_mask.png"), cv2.IMREAD_GRAYSCALE) > 0
-        grab = cv2.imread(str(tmp_path / "grabcut" / f"{name}_mask.png"), cv2.IMREAD_GRAYSCALE) > 0
         assert person.shape == truth.shape
         assert iou(person, truth) >= 0.85, name
-        assert iou(person, truth) > iou(grab, truth) + 0.05, name
+    grab = cv2.imread(str(tmp_path / "grabcut" / "grace_hopper_mask.png"), cv2.IMREAD_GRAYSCALE) > 0
+    truth = cv2.imread(str(MASKS / "grace_hopper.png"), cv2.IMREAD_GRAYSCALE) > 0
+    person = cv2.imread(str(tmp_path / "person" / "grace_hopper_mask.png"), cv2.IMREAD_GRAYSCALE) > 0
+    assert iou(person, truth) > iou(grab, truth) + 0.3  # GrabCut kept the flag and lost the dark uniform
     cut = cv2.imread(str(tmp_path / "person" / "astronaut_cut.png"), cv2.IMREAD_UNCHANGED)
     assert cut.shape[2] == 4 and cut[5, 5, 3] < 30  # the corner (flag) is transparent
 

@@ -25,6 +25,7 @@ _EXPORTS = {
     "eda": "reports.eda", "augment_preview": "reports.figures",
     "frames": "video.frames", "VideoError": "video.reader", "samples": "video.samples",
     "denoise": "denoising.filters", "denoise_image": "denoising.filters", "evaluate_denoisers": "denoising.filters",
+    "evaluate_video_denoisers": "denoising.filters",
     "train_denoiser": "denoising.n2n",
     "detect_faces": "detection.detectors", "detect_text": "detection.detectors", "detect_people": "detection.detectors", "find": "detection.detectors",
     "background": "detection.detectors",

@@ -14,8 +14,8 @@ from ..io import atomic_path
 class VideoOut:
     """`write(rgb, t)` frame by frame, then `close()`; nothing is created before the first frame."""
 
-    def __init__(self, path: str | Path, rate=None):
-        self.path, self.rate, self.frames = Path(path), rate, 0
+    def __init__(self, path: str | Path, rate=None, crf: int = 23):
+        self.path, self.rate, self.frames, self.crf = Path(path), rate, 0, crf
         self._ctx = self._out = self._stream = None
         self._pts = -1
 
@@ -29,7 +29,7 @@ class VideoOut:
             h, w = rgb.shape[:2]
             self._stream = self._out.add_stream("libx264", rate=self.rate or 30)
             self._stream.width, self._stream.height, self._stream.pix_fmt = w // 2 * 2, h // 2 * 2, "yuv420p"
-            self._stream.options = {"preset": "veryfast", "crf": "23"}
+            self._stream.options = {"preset": "veryfast", "crf": str(self.crf)}  # 0: lossless (test clips)
             if t is not None:
                 self._stream.codec_context.time_base = Fraction(1, 1000)
         if rgb.ndim == 2:
