@@ -20,6 +20,11 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	# The image tools' deep models (selfie segmentation, BlazeFace) are files inside MediaPipe's wheel, run by LiteRT:
 	# its numpy<2 pin is metadata only and its declared opencv-contrib-python would overwrite our cv2
 	$(PY) -m pip install --quiet --no-deps mediapipe==0.10.21
+	# A 23-class detector (person, car, vehicle, bicycle, dog, cat, ...): MediaPipe Objectron's SSD, inside its npm
+	# package; unpacked into .venv/share/tamgu/models and checked by its SHA-256
+	cd $(VENV) && npm pack --silent @mediapipe/objectron@0.4.1675468480 >/dev/null && \
+	  bin/python -c "from tamgu.detection.models import install_objectron; install_objectron('mediapipe-objectron-0.4.1675468480.tgz')" && \
+	  rm -f mediapipe-objectron-0.4.1675468480.tgz
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -198,6 +198,10 @@ def _detections(table, o):
     if table.attrs.get("summaries"):
         print(speed_line(table.attrs["summaries"]) + (" (stopped by Ctrl-C; outputs written)"
                                                        if table.attrs.get("interrupted") else ""))
+        for s in table.attrs["summaries"]:
+            if s.get("tracks"):
+                print(f"  {Path(s['input']).name}: " + ", ".join(f"{n} {label}" for label, n in
+                                                                  sorted(s["tracks"].items())) + " (distinct tracks)")
     if len(table) and not out:
         print(table.to_string(index=False))
     errors = table.attrs.get("errors", [])
@@ -315,6 +319,8 @@ COMMANDS = [
             help="text: RapidOCR, or Tesseract for Korean"),
     Command("detect people", "detection.detectors:detect_people", _detections,
             help="people: HOG, or your ONNX detector with --model"),
+    Command("detect objects", "detection.detectors:detect_objects", _detections,
+            help="23 kinds of object (person, car, vehicle, bicycle, dog, cat, ...), with track ids on video"),
     Command("find", "detection.detectors:find", _detections,
             help="find a template image inside images or videos, at any scale and rotation"),
     Command("background", "detection.detectors:background", _background,

@@ -41,10 +41,10 @@ def environment() -> pd.DataFrame:
             rows.append((f"ImageNet weights: {model}", "found", str(src.path)))
         except WeightsError as e:
             rows.append((f"ImageNet weights: {model}", "missing", str(e).splitlines()[0]))
-    from .detection.models import MODELS, available
+    from .detection.models import available, install_hint
 
     for name, path in available().items():
-        rows.append((f"model: {name}", "found" if path else "missing", path or MODELS[name][2]))
+        rows.append((f"model: {name}", "found" if path else "missing", path or install_hint(name)))
     rows.append(("image cache", str(cache_dir() or "off"), "TAMGU_CACHE=DIR moves it, =off turns it off"))
     for tool, why in (("chromium", "headless checks of the HTML pages (tests)"), ("tesseract", "Korean text (detect text)")):
         rows.append((tool, shutil.which(tool) or "not found", why))

@@ -28,7 +28,7 @@ from ..video.stream import Media, Output, frame_file, media_inputs, read_photo, 
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["img", "frame", "time_s", "label", "score", "x", "y", "w", "h", "text", "method"]
+COLUMNS = ["img", "frame", "time_s", "label", "score", "x", "y", "w", "h", "text", "method", "track"]
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Detection:
     h: int
     text: str = ""
     method: str = ""   # which detector: its scores' scale (probability 0..1, or Haar/HOG's unbounded margins)
+    track: int | None = None  # video: the object's id across frames (detection.tracking)
 
 
 Detector = Callable[[np.ndarray], list[Detection]]
@@ -414,6 +415,92 @@ def parse_yolo(out: np.ndarray, names: Sequence[str], scale: float, pad: tuple[f
     return nms(dets, iou)
 
 
+# ---------------------------------------------------------------- objects: MediaPipe Objectron's SSD (Open Images)
+OBJECT_NAMES_KO = {
+    "bicycle": "자전거", "boot": "부츠", "laptop": "노트북", "person": "사람", "chair": "의자", "cattle": "소",
+    "desk": "책상", "cat": "고양이", "computer mouse": "마우스", "computer monitor": "모니터", "box": "상자",
+    "mug": "머그잔", "coffee cup": "커피잔", "stationary bicycle": "실내 자전거", "table": "탁자", "bottle": "병",
+    "high heels": "하이힐", "vehicle": "탈것", "footwear": "신발", "dog": "개", "book": "책", "camera": "카메라",
+    "car": "자동차"}
+
+
+def ssd_box_anchors(size: int = 300, strides: Sequence[int] = (16, 32, 64, 128, 256, 512), min_scale: float = 0.2,
+                    max_scale: float = 0.95) -> np.ndarray:
+    """The TensorFlow object-detection SSD anchors (x, y, w, h in [0, 1]) as MediaPipe's SsdAnchorsCalculator makes
+    them: scales spread from min to max over the layers, aspect ratios 1, 2, 1/2, 3, 1/3 plus one between two
+    scales, and three boxes (ratios 1, 2, 1/2, the first at scale 0.1) in the lowest layer."""
+    n, out = len(strides), []
+    for layer, stride in enumerate(strides):
+        cells = int(np.ceil(size / stride))
+        scale = min_scale + (max_scale - min_scale) * layer / (n - 1)
+        if layer == 0:
+            spec = [(1.0, 0.1), (2.0, scale), (0.5, scale)]
+        else:
+            nxt = 1.0 if layer == n - 1 else min_scale + (max_scale - min_scale) * (layer + 1) / (n - 1)
+            spec = [(r, scale) for r in (1.0, 2.0, 0.5, 3.0, 1 / 3)] + [(1.0, float(np.sqrt(scale * nxt)))]
+        ys, xs = np.meshgrid((np.arange(cells) + 0.5) / cells, (np.arange(cells) + 0.5) / cells, indexing="ij")
+        centres = np.stack([xs.ravel(), ys.ravel()], 1)
+        wh = np.array([(sc * np.sqrt(r), sc / np.sqrt(r)) for r, sc in spec])
+        out.append(np.concatenate([np.repeat(centres, len(spec), 0), np.tile(wh, (len(centres), 1))], 1))
+    return np.concatenate(out).astype(np.float32)
+
+
+def object_detector(classes: Sequence[str] | None = None, min_score: float = 0.4, threads: int | None = None) -> Detector:
+    """MediaPipe Objectron's SSD-MobileNetV2 trained on Open Images: 23 classes (person, car, vehicle, bicycle, dog,
+    cat, bottle, chair, ...), label in English, Korean name in `text`, probability 0..1. `classes` keeps only
+    those (English or Korean names)."""
+    from .models import TFLite, model_dir, model_path
+
+    model = TFLite(model_path("objects"), threads)
+    names = [n.strip().lower() for n in (model_dir() / "ssd_mobilenet_v2_oidv4.labels").read_text().split("\n")]
+    names = (names + [""] * 24)[:24]  # 0 is the background
+    anchors = ssd_box_anchors()
+    keep = np.ones(len(names), bool)
+    keep[0] = False
+    if classes:
+        wanted = set()
+        by_ko = {ko: en for en, ko in OBJECT_NAMES_KO.items()}
+        for c in classes:
+            c = by_ko.get(c.strip(), c.strip().lower())
+            if c not in names:
+                raise ValueError(f"--classes: {c!r} is not one of this detector's classes: "
+                                 + ", ".join(n for n in names[1:] if n))
+            wanted.add(c)
+        keep = np.array([n in wanted for n in names])
+
+    def detect(img: np.ndarray) -> list[Detection]:
+        h, w = img.shape[:2]
+        x = cv2.resize(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), (300, 300), interpolation=cv2.INTER_AREA)
+        outs = model(x[None].astype(np.float32) / 127.5 - 1.0)
+        enc = next(o for o in outs if o.shape[-1] == 4)[0]
+        logits = next(o for o in outs if o.shape[-1] == len(names))[0]
+        scores = 1 / (1 + np.exp(-np.clip(logits.astype(np.float64), -80, 80)))
+        scores[:, ~keep] = 0
+        cls, best = scores.argmax(1), scores.max(1)
+        idx = np.flatnonzero(best >= min_score)
+        if not len(idx):
+            return []
+        e, a = enc[idx], anchors[idx]  # (ty, tx, th, tw) against (x, y, w, h)
+        cy, cx = e[:, 0] / 10 * a[:, 3] + a[:, 1], e[:, 1] / 10 * a[:, 2] + a[:, 0]
+        bh, bw = np.exp(e[:, 2] / 5) * a[:, 3], np.exp(e[:, 3] / 5) * a[:, 2]
+        boxes = np.stack([(cx - bw / 2) * w, (cy - bh / 2) * h, bw * w, bh * h], 1)
+        dets = []
+        for c in np.unique(cls[idx]):  # overlaps removed within each class
+            mine = np.flatnonzero(cls[idx] == c)
+            picked = cv2.dnn.NMSBoxes(boxes[mine].tolist(), best[idx][mine].tolist(), min_score, 0.45)
+            for j in np.ravel(picked):
+                i = mine[j]
+                x0, y0 = max(0, int(round(boxes[i, 0]))), max(0, int(round(boxes[i, 1])))
+                x1, y1 = min(w, int(round(boxes[i, 0] + boxes[i, 2]))), min(h, int(round(boxes[i, 1] + boxes[i, 3])))
+                if x1 > x0 and y1 > y0:
+                    name = names[c]
+                    dets.append(Detection(name, float(best[idx][i]), x0, y0, x1 - x0, y1 - y0,
+                                          OBJECT_NAMES_KO.get(name, "")))
+        return sorted(dets, key=lambda d: -d.score)
+
+    return detect
+
+
 def people_detector(model: str | Path | None = None, classes: str | Path | None = None, score: float = 0.5,
                     input_size: int = 640, all_classes: bool = False) -> Detector:
     """OpenCV's HOG people detector, or a user-supplied ONNX detector (YOLO layout) run with OpenCV DNN."""
@@ -463,6 +550,8 @@ def draw(img: np.ndarray, dets: list[Detection]) -> np.ndarray:
             for px, py in shape.values():
                 cv2.circle(out, (int(px), int(py)), 2, (0, 200, 255), -1, cv2.LINE_AA)
         caption = f"{d.label} {d.score:.2f}" + (f" {d.text}" if d.text and shape is None and d.text.isascii() else "")
+        if getattr(d, "track", None):
+            caption = f"#{d.track} " + caption
         cv2.putText(out, caption, (d.x, max(12, d.y - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 220, 0), 1, cv2.LINE_AA)
     return out
 
@@ -485,11 +574,18 @@ def run_detector(detector: Detector, inputs, out: str | Path | None = None, fram
     frame. `out/summary.json` says per input how many frames were read, processed and dropped, at what fps
     and latency. Unreadable inputs are reported and skipped; the others go on (the CLI then exits 1).
     """
+    from .tracking import IoUTracker
+
     items = media_inputs(inputs)
     out = Path(out) if out else None
+    trackers: dict[str, IoUTracker] = {}
 
     def tool(item: Media, fr) -> Output:
         dets = detector(fr.image)
+        if item.is_video:  # the same object across frames keeps its id: a video's table counts objects
+            tracker = trackers.setdefault(item.spec, IoUTracker())
+            for d, k in zip(dets, tracker.update(dets)):
+                d.track = k
         res = Output([asdict(d) for d in dets])
         if out is not None and annotate and (item.kind == "photo" or frame_images or video):
             shown = draw(fr.image, dets)
@@ -501,9 +597,16 @@ def run_detector(detector: Detector, inputs, out: str | Path | None = None, fram
     rows, summaries, errors, interrupted = run_frames(items, tool, out, "detect", frame_step, video and annotate,
                                                       timeout=timeout, reconnect=reconnect, seconds=seconds,
                                                       progress=progress)
+    for s in summaries:
+        if s["input"] in trackers:
+            s["tracks"] = trackers[s["input"]].counts()
     table = pd.DataFrame(rows, columns=COLUMNS)
+    table["track"] = table["track"].astype("Int64")  # empty for photos
     if out is not None:
         write_table(table, out)
+        from ..io import write_json
+
+        write_json({"inputs": summaries, "interrupted": interrupted}, out / "summary.json")
     table.attrs.update(errors=errors, files=len(items), summaries=summaries, interrupted=interrupted)
     return table
 
@@ -807,6 +910,28 @@ def detect_people(inputs, out: str | Path | None = None, model: str | Path | Non
 
 
 detect_people.__doc__ += LIVE_ARGS
+
+
+def detect_objects(inputs, out: str | Path | None = None, classes: Sequence[str] | None = None,
+                   min_score: float = 0.4, frame_step: int = 1, video: bool = True, frame_images: bool = False,
+                   threads: int | None = None, timeout: float = 5.0, reconnect: int = 0, seconds: float | None = None,
+                   progress: bool = True) -> pd.DataFrame:
+    """`tamgu detect objects`: 23 kinds of object (person, car, vehicle, bicycle, dog, cat, chair, bottle, laptop,
+    ...) in photos, videos, cameras and streams, with MediaPipe Objectron's SSD (Open Images v4; no truck,
+    airplane or boat: for COCO's 80 classes give your own ONNX to `detect people --model`). The label is
+    English, `text` the Korean name, the score a probability 0..1; on video each object gets a track id.
+
+    Args:
+        out: folder for annotated images, videos, detections.csv/.json and summary.json
+        classes: keep only these, comma-separated, in English or Korean (e.g. person,car or 사람,자동차)
+        min_score: least probability
+    """
+    kw = _live(locals())
+    return run_detector(tagged(object_detector(classes, min_score, threads), "ssd-oidv4"), inputs, out, frame_step,
+                        progress=progress, **kw)
+
+
+detect_objects.__doc__ += LIVE_ARGS
 
 
 def find(template: str | Path, inputs, out: str | Path | None = None,

@@ -5,6 +5,10 @@ and the one way they are run.
     blazeface_short MediaPipe BlazeFace short range (128x128, faces within ~2 m), mediapipe wheel
     blazeface_full  MediaPipe BlazeFace full range, sparse (192x192, smaller and farther faces), mediapipe wheel
 
+    objects         MediaPipe Objectron's SSD-MobileNetV2 (Open Images v4, 23 classes: person, car, vehicle, bicycle,
+                    dog, cat, ...; 300x300 RGB in [-1,1]), from the npm package @mediapipe/objectron, unpacked
+                    by `install_objectron` into MODEL_DIR (make does it) and checked by its SHA-256
+
 `model_path(name)` finds a file or raises ModelError with the command that installs it; `available()` is what
 `tamgu env` lists. TFLite models run in LiteRT (ai-edge-litert) with `threads` threads.
 """
@@ -12,8 +16,11 @@ and the one way they are run.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import os
+import sys
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +33,36 @@ MODELS: dict[str, tuple[str, str, str]] = {  # name -> (package, file inside it,
     "blazeface_short": ("mediapipe", "modules/face_detection/face_detection_short_range.tflite", MEDIAPIPE),
     "blazeface_full": ("mediapipe", "modules/face_detection/face_detection_full_range_sparse.tflite", MEDIAPIPE),
 }
+
+
+OBJECTRON = "@mediapipe/objectron@0.4.1675468480"
+OBJECTRON_INSTALL = (f"make install (it runs: npm pack {OBJECTRON}, then python -c \"from tamgu.detection.models import "
+                     "install_objectron; install_objectron('mediapipe-objectron-0.4.1675468480.tgz')\")")
+# The SSD inside objectron_solution_packed_assets.data: bytes 184.. (the first 184 are its label map)
+OBJECTS_SHA256 = "d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6"
+FILE_MODELS: dict[str, tuple[str, str]] = {"objects": ("ssd_mobilenet_v2_oidv4.tflite", OBJECTRON_INSTALL)}
+
+
+def model_dir() -> Path:
+    """Where unpacked model files live: TAMGU_MODELS, else the environment's share/tamgu/models."""
+    return Path(os.environ.get("TAMGU_MODELS") or Path(sys.prefix) / "share" / "tamgu" / "models").expanduser()
+
+
+def install_objectron(tgz: str | Path, dest: str | Path | None = None) -> Path:
+    """Unpack the 23-class SSD and its label map from the npm tarball of @mediapipe/objectron; the model's SHA-256
+    is checked, and a tarball that holds another model is refused."""
+    dest = Path(dest) if dest else model_dir()
+    with tarfile.open(tgz) as t:
+        data = t.extractfile("package/objectron_solution_packed_assets.data").read()
+    model, labels = data[184:], data[:184]
+    digest = hashlib.sha256(model).hexdigest()
+    if digest != OBJECTS_SHA256 or model[4:8] != b"TFL3":
+        raise ModelError(f"{tgz} does not hold the expected SSD (sha256 {digest[:12]}..., expected "
+                         f"{OBJECTS_SHA256[:12]}...): fetch {OBJECTRON} again")
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "ssd_mobilenet_v2_oidv4.labels").write_bytes(labels)
+    (dest / "ssd_mobilenet_v2_oidv4.tflite").write_bytes(model)
+    return dest / "ssd_mobilenet_v2_oidv4.tflite"
 
 
 class ModelError(TamguError):
@@ -63,6 +100,12 @@ def _package_dir(package: str) -> Path | None:
 
 
 def model_path(name: str) -> Path:
+    if name in FILE_MODELS:
+        file, install = FILE_MODELS[name]
+        path = model_dir() / file
+        if not path.is_file():
+            raise ModelError(f"the {name} model ({path}) is not installed: {install}")
+        return path
     package, rel, install = MODELS[name]
     base = _package_dir(package)
     path = base / rel if base is not None else None
@@ -71,10 +114,14 @@ def model_path(name: str) -> Path:
     return path
 
 
+def install_hint(name: str) -> str:
+    return FILE_MODELS[name][1] if name in FILE_MODELS else MODELS[name][2]
+
+
 def available() -> dict[str, str | None]:
     """Each model's file, or None when its package is missing."""
     out = {}
-    for name in MODELS:
+    for name in [*MODELS, *FILE_MODELS]:
         try:
             out[name] = str(model_path(name))
         except ModelError:
