@@ -125,7 +125,7 @@ def needs_vtest():
 
 def test_people_found_in_vtest(tmp_path):
     needs_vtest()
-    t = detect_people(VTEST, tmp_path, frame_step=100, frame_images=True, progress=False)
+    t = detect_people(VTEST, tmp_path, method="hog", frame_step=100, frame_images=True, progress=False)
     per_frame = t.groupby("frame").size()
     assert len(per_frame) >= 6 and per_frame.median() >= 2  # a street with several walkers
     assert (t["label"] == "person").all() and (t["h"] > t["w"]).mean() > 0.9  # upright boxes

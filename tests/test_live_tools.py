@@ -259,3 +259,16 @@ def test_tracks_follow_an_object_across_frames_and_count_objects_not_detections(
     t = detect_faces(face_clip, tmp_path, progress=False)
     assert t["track"].nunique() == 1 and len(t) >= 25  # one face in every frame: one track
     assert json.loads((tmp_path / "summary.json").read_text())["inputs"][0]["tracks"] == {"face": 1}
+
+
+def test_the_deep_people_detector_finds_people_and_not_a_cat(portraits, tmp_path):
+    from tamgu.detection.detectors import detect_people
+
+    cv2.imwrite(str(tmp_path / "chelsea.png"), cv2.cvtColor(skimage.data.chelsea(), cv2.COLOR_RGB2BGR))
+    t = detect_people([portraits, tmp_path / "chelsea.png"], progress=False)
+    assert set(t["img"]) == {"astronaut.png", "grace_hopper.png"} and set(t["label"]) == {"person"}
+    vtest = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+    if vtest.exists():  # a street: several walkers a frame, upright boxes, fewer tracks than detections
+        street = detect_people(vtest, tmp_path / "street", frame_step=5, seconds=10, progress=False)
+        assert street.groupby("frame").size().median() >= 3 and (street["h"] > street["w"]).mean() > 0.9
+        assert street["track"].nunique() < len(street) / 3
