@@ -49,7 +49,7 @@ def test_face_found_on_the_true_face(photos, method, name):
 def test_face_cli_writes_table_json_and_annotated(photos, tmp_path):
     assert main(["detect", "faces", str(photos), "--out", str(tmp_path)]) == 0
     t = pd.read_csv(tmp_path / "detections.csv")
-    assert list(t.columns) == ["img", "frame", "time_s", "label", "score", "x", "y", "w", "h", "text", "method"]
+    assert list(t.columns) == ["img", "frame", "time_s", "label", "score", "x", "y", "w", "h", "text", "method", "track"]
     assert set(t["img"]) == {"astronaut.png", "grace_hopper.png"}
     assert (tmp_path / "detections.json").exists() and (tmp_path / "annotated" / "astronaut.png").exists()
 
