@@ -157,6 +157,12 @@ def test_each_tool_reads_a_live_stream_and_reports_its_speed(face_clip, tmp_path
         printed = capsys.readouterr().out
     with StreamServer(face_clip) as server:
         bg = background(server.url, tmp_path / "bg", timeout=2, progress=False)
+    with StreamServer(face_clip) as server:
+        from tamgu.denoising.filters import denoise
+
+        dn = denoise(server.url, tmp_path / "dn", method="temporal", timeout=2, progress=False)
+    assert dn.loc[0, "kind"] == "stream" and dn.loc[0, "frames"] >= 5 and dn.loc[0, "fps"] > 0
+    assert Path(dn.loc[0, "output"]).stat().st_size > 0
     faces = pd.read_csv(tmp_path / "faces" / "detections.csv")
     summary = json.loads((tmp_path / "faces" / "summary.json").read_text())["inputs"][0]
     assert summary["kind"] == "stream" and summary["frames_read"] >= 20 and summary["frames_processed"] >= 10

@@ -332,6 +332,7 @@ show(WORK / "person", 3)'''),
 if clip.exists():
     seconds = 2 if FAST else 8
     runs = {"faces (blazeface)": tamgu.detect_faces(clip, out=WORK / "faces_video", seconds=seconds, progress=False),
+            "objects (ssd)": tamgu.detect_objects(clip, out=WORK / "objects_video", seconds=seconds, progress=False),
             "background (person)": tamgu.background(clip, out=WORK / "background", seconds=seconds, progress=False)}
     speed = pd.DataFrame([{"tool": name, **table.attrs["summaries"][0]} for name, table in runs.items()])
     display(speed[["tool", "frames_processed", "achieved_fps", "latency_ms", "video"]])

@@ -165,6 +165,9 @@ def denoise(inputs, out: str | Path,
         raise ValueError(f"--sigma {sigma}: a noise level is positive, in 0..255 units (leave it out to estimate it).")
     set_threads(threads)
     items = media_inputs(inputs)
+    # warm up before a live source opens (scikit-image's estimator takes a second to import): a camera's first
+    # seconds are not lost to it
+    estimate_sigma(np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8))
     if method == "temporal" and not any(i.is_video for i in items):
         raise ValueError("--method temporal averages over the frames of a video; for photos use nlm, gaussian, "
                          "... or n2n.")
@@ -233,7 +236,8 @@ VIDEO_METHODS = ("temporal", "gaussian", "median", "bilateral", "nlm")
 
 
 def evaluate_video(noise: str = "gaussian:25", methods: list[str] | None = None, size: str = "640x480",
-                   frames: int = 60, step: int = 2, seed: int = 0, skip: int = 8, progress: bool = True) -> pd.DataFrame:
+                   frames: int = 60, step: int = 2, seed: int = 0, skip: int = 8, model: str | Path | None = None,
+                   progress: bool = True) -> pd.DataFrame:
     """Video denoising measured: a slow pan (`step` px a frame) across real photos (scikit-image's astronaut,
     coffee and chelsea), noised with a fixed seed; each method's PSNR and SSIM against the clean frames
     (after the first `skip`, which a temporal method needs to fill its average) and its frames per second
@@ -258,9 +262,18 @@ def evaluate_video(noise: str = "gaussian:25", methods: list[str] | None = None,
                 "fps": round(len(outs) / seconds, 1) if seconds else None}
 
     rows.append(row("noisy", noisy, None))
-    for m in tqdm(methods or VIDEO_METHODS, desc="methods", disable=no_bar(progress)):
+    net = None
+    if model:  # a trained Noise2Noise U-Net, frame by frame (its first pass sets up its kernels: not timed)
+        from .n2n import load_denoiser
+
+        net = load_denoiser(model)
+        denoise_image(noisy[0], "n2n", None, 1.0, net)
+    for m in tqdm(list(methods or VIDEO_METHODS) + (["n2n"] if net is not None else []), desc="methods",
+                  disable=no_bar(progress)):
         t0 = time.perf_counter()
-        if m == "temporal":
+        if m == "n2n":
+            outs = [denoise_image(n, "n2n", None, 1.0, net) for n in noisy]
+        elif m == "temporal":
             d = TemporalDenoiser(speckle=spec.kind == "speckle")
             outs = [d(n) for n in noisy]
         else:
