@@ -35,8 +35,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/tamgu demo --out runs/demo
 
+# two workers, whole files each (module fixtures such as a trained run are built once); streams that play in real
+# time and notebook kernels wait more than they compute, so the two overlap well
 test: $(STAMP) test-assets
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The study plan's notebooks (tutorials/ko, tutorials/en) in JupyterLab
 tutorials: $(STAMP)

@@ -76,6 +76,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--frames", type=int, default=150, help="frames in the clip (fewer: a quick smoke run)")
+    ap.add_argument("--n2n-epochs", type=int, default=6, help="epochs of the Noise2Noise U-Net trained for the table")
     a = ap.parse_args()
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; 640x480, {a.frames} frames", flush=True)
     rows = []
@@ -116,9 +117,13 @@ def main() -> None:
             print(rows[-1], flush=True)
         # denoising
         noisy, clean = clip(tmp, noisy=True, n=a.frames)
-        for method in ("temporal", "gaussian", "median", "bilateral", "nlm"):
+        # a Noise2Noise U-Net trained here on noisy photos only (a few minutes), run frame by frame
+        n2n = tmp / "n2n.pt"
+        tamgu.train_denoiser(n2n, noise="gaussian:5-50", epochs=a.n2n_epochs, steps=100, progress=False)
+        for method in ("temporal", "gaussian", "median", "bilateral", "nlm", "n2n"):
             out = tmp / f"dn_{method}"
-            table = tamgu.denoise(noisy, out, method=method, progress=False, seconds=None if method != "nlm" else 2)
+            table = tamgu.denoise(noisy, out, method=method, model=n2n if method == "n2n" else None, progress=False,
+                                  seconds=None if method not in ("nlm", "n2n") else 2)
             fps, lat = float(table.loc[0, "fps"]), float(table.loc[0, "latency_ms"])
             frames = [fr.image[..., ::-1] for fr in iter_frames(out / "noisy.mp4")]
             pairs = list(zip(clean[10:], frames[10:]))
