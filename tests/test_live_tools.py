@@ -202,6 +202,16 @@ def test_a_video_is_a_video_whatever_its_extension(face_clip, tmp_path):
     assert kinds == {"clip": "video", "clip.mts": "video", "clip.vob": "video"}
     t = detect_faces(tmp_path / "clip.mts", tmp_path / "o", frame_step=10, progress=False)
     assert t["frame"].tolist() == [0, 10, 20]
+    import tamgu
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("a.mts", "b.vob", "c"):
+        shutil.copy(face_clip, folder / name)
+    cut = tamgu.frames(folder, tmp_path / "frames", every=1.0, progress=False)  # the folder scan finds all three
+    assert cut["video"].nunique() == 3
+    with pytest.raises(ValueError, match="record it to a file first"):
+        tamgu.frames("http://127.0.0.1:9/live.ts", tmp_path / "f2", progress=False)
 
 
 @pytest.mark.parametrize("source, message", [

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..io import VIDEO_EXTS, list_inputs, write_csv, write_image, no_bar
+from ..io import VIDEO_EXTS, write_csv, write_image, no_bar
 from .reader import VideoError, open_video, rotate, timing
 
 log = logging.getLogger(__name__)
@@ -350,7 +350,14 @@ class _Both:
 
 
 def _video_files(inputs: list[str | Path]) -> list[Path]:
-    files = list_inputs(inputs, VIDEO_EXTS, "video files or folders of videos")
+    from .stream import media_inputs
+
+    items = media_inputs(inputs, "video files or folders of videos")  # the one rule for "is it a video"
+    live = [m.spec for m in items if m.live]
+    if live:
+        raise ValueError(f"{live[0]}: tamgu frames cuts frames out of video files; to keep a camera's or a stream's "
+                         "frames, record it to a file first (e.g. ffmpeg -i URL -t 60 -c copy clip.mp4)")
+    files = [m.path for m in items if m.kind == "video"]
     if not files:
         raise FileNotFoundError(f"no videos ({', '.join(sorted(VIDEO_EXTS))}) in {', '.join(map(str, inputs))}")
     stems = pd.Series([f.stem for f in files])
