@@ -298,3 +298,22 @@ def test_a_person_detector_file_other_than_the_one_its_text_graph_was_made_for_i
     monkeypatch.setitem(models.SHA256, "person_ssdlite", "0" * 64)
     with pytest.raises(models.ModelError, match="not the expected person_ssdlite model"):
         models.model_path("person_ssdlite")
+
+
+def test_ctrl_c_ends_a_run_with_its_outputs_written(face_clip, tmp_path):
+    import av
+
+    seen = []
+
+    def interrupted_after_five(img):
+        if len(seen) == 5:
+            raise KeyboardInterrupt
+        seen.append(1)
+        return [Detection("thing", 1.0, 0, 0, 10, 10)]
+
+    t = run_detector(interrupted_after_five, [face_clip, face_clip], tmp_path, progress=False)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["interrupted"] and len(summary["inputs"]) == 1  # the second input never starts
+    assert len(pd.read_csv(tmp_path / "detections.csv")) == 5 == len(t)
+    with av.open(str(tmp_path / "pan_annotated.mp4")) as v:  # a playable video of what was done
+        assert sum(1 for _ in v.decode(video=0)) == 5
