@@ -666,14 +666,19 @@ def grabcut_person(img: np.ndarray, iterations: int = 5) -> np.ndarray:
 
 
 def guided_filter(guide: np.ndarray, p: np.ndarray, radius: int, eps: float = 1e-3) -> np.ndarray:
-    """He et al.'s guided filter (grey guide in [0,1]): `p` smoothed but with the guide's edges, so an upsampled
-    mask snaps to the hair and shoulders of the full-resolution frame. Box filters only: a few ms at 640x480."""
-    box = lambda x: cv2.boxFilter(x, cv2.CV_32F, (2 * radius + 1, 2 * radius + 1))  # noqa: E731
-    mean_i, mean_p = box(guide), box(p)
-    var_i = box(guide * guide) - mean_i * mean_i
-    a = (box(guide * p) - mean_i * mean_p) / (var_i + eps)
+    """He et al.'s guided filter (grey guide in [0,1]), in its fast form (coefficients at half size): `p` smoothed
+    but with the guide's edges, so an upsampled mask snaps to the hair and shoulders of the full-size frame."""
+    h, w = guide.shape[:2]
+    small = (max(1, w // 2), max(1, h // 2))
+    g, q = cv2.resize(guide, small, interpolation=cv2.INTER_AREA), cv2.resize(p, small, interpolation=cv2.INTER_AREA)
+    r = max(1, radius // 2)
+    box = lambda x: cv2.boxFilter(x, cv2.CV_32F, (2 * r + 1, 2 * r + 1))  # noqa: E731
+    mean_i, mean_p = box(g), box(q)
+    var_i = box(g * g) - mean_i * mean_i
+    a = (box(g * q) - mean_i * mean_p) / (var_i + eps)
     b = mean_p - a * mean_i
-    return box(a) * guide + box(b)
+    a, b = cv2.resize(box(a), (w, h)), cv2.resize(box(b), (w, h))
+    return a * guide + b
 
 
 class PersonSegmenter:
@@ -739,8 +744,8 @@ def composite(img: np.ndarray, prob: np.ndarray, behind: np.ndarray | str) -> np
         behind = cv2.GaussianBlur(img, (k, k), 0)
     elif behind.shape[:2] != img.shape[:2]:
         behind = cv2.resize(behind, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_AREA)
-    a = prob[..., None].astype(np.float32)
-    return (img * a + behind * (1 - a)).astype(np.uint8)
+    a = prob.astype(np.float32)
+    return cv2.blendLinear(img, behind, a, 1.0 - a)
 
 
 def background(inputs, out: str | Path, method: Literal["auto", "person", "mog2", "knn", "grabcut"] = "auto",
