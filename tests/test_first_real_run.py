@@ -237,3 +237,13 @@ def test_gpu_check_fails_when_ddp_or_amp_move_the_oof_beyond_the_stated_toleranc
     failed = [c for c, ok, _ in gpu_check.checks(s(0.50), s(0.60), False, s(0.50), s(0.55)) if not ok]
     assert len(failed) == 3
     assert gpu_check.main(["--models", "resnet50"]) == 2  # no GPU here: it says to use --dry-run, and stops
+
+
+def test_the_probe_network_trains_predicts_and_exports_like_any_timm_model(tiny_data, tmp_path):
+    """tamgu_probe: the model a full-size rehearsal uses so that it times the data path, not the network."""
+    run = tmp_path / "probe"
+    summary = tamgu.train(tiny_data, out=run, model="tamgu_probe", weights="none", image_size="32x24", folds=2,
+                          epochs=1, workers=0)
+    assert np.isfinite(summary["oof"]["log_loss"]) and (run / "submission.csv").is_file()
+    meta = tamgu.export(run, out=tmp_path / "probe.onnx")
+    assert meta["model"] == "tamgu_probe" and (tmp_path / "probe.onnx").stat().st_size > 0
