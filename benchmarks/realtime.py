@@ -76,6 +76,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--frames", type=int, default=150, help="frames in the clip (fewer: a quick smoke run)")
+    ap.add_argument("--tools", nargs="+", default=["background", "people", "faces", "denoise"],
+                    help="which groups of rows to measure")
     ap.add_argument("--n2n-epochs", type=int, default=6, help="epochs of the Noise2Noise U-Net trained for the table")
     a = ap.parse_args()
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; 640x480, {a.frames} frames", flush=True)
@@ -85,7 +87,7 @@ def main() -> None:
         pics = photos(tmp)
         video, _ = clip(tmp, n=a.frames)
         # background
-        for method in ("person", "grabcut", "mog2"):
+        for method in ("person", "grabcut", "mog2") if "background" in a.tools else ():
             out = tmp / f"bg_{method}"
             # GrabCut takes seconds a frame: its speed from the first half second of the clip
             tamgu.background(video, out, method=method, progress=False, seconds=0.5 if method == "grabcut" else None)
@@ -98,9 +100,25 @@ def main() -> None:
                 quality = "IoU " + " / ".join(f"{v:.2f}" for v in ious)
             rows.append(("background", method, fps, lat, quality))
             print(rows[-1], flush=True)
+        # people and objects
+        for tool, method in (("people", "ssdlite"), ("people", "ssd"), ("people", "hog"), ("objects", "ssd")):
+            if "people" not in a.tools:
+                continue
+            out = tmp / f"{tool}_{method}"
+            if tool == "people":
+                tamgu.detect_people(video, out, method=method, progress=False)
+                t = tamgu.detect_people(list(pics.values()), method=method, progress=False)
+            else:
+                tamgu.detect_objects(video, out, progress=False)
+                t = tamgu.detect_objects(list(pics.values()), classes=["person"], progress=False)
+            fps, lat = speed(json.loads((out / "summary.json").read_text()))
+            found = t.groupby("img").size().reindex([f"{n}.png" for n in pics], fill_value=0)
+            rows.append((tool, method, fps, lat, f"person found in {int((found > 0).sum())}/2 portraits, "
+                                                 f"{int((found - 1).clip(lower=0).sum())} extra box(es)"))
+            print(rows[-1], flush=True)
         # faces
         for method, extra in (("blazeface", {"range": "full"}), ("blazeface", {"range": "short"}), ("haar", {}),
-                              ("mtcnn", {})):
+                              ("mtcnn", {})) if "faces" in a.tools else ():
             out = tmp / f"faces_{method}_{extra.get('range', '')}"
             tamgu.detect_faces(video, out, method=method, progress=False, seconds=2 if method == "mtcnn" else None,
                                **extra)
@@ -118,11 +136,14 @@ def main() -> None:
             rows.append(("faces", method + (f" {extra['range']}" if extra else ""), fps, lat, quality))
             print(rows[-1], flush=True)
         # denoising
-        noisy, clean = clip(tmp, noisy=True, n=a.frames)
+        if "denoise" not in a.tools:
+            a.n2n_epochs = 0
+        noisy, clean = clip(tmp, noisy=True, n=a.frames) if "denoise" in a.tools else (None, None)
         # a Noise2Noise U-Net trained here on noisy photos only (a few minutes), run frame by frame
         n2n = tmp / "n2n.pt"
-        tamgu.train_denoiser(n2n, noise="gaussian:5-50", epochs=a.n2n_epochs, steps=100, progress=False)
-        for method in ("temporal", "gaussian", "median", "bilateral", "nlm", "n2n"):
+        if "denoise" in a.tools:
+            tamgu.train_denoiser(n2n, noise="gaussian:5-50", epochs=a.n2n_epochs, steps=100, progress=False)
+        for method in ("temporal", "gaussian", "median", "bilateral", "nlm", "n2n") if "denoise" in a.tools else ():
             out = tmp / f"dn_{method}"
             table = tamgu.denoise(noisy, out, method=method, model=n2n if method == "n2n" else None, progress=False,
                                   seconds=None if method not in ("nlm", "n2n") else 2)
