@@ -36,7 +36,7 @@ demo: $(STAMP)
 	$(VENV)/bin/tamgu demo --out runs/demo
 
 # two workers, whole files each (module fixtures such as a trained run are built once); streams that play in real
-# time and notebook kernels wait more than they compute, so the two overlap well
+# time, pages and notebook kernels wait, and the other worker's training uses the core meanwhile
 test: $(STAMP) test-assets
 	$(PY) -m pytest -q -n 2 --dist loadfile
 

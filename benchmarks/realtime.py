@@ -77,7 +77,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=150, help="frames in the clip (fewer: a quick smoke run)")
     ap.add_argument("--tools", nargs="+", default=["background", "people", "faces", "denoise"],
                     help="which groups of rows to measure")
-    ap.add_argument("--n2n-epochs", type=int, default=6, help="epochs of the Noise2Noise U-Net trained for the table")
+    ap.add_argument("--n2n-epochs", type=int, default=6, help="epochs of the Noise2Noise U-Net trained for the table (0: no n2n row)")
     a = ap.parse_args()
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; 640x480, {a.frames} frames", flush=True)
     rows = []
@@ -140,9 +140,10 @@ def main() -> None:
         noisy, clean = clip(tmp, noisy=True, n=a.frames) if "denoise" in a.tools else (None, None)
         # a Noise2Noise U-Net trained here on noisy photos only (a few minutes), run frame by frame
         n2n = tmp / "n2n.pt"
-        if "denoise" in a.tools:
+        if "denoise" in a.tools and a.n2n_epochs > 0:
             tamgu.train_denoiser(n2n, noise="gaussian:5-50", epochs=a.n2n_epochs, steps=100, progress=False)
-        for method in ("temporal", "gaussian", "median", "bilateral", "nlm", "n2n") if "denoise" in a.tools else ():
+        methods = ("temporal", "gaussian", "median", "bilateral", "nlm") + (("n2n",) if a.n2n_epochs > 0 else ())
+        for method in methods if "denoise" in a.tools else ():
             out = tmp / f"dn_{method}"
             # quality on the denoised frames themselves (PNG), not on the H.264 output, whose own compression at
             # crf 23 would be what is measured; fps and latency are the whole process's, video written

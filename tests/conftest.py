@@ -3,11 +3,6 @@ import os
 import shutil
 import warnings
 
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    # `make test` runs two workers on the two cores: one math thread each (and in the processes they start), so
-    # they do not fight over the cores (set before torch is first imported)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import pytest
 
