@@ -260,13 +260,10 @@ def test_a_run_folder_made_with_other_settings_is_refused_unless_fresh(tiny_data
 
 def test_folds_trained_on_separate_machines_are_collected_and_checked(tiny_data, tmp_path, capsys):
     import shutil
-    import subprocess
-    import sys
 
-    def fold_on_machine(k: int, machine: str, *extra: str) -> None:
-        cmd = [sys.executable, "-m", "tamgu.cli", "train", str(tiny_data), "--out", str(tmp_path / machine / "run"),
-               "--folds", "2", "--fold", str(k), "--epochs", "1", *TINY, *extra]
-        subprocess.run(cmd, check=True, capture_output=True)
+    def fold_on_machine(k: int, machine: str, *extra: str) -> None:  # each machine writes its own run folder
+        assert main(["train", str(tiny_data), "--out", str(tmp_path / machine / "run"), "--folds", "2", "--fold", str(k),
+                     "--epochs", "1", *TINY, *extra]) == 0
 
     fold_on_machine(0, "a")
     fold_on_machine(1, "b")
@@ -295,17 +292,16 @@ def test_ddp_with_two_cpu_processes_writes_what_one_process_writes(tmp_path):
 
     data = tamgu.synth(tmp_path / "data", drivers=8, per_class=6, test=40, test_drivers=2, image_size="48x36", seed=3)
 
-    def run(out, *extra):
-        cmd = [sys.executable, "-m", "tamgu.cli", "train", str(data), "--out", str(out), "--folds", "2", "--epochs", "8",
-               "--image-size", "48x36", "--workers", "0", "--accelerator", "cpu", "--model", "test_resnet",
-               "--weights", "none", "--lr", "3e-3", "--split", "random", *extra]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done
+    def args(out, *extra):
+        return ["train", str(data), "--out", str(out), "--folds", "2", "--epochs", "8", "--image-size", "48x36",
+                "--workers", "0", "--accelerator", "cpu", "--model", "test_resnet", "--weights", "none", "--lr", "3e-3",
+                "--split", "random", *extra]
 
     single, ddp = tmp_path / "single", tmp_path / "ddp"
-    run(single, "--batch-size", "32")
-    out = run(ddp, "--devices", "2", "--batch-size", "16")
+    assert main(args(single, "--batch-size", "32")) == 0  # one process: this one
+    out = subprocess.run([sys.executable, "-m", "tamgu.cli", *args(ddp, "--devices", "2", "--batch-size", "16")],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
     assert "INFO" not in out.stderr and out.stdout.count("  OOF ") == 1  # one summary, from rank 0
     files = lambda root: sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     assert files(ddp) == files(single)

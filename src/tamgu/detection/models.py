@@ -76,8 +76,12 @@ class ModelError(TamguError):
 
 
 def default_threads() -> int:
-    """Threads for one tool's model: all cores, at most 4. Torch, OpenCV and LiteRT each get this many (not each
-    their own default), which keeps a busy 2-core machine from being oversubscribed."""
+    """Threads for one tool's model: OMP_NUM_THREADS when it is set (a machine shared with other jobs), else all
+    cores, at most 4. Torch, OpenCV and LiteRT each get this many (not each their own default), which keeps a
+    busy 2-core machine from being oversubscribed."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     return max(1, min(4, os.cpu_count() or 1))
 
 
