@@ -30,6 +30,8 @@ _EXPORTS = {
     "detect_faces": "detection.detectors", "detect_text": "detection.detectors", "detect_people": "detection.detectors",
     "detect_objects": "detection.detectors", "find": "detection.detectors",
     "background": "detection.detectors",
+    "cracks": "inspection.find", "evaluate_cracks": "inspection.find", "train_cracks": "inspection.unet",
+    "synth_cracks": "inspection.synth", "synth_wall_clip": "inspection.synth",
     "make_folds": "pipeline.folds",
     "log_loss": "pipeline.metrics",
     "predict": "pipeline.prediction", "score": "pipeline.prediction", "validate_submission": "pipeline.prediction",

@@ -253,6 +253,49 @@ def _background(table, o):
     _detections(table, o)
 
 
+def _synth_cracks(out, o):
+    print(f"wrote {o.get('n', 200)} generated concrete surfaces with true crack masks to {out} (images/, masks/, "
+          "surfaces.csv)")
+
+
+def _cracks(table, o):
+    from .video.stream import speed_line
+
+    images = table.attrs["images"]
+    with_any = int((images["cracks"] > 0).sum()) if len(images) else 0
+    unit = "mm" if o.get("mm_per_px") else "px"
+    print(f"{len(table)} cracks in {len(images)} image(s), {with_any} with any ({table.attrs['method']}) -> "
+          f"{Path(o['out']) / 'cracks.csv'} and images.csv")
+    if len(table):
+        top = images.sort_values(f"total_length_{unit}", ascending=False).head(5)
+        for r in top.itertuples():
+            if r.cracks:
+                print(f"  {r.mask.replace('_mask.png', '')}: {r.cracks} crack(s), {getattr(r, 'total_length_' + unit):.1f} "
+                      f"{unit} in all, widest {getattr(r, 'widest_' + unit):.2f} {unit}")
+    skipped = table.attrs.get("skipped", {})
+    if table.attrs.get("summaries") and any(s["kind"] != "photo" for s in table.attrs["summaries"]):
+        print(speed_line(table.attrs["summaries"]) + (f"; {skipped['every']} frame(s) skipped by --every, "
+                                                       f"{skipped['dedupe']} as near-duplicates"
+                                                       if sum(skipped.values()) else ""))
+    for e in table.attrs.get("errors", []):
+        print(f"  skipped {e}", file=sys.stderr)
+    if table.attrs.get("errors"):
+        raise ValueError(f"{len(table.attrs['errors'])} input(s) could not be read (listed above)")
+
+
+def _cracks_train(res, o):
+    print(f"saved {res['model']}: {res['encoder']} U-Net, best val loss {res['best_val_loss']:.4f} after "
+          f"{res['epochs_run']} epochs, threshold {res['threshold']} (skeleton F1 on {res['val_images']} held-out "
+          f"images: {res['threshold_f1'][str(res['threshold'])]:.3f}), {res['seconds'] / 60:.1f} min")
+    print(f"  trained on {res['trained_on']}")
+
+
+def _cracks_eval(table, o):
+    print(table.attrs["summary"].to_string(index=False))
+    if o.get("out"):
+        print(f"\nper image: {Path(o['out']) / 'eval.csv'}")
+
+
 # ---------------------------------------------------------------------------------------------- table
 def _train_shape() -> Shape:
     from .pipeline.config import TrainConfig
@@ -325,6 +368,14 @@ COMMANDS = [
             help="find a template image inside images or videos, at any scale and rotation"),
     Command("background", "detection.detectors:background", _background,
             help="foreground masks and cut-outs: videos (MOG2/KNN), photos (GrabCut)"),
+    Command("synth-cracks", "inspection.synth:synth_cracks", _synth_cracks, Shape(positional=("out",)),
+            help="write generated concrete surfaces with true crack masks (the CRACK500 layout)"),
+    Command("cracks", "inspection.find:cracks", _cracks,
+            help="crack masks and measurements (length, width, orientation) of photos, videos and cameras"),
+    Command("cracks train", "inspection.unet:train_cracks", _cracks_train,
+            help="train a crack U-Net on a crack set (images/ + masks/) or on generated surfaces"),
+    Command("cracks eval", "inspection.find:evaluate_cracks", _cracks_eval,
+            help="score ridge and U-Net on a labelled crack set: skeleton F1 within 2 px, false alarms"),
     Command("synth clip", "pipeline.synthetic:synth_clip", _synth_clip, Shape(positional=("out",)),
             help="write a generated dashboard clip of a new driver following a schedule of poses"),
     Command("export", "pipeline.export:export", _export,
