@@ -367,7 +367,7 @@ COMMANDS = [
     Command("find", "detection.detectors:find", _detections,
             help="find a template image inside images or videos, at any scale and rotation"),
     Command("background", "detection.detectors:background", _background,
-            help="foreground masks and cut-outs: videos (MOG2/KNN), photos (GrabCut)"),
+            help="keep the person (deep segmentation, any camera) or what moves (MOG2/KNN): masks, cut-outs, videos"),
     Command("synth-cracks", "inspection.synth:synth_cracks", _synth_cracks, Shape(positional=("out",)),
             help="write generated concrete surfaces with true crack masks (the CRACK500 layout)"),
     Command("cracks", "inspection.find:cracks", _cracks,
