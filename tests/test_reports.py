@@ -207,11 +207,15 @@ def open_in_chromium(page_file: Path, screenshot: Path) -> dict:
     return result
 
 
-@pytest.mark.parametrize("which", ["eda", "run", "ensemble"])
+@pytest.mark.parametrize("which", ["eda", "run", "ensemble", "cracks"])
 def test_pages_open_offline_in_headless_chromium(which, tiny_data, tiny_run, tmp_path):
     _browser_or_skip()
     if which == "eda":
         page = tamgu.eda(tiny_data, tmp_path / "page.html")
+    elif which == "cracks":
+        surfaces = tamgu.synth_cracks(tmp_path / "surfaces", n=4, seed=1, progress=False)
+        tamgu.cracks(surfaces / "images", out=tmp_path / "found", mm_per_px=0.5, progress=False)
+        page = tamgu.report(tmp_path / "found", out=tmp_path / "page.html")
     elif which == "run":
         page = tamgu.report(tiny_run, out=tmp_path / "page.html", per_class=1)
     else:
