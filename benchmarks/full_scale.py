@@ -159,7 +159,7 @@ def run_step(name: str, argv: list[str], env: dict, watch: list[Path]) -> dict:
     return row
 
 
-def rehearse(work: Path, fraction: float, keep: bool) -> dict:
+def rehearse(work: Path, fraction: float, keep: bool, only: list[str] | None = None) -> dict:
     out = work / f"f{fraction:g}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -195,6 +195,8 @@ def rehearse(work: Path, fraction: float, keep: bool) -> dict:
         ("collect", ["collect", str(runs / "a")]),
         ("watch a 640x480 clip", ["watch", str(runs / "a"), str(clip), "--out", str(runs / "watch")]),
     ]
+    if only:  # a re-measurement of some steps (a step's inputs must be among them: pseudo needs the training)
+        steps = [(name, argv) for name, argv in steps if any(o in name for o in only)]
     rows = [gen] + [run_step(name, TAMGU + argv, env, watch) for name, argv in steps]
     result = {"fraction": fraction, "train": round(TRAIN * fraction), "test": round(TEST * fraction),
               "cache_gib": round(disk(cache) / 2**30, 2), "steps": rows}
@@ -238,11 +240,13 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None, help="also save the results here")
     ap.add_argument("--previous", type=Path, default=None, help="results (--json) of an earlier run of other fractions, "
                     "shown first in the table")
+    ap.add_argument("--only", nargs="+", default=None, help="run only the steps whose names contain one of these "
+                    "(e.g. 'train 5' zip pseudo)")
     a = ap.parse_args()
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}",
           flush=True)
     results = json.loads(a.previous.read_text()) if a.previous else []
-    results += [rehearse(a.work, f, a.keep) for f in a.fractions]
+    results += [rehearse(a.work, f, a.keep, a.only) for f in a.fractions]
     if a.json:
         a.json.write_text(json.dumps(results, indent=1))
     print()
