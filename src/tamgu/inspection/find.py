@@ -133,10 +133,10 @@ def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = No
         mask = drop_short(find(fr.image), min_length)  # the mask holds what the table counts
         rows = measure(mask, mm_per_px)
         shown = overlay(fr.image, mask, rows)
-        files = {frame_file(item, fr, "mask", ".png"): mask, frame_file(item, fr, "overlay", ".jpg"): shown}
+        mask_file, overlay_file = frame_file(item, fr, "mask", ".png"), frame_file(item, fr, "overlay", ".jpg")
         per_image.append({"img": item.name, "frame": fr.index, "time_s": round(float(fr.time), 3),
-                          **image_summary(rows, mm_per_px), "mask": next(iter(files)), "overlay": list(files)[1]})
-        return Output(rows, files, shown)
+                          **image_summary(rows, mm_per_px), "mask": mask_file, "overlay": overlay_file})
+        return Output(rows, {mask_file: mask, overlay_file: shown}, shown)
 
     rows, summaries, errors, interrupted = run_frames(items, tool, out, f"cracks ({method})", frame_step, video,
                                                       video_name="{stem}_overlay.mp4", timeout=timeout,

@@ -18,12 +18,10 @@ def is_cracks_folder(folder: Path) -> bool:
 
 
 def cracks_page(folder: Path) -> Page:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     from ..io import read_image
+    from .figures import crack_sizes_figure
 
     facts = json.loads((folder / "cracks.json").read_text(encoding="utf-8"))
     table = pd.read_csv(folder / "cracks.csv")
@@ -62,15 +60,9 @@ def cracks_page(folder: Path) -> Page:
             sec.text(f"{int((images['cracks'] == 0).sum())} image(s) without any crack are not shown.", "note")
     if len(table):
         with page.section("Lengths and widths", "sizes") as sec:
-            fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-            axes[0].hist(table[f"length_{unit}"], bins=20, color="#c33")
-            axes[0].set_xlabel(f"length ({unit})")
-            axes[0].set_ylabel("cracks")
-            axes[1].hist(table[f"max_width_{unit}"], bins=20, color="#555")
-            axes[1].set_xlabel(f"widest point ({unit})")
-            fig.tight_layout()
+            fig = crack_sizes_figure(table, unit)
             sec.figure(fig, "crack lengths and widths")
-            plt.close(fig)
+            plt.close(fig)  # embedded in the page; not shown again below a notebook cell
         with page.section("Cracks", "cracks") as sec:
             sec.table(table.sort_values(f"length_{unit}", ascending=False).head(100), digits=5)
             if len(table) > 100:

@@ -38,6 +38,20 @@ def bar_figure(series: pd.Series, title: str, colour: str):
     return fig
 
 
+def crack_sizes_figure(table: pd.DataFrame, unit: str = "px"):
+    """Histograms of crack lengths and widest points (a `tamgu cracks` table)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+    axes[0].hist(table[f"length_{unit}"], bins=20, color="#c33")
+    axes[0].set_xlabel(f"length ({unit})")
+    axes[0].set_ylabel("cracks")
+    axes[1].hist(table[f"max_width_{unit}"], bins=20, color="#555")
+    axes[1].set_xlabel(f"widest point ({unit})")
+    fig.tight_layout()
+    return fig
+
+
 def driver_class_figure(table: pd.DataFrame):
     """The driver x class table as a heat map."""
     import matplotlib.pyplot as plt
