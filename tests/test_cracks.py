@@ -133,6 +133,32 @@ def test_each_method_finds_a_drawn_crack_and_ignores_a_straight_joint_and_a_hole
     assert not (find(clean) > 0).any(), "a crack-free surface with a joint and a hole reports nothing"
 
 
+def test_the_learned_masks_cleaning_keeps_cracks_and_drops_blades_courses_and_joints():
+    """What a patch-sized view gets wrong, judged on the whole mask: a short blade alone goes, the same piece
+    where the frame cuts it stays, a crack broken into pieces counts whole, straight pieces in a row go."""
+    from tamgu.inspection.ridge import EDGE_LENGTH, GROUP_LENGTH, clean_learned
+
+    def curve(mask, x0, y0, length, bend=0.04):
+        xs = np.arange(length)
+        pts = np.stack([x0 + xs, y0 + bend * (xs - length / 2) ** 2 / 4], 1).astype(np.int32)
+        cv2.polylines(mask, [pts], False, 255, 2)
+
+    blade = np.zeros((256, 256), np.uint8)
+    curve(blade, 100, 100, int(GROUP_LENGTH * 0.6))
+    assert not clean_learned(blade).any(), "a short piece on its own is texture"
+    cut = np.zeros((256, 256), np.uint8)
+    curve(cut, 0, 100, int(max(EDGE_LENGTH * 1.3, GROUP_LENGTH * 0.6)))
+    assert clean_learned(cut).any(), "the same piece at the image's edge is a crack the frame cuts"
+    broken = np.zeros((256, 256), np.uint8)
+    for x0 in (40, 90, 140):  # three pieces of one crack, 8 px apart where it is faint
+        curve(broken, x0, 120 + (x0 - 40) // 10, 42, bend=0.08)
+    assert (clean_learned(broken) > 0).sum() == (broken > 0).sum(), "a broken crack counts whole"
+    course = np.zeros((256, 256), np.uint8)
+    cv2.line(course, (40, 60), (100, 66), 255, 2)
+    cv2.line(course, (110, 67), (150, 71), 255, 2)  # a brick course the model saw in two stretches
+    assert not clean_learned(course).any(), "straight pieces in a row are a joint or a course, not a crack"
+
+
 # ------------------------------------------------------------------------------------------ the data
 def test_synth_cracks_writes_the_public_layout_with_true_masks(tmp_path):
     out = tamgu.synth_cracks(tmp_path / "set", n=10, seed=2, progress=False)
@@ -145,6 +171,10 @@ def test_synth_cracks_writes_the_public_layout_with_true_masks(tmp_path):
         assert set(np.unique(m)) <= {0, 255} and (m.any() == (r.cracks > 0))
     again = tamgu.synth_cracks(tmp_path / "again", n=10, seed=2, progress=False)
     assert (again / "images" / pairs[3].name).read_bytes() == pairs[3].image.read_bytes()  # seeded
+    free = tamgu.synth_cracks(tmp_path / "free", n=4, seed=2, crack_free=1.0, progress=False)
+    assert pd.read_csv(free / "surfaces.csv")["cracks"].eq(0).all()  # a set to count false alarms on
+    with pytest.raises(ValueError, match="--crack-free 1.5"):
+        tamgu.synth_cracks(tmp_path / "bad", n=4, crack_free=1.5)
 
 
 def test_the_layout_reader_refuses_mismatched_pairs_naming_the_file(tmp_path):

@@ -20,35 +20,35 @@ import numpy as np
 import pandas as pd
 
 from ..io import write_csv, write_json
-from .measure import TOLERANCE_PX, drop_short, match_scores, measure, skeleton_match
+from .measure import MIN_LENGTH_PX, TOLERANCE_PX, match_scores, measure, skeleton_match
 
 log = logging.getLogger(__name__)
 
 CRACK_COLUMNS = ["img", "frame", "time_s", "crack", "length_px", "mean_width_px", "max_width_px", "orientation_deg",
                  "direction", "x", "y", "w", "h", "area_px"]
 MM_COLUMNS = ["length_mm", "mean_width_mm", "max_width_mm"]
-MIN_LENGTH_PX = 24.0       # a reported crack is at least this long (shorter pieces are texture)
 OVERLAY = (0, 0, 255)      # BGR red
 
 
-def crack_finder(method: str | None = None, model: str | Path | None = None, accelerator: str = "auto"
-                 ) -> tuple[Callable[[np.ndarray], np.ndarray], str, dict]:
-    """(finder, method, facts): `ridge` needs nothing; `unet` needs a model file (its threshold is inside)."""
+def crack_finder(method: str | None = None, model: str | Path | None = None, accelerator: str = "auto",
+                 min_length: float = MIN_LENGTH_PX) -> tuple[Callable[[np.ndarray], np.ndarray], str, dict]:
+    """(finder, method, facts): `ridge` needs nothing; `unet` needs a model file (its threshold is inside).
+    The finder's mask holds the cracks at least `min_length` px long, as the tables count them."""
     method = method or ("unet" if model else "ridge")
     if method == "ridge":
         from .ridge import HIGH, LOW, ridge_mask
 
-        return ridge_mask, "ridge", {"high": HIGH, "low": LOW}
+        return (lambda bgr: ridge_mask(bgr, min_length=min_length)), "ridge", {"high": HIGH, "low": LOW}
     if method != "unet":
         raise ValueError(f"--method {method}: use ridge (classical, no training) or unet (with --model).")
     if not model:
         raise ValueError("--method unet needs --model MODEL.pt: train one with tamgu cracks train --out MODEL.pt "
                          "(or use --method ridge, which needs no training).")
-    from .ridge import clean_small, remove_joints
+    from .ridge import clean_learned
     from .unet import load_crack_model
 
     m = load_crack_model(model, accelerator)
-    return (lambda bgr: clean_small(remove_joints(m(bgr) > m.threshold))), "unet", {
+    return (lambda bgr: clean_learned(m(bgr) > m.threshold, min_length)), "unet", {
         "model": str(model), "encoder": m.meta["encoder"], "threshold": m.threshold,
         "trained_on": m.meta.get("trained_on")}
 
@@ -114,7 +114,7 @@ def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = No
     if mm_per_px is not None and not mm_per_px > 0:
         raise ValueError(f"--mm-per-px {mm_per_px}: give the millimetres one pixel spans on the surface (> 0).")
     set_threads(threads)
-    find, method, facts = crack_finder(method, model, accelerator)
+    find, method, facts = crack_finder(method, model, accelerator, min_length)
     out = Path(out)
     per_image: list[dict] = []
     state: dict[str, tuple[float, Dedupe]] = {}
@@ -130,7 +130,7 @@ def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = No
                 skipped["dedupe"] += 1
                 return Output()
             state[item.spec] = (fr.time, dd)
-        mask = drop_short(find(fr.image), min_length)  # the mask holds what the table counts
+        mask = find(fr.image)  # holds what the table counts
         rows = measure(mask, mm_per_px)
         shown = overlay(fr.image, mask, rows)
         mask_file, overlay_file = frame_file(item, fr, "mask", ".png"), frame_file(item, fr, "overlay", ".jpg")
@@ -176,13 +176,13 @@ def evaluate_cracks(data: str | Path, model: str | Path | None = None, methods: 
 
     pairs = read_crack_set(data)
     methods = list(methods) if methods else (["ridge", "unet"] if model else ["ridge"])
-    finders = {m: crack_finder(m, model, accelerator)[0] for m in methods}
+    finders = {m: crack_finder(m, model, accelerator)[0] for m in methods}  # as `tamgu cracks` reports
     rows = []
     for p in tqdm(pairs, desc="cracks eval", disable=no_bar(progress)):
         img, true = read_pair(p)
         true_len = sum(r["length_px"] for r in measure(true))
         for m, find in finders.items():
-            pred = drop_short(find(img), MIN_LENGTH_PX)  # scored as `tamgu cracks` reports it
+            pred = find(img)
             c = skeleton_match(pred, true, tolerance)
             pred_len = sum(r["length_px"] for r in measure(pred))
             rows.append({"image": p.name, "method": m, **c, **match_scores(c), "true_length_px": round(true_len, 1),

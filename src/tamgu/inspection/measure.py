@@ -18,6 +18,7 @@ import numpy as np
 
 ORIENTATION_SIGMA = 3.0  # px over which a skeleton's local direction is taken
 TOLERANCE_PX = 2  # a predicted skeleton pixel this close to a true one counts (the crack literature's usual 2 px)
+MIN_LENGTH_PX = 24.0  # a crack is at least this long; shorter dark pieces are texture (both methods, the tables)
 DIRECTIONS = ((22.5, "horizontal"), (67.5, "diagonal"), (112.5, "vertical"), (157.5, "diagonal"), (180.1, "horizontal"))
 
 

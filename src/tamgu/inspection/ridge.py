@@ -8,6 +8,8 @@ not a crack (long straight joints, round holes and bolts, stains, texture).
                           then `clean`
     clean(mask)           drops straight lines longer than a joint (Hough), pieces shorter than a crack, round or
                           fat pieces (holes, stains) and rings (bolts' rims)
+    clean_learned(mask)   the U-Net's mask: joints, and cracks too short or too straight when their pieces are
+                          taken together
 
 The numbers below were chosen on generated surfaces of the training textures (gravel, grass, plaster;
 `benchmarks/cracks.py --tune-ridge` prints the grid) and judged on the held-out ones (brick, moon).
@@ -18,19 +20,24 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .measure import path_length, skeleton, step_weights
+from .measure import MIN_LENGTH_PX, path_length, skeleton, step_weights
 
 SIGMAS = (1.0, 1.5, 2.0, 3.0)   # ridge scales, px: hairlines to cracks about 6 px wide
 BACKGROUND_SIGMA = 12.0         # the smooth background the image is divided by (uneven light, stains)
 HIGH = 6.0                      # a crack's strongest pixels: this many typical responses
 LOW = 3.0                       # ... and it grows along pixels above this
 FLOOR = 0.02                    # least relative darkness response on very smooth surfaces (no texture to judge by)
-MIN_LENGTH = 24.0               # shorter pieces are texture, px
 ROUND = 4.0                     # a piece shorter than this many times its widest is a hole, bolt or stain
 CURL = 2.2                      # a piece this many times longer than its box is a ring (a bolt's rim), not a crack
 JOINT_LENGTH = 0.6              # straight lines longer than this share of the shorter side are joints
 JOINT_GAP = 6                   # px a joint's line may break and still be one line
 STRAIGHT_PX = 1.2               # a piece whose skeleton strays less than this from its axis, and is long, is a joint
+# the learned model's cleaning (`clean_learned`), chosen on training-texture surfaces (benchmarks/cracks.py --tune-unet)
+GROUP_REACH = 8                 # pieces less than twice this apart are one crack, broken where it is faint, px
+GROUP_LENGTH = 64.0             # a crack (its pieces together) is at least this long, unless the frame cuts it, px
+EDGE_PX = 4                     # a crack this close to the image's edge may go on beyond it, px ...
+EDGE_LENGTH = 32.0              # ... and needs only this length, px
+STRAIGHT_LENGTH = 64.0          # a straight crack this long is a joint or a course of bricks seen in part, px
 
 
 def darkness(bgr: np.ndarray) -> np.ndarray:
@@ -83,7 +90,7 @@ def remove_joints(mask: np.ndarray) -> np.ndarray:
     return m * 255
 
 
-def clean(mask: np.ndarray, min_length: float = MIN_LENGTH) -> np.ndarray:
+def clean(mask: np.ndarray, min_length: float = MIN_LENGTH_PX) -> np.ndarray:
     """A candidate mask without joints, holes, bolts, stains and specks (uint8, 255 = crack)."""
     m = (remove_joints(mask) > 0).astype(np.uint8)
     h, w = m.shape
@@ -112,7 +119,7 @@ def clean(mask: np.ndarray, min_length: float = MIN_LENGTH) -> np.ndarray:
     return np.where(keep[labels], 255, 0).astype(np.uint8)
 
 
-def ridge_mask(bgr: np.ndarray, high: float = HIGH, low: float = LOW, min_length: float = MIN_LENGTH) -> np.ndarray:
+def ridge_mask(bgr: np.ndarray, high: float = HIGH, low: float = LOW, min_length: float = MIN_LENGTH_PX) -> np.ndarray:
     """The ridge method's crack mask of one BGR image (uint8, 255 = crack)."""
     from skimage.filters import apply_hysteresis_threshold
 
@@ -121,10 +128,38 @@ def ridge_mask(bgr: np.ndarray, high: float = HIGH, low: float = LOW, min_length
     return clean(half_depth(found, dark), min_length)
 
 
-def clean_small(mask: np.ndarray, min_length: float = 10.0) -> np.ndarray:
-    """A learned model's mask without specks: pieces whose box is shorter than `min_length` px go."""
-    m = (np.asarray(mask) > 0).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
-    keep = np.zeros(n, bool)
-    keep[1:] = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) >= min_length
-    return np.where(keep[labels], 255, 0).astype(np.uint8)
+def clean_learned(mask: np.ndarray, min_length: float = MIN_LENGTH_PX, reach: int = GROUP_REACH,
+                  group_length: float = GROUP_LENGTH, edge_length: float = EDGE_LENGTH,
+                  straight_length: float = STRAIGHT_LENGTH) -> np.ndarray:
+    """A learned model's thresholded mask cleaned of what a patch-sized view cannot judge (uint8, 255 = crack):
+    long straight joints (`remove_joints`), pieces shorter than `min_length`, and then, taking pieces less
+    than 2 x `reach` px apart as one crack broken where it is faint: cracks shorter than `group_length` in all
+    (a grass blade, a pore's edge), or than `edge_length` where they touch the image's edge (a crack the
+    frame cuts), and straight ones longer than `straight_length` (a joint or a brick course the model saw
+    only in part)."""
+    m = (remove_joints(mask) > 0).astype(np.uint8)
+    n, labels = cv2.connectedComponents(m, connectivity=8)
+    if n < 2:
+        return m * 255
+    skel = skeleton(m)
+    weights = step_weights(skel)
+    pieces = np.bincount(labels[skel], weights=weights[skel], minlength=n) >= min_length
+    pieces[0] = False
+    m = pieces[labels]
+    skel &= m
+    ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    g, groups = cv2.connectedComponents(cv2.dilate(m.astype(np.uint8), ring), connectivity=8)
+    length = np.bincount(groups[skel], weights=weights[skel], minlength=g)
+    edge = np.zeros(g, bool)
+    e = EDGE_PX
+    for band, on in ((groups[:e], m[:e]), (groups[-e:], m[-e:]), (groups[:, :e], m[:, :e]), (groups[:, -e:], m[:, -e:])):
+        edge[band[on]] = True
+    keep = (length >= group_length) | (edge & (length >= edge_length))
+    ys, xs = np.nonzero(skel)
+    of = groups[ys, xs]
+    for k in np.nonzero(keep & (length >= straight_length))[0]:
+        pts = np.stack([xs[of == k], ys[of == k]]).astype(np.float64)
+        if pts.shape[1] > 2 and np.sqrt(max(np.linalg.eigvalsh(np.cov(pts))[0], 0)) < STRAIGHT_PX:
+            keep[k] = False
+    keep[0] = False
+    return np.where(m & keep[groups], 255, 0).astype(np.uint8)

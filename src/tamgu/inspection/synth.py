@@ -3,7 +3,7 @@
 No real crack photograph ships offline, so these are honestly generated: real textures from scikit-image
 (brick, gravel, grass, the moon's surface) and a fractal plaster, tinted as concrete and lit unevenly; cracks
 are branching random walks whose width tapers to a hairline; and the things a crack detector must ignore are
-drawn too: straight construction joints, round holes and bolts, stains and streaks. A share of the surfaces
+drawn too: straight construction joints, faint formwork seams, round holes and bolts, stains and streaks. A share of the surfaces
 has no crack at all. The layout is that of the public crack sets (CRACK500, DeepCrack): `images/` and
 `masks/` with the same file stems, masks 255 = crack.
 
@@ -116,14 +116,15 @@ def _draw_polyline(canvas: np.ndarray, shade: np.ndarray, pts: np.ndarray, width
 
 
 def surface(size: int = 256, seed: int = 0, texture: str | None = None, cracks: int | None = None,
-            textures: Sequence[str] = TRAIN_TEXTURES) -> Surface:
-    """One generated surface (BGR) with its true crack mask; `cracks` None draws 0 (with NO_CRACK_SHARE) to 3."""
+            textures: Sequence[str] = TRAIN_TEXTURES, crack_free: float = NO_CRACK_SHARE) -> Surface:
+    """One generated surface (BGR) with its true crack mask; `cracks` None draws 0 (with chance `crack_free`)
+    to 3."""
     rng = np.random.default_rng(seed)
     texture = texture or str(rng.choice(list(textures)))
     img = _concrete(_texture(texture, size, rng), rng)
     if cracks is None:
-        cracks = 0 if rng.random() < NO_CRACK_SHARE else int(rng.integers(1, 4))
-    facts = {"texture": texture, "cracks": cracks, "joints": 0, "holes": 0, "stains": 0, "pores": 0}
+        cracks = 0 if rng.random() < crack_free else int(rng.integers(1, 4))
+    facts = {"texture": texture, "cracks": cracks, "joints": 0, "seams": 0, "holes": 0, "stains": 0, "pores": 0}
 
     # distractors first: stains and streaks (wide, soft), joints (long, straight), holes and bolts (round)
     for _ in range(int(rng.integers(0, 3))):
@@ -144,6 +145,16 @@ def surface(size: int = 256, seed: int = 0, texture: str | None = None, cracks: 
         cv2.line(groove, tuple(int(v) for v in a), tuple(int(v) for v in b), 1.0, int(rng.integers(2, 6)), cv2.LINE_AA)
         img *= 1 - rng.uniform(0.3, 0.55) * cv2.GaussianBlur(groove, (0, 0), 0.8)[..., None]
         facts["joints"] += 1
+    seams = np.random.default_rng([seed, 1])  # their own stream: the rest of a seed's surface is unchanged
+    for _ in range(int(seams.integers(0, 4))):  # formwork seams and tie lines: thin, faint, straight, part-length
+        line = np.zeros((size, size), np.float32)
+        angle = np.radians(seams.choice([0.0, 90.0]) + seams.uniform(-15, 15))
+        half = seams.uniform(0.1, 0.5) * size
+        c = seams.uniform(0.1, 0.9, 2) * size
+        d = half * np.array([np.cos(angle), np.sin(angle)])
+        cv2.line(line, tuple(int(v) for v in c - d), tuple(int(v) for v in c + d), 1.0, 1, cv2.LINE_AA)
+        img *= 1 - seams.uniform(0.15, 0.4) * cv2.GaussianBlur(line, (0, 0), seams.uniform(0.4, 0.9))[..., None]
+        facts["seams"] += 1
     for _ in range(int(rng.integers(0, 4))):
         c = tuple(int(v) for v in rng.integers(10, size - 10, 2))
         r = int(rng.uniform(3, 11))
@@ -183,10 +194,11 @@ def surface(size: int = 256, seed: int = 0, texture: str | None = None, cracks: 
 
 
 def synth_cracks(out: str | Path, n: int = 200, size: int = 256, seed: int = 0,
-                 textures: Sequence[str] = TRAIN_TEXTURES, progress: bool = True) -> Path:
+                 textures: Sequence[str] = TRAIN_TEXTURES, crack_free: float = NO_CRACK_SHARE,
+                 progress: bool = True) -> Path:
     """`tamgu synth-cracks OUT`: generated concrete surfaces with cracks and their true masks, in the layout
     of the public crack sets (OUT/images, OUT/masks, same stems; 255 = crack), and OUT/surfaces.csv saying
-    what each holds. About a fifth have no crack. Generated, not photographed: judge a model on a real set too.
+    what each holds. About a fifth have no crack (`crack_free`). Generated, not photographed: judge a model on a real set too.
 
     Args:
         out: output folder
@@ -195,6 +207,7 @@ def synth_cracks(out: str | Path, n: int = 200, size: int = 256, seed: int = 0,
         seed: the same seed gives the same surfaces
         textures: comma-separated, of gravel, grass, plaster, brick, moon (brick and moon are held out of
             the default training surfaces, to judge on)
+        crack_free: share of surfaces drawn without a crack, 0 to 1 (1: a set to count false alarms on)
     """
     from tqdm.auto import tqdm
 
@@ -206,10 +219,12 @@ def synth_cracks(out: str | Path, n: int = 200, size: int = 256, seed: int = 0,
             raise ValueError(f"unknown texture {t!r}: use {', '.join(TEXTURES)}")
     if int(n) < 1:
         raise ValueError(f"--n {n}: give 1 or more surfaces")
+    if not 0 <= crack_free <= 1:
+        raise ValueError(f"--crack-free {crack_free}: give a share from 0 to 1")
     out = Path(out)
     rows = []
     for i in tqdm(range(int(n)), desc="surfaces", disable=no_bar(progress)):
-        s = surface(size, seed * 100_003 + i, textures=textures)
+        s = surface(size, seed * 100_003 + i, textures=textures, crack_free=crack_free)
         name = f"s{seed:03d}_{i:04d}.png"
         write_image(s.image, out / "images" / name)
         write_image(s.mask, out / "masks" / name)

@@ -238,13 +238,13 @@ def predict_probs(net: CrackNet, images: list[np.ndarray], mean, std, device: to
 def choose_threshold(probs: list[np.ndarray], masks: list[np.ndarray]) -> tuple[float, dict]:
     """The probability threshold with the best pooled skeleton F1 on held-out images, and every one's score."""
     from .measure import match_scores, skeleton_match
-    from .ridge import clean_small, remove_joints
+    from .ridge import clean_learned
 
     scores = {}
     for t in THRESHOLDS:
         tot = {"pred_px": 0, "pred_hit": 0, "true_px": 0, "true_hit": 0}
         for p, m in zip(probs, masks):
-            for k, v in skeleton_match(clean_small(remove_joints(p > t)), m).items():  # as `tamgu cracks` does
+            for k, v in skeleton_match(clean_learned(p > t), m).items():  # as `tamgu cracks` does
                 tot[k] += v
         scores[t] = match_scores(tot)["f1"]
     best = max(scores, key=lambda t: (scores[t], -abs(t - 0.5)))
