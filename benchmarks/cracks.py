@@ -155,7 +155,10 @@ def main() -> None:
 
         rows = []
         for judge, sets in judges.items():
-            t = pd.concat([tamgu.evaluate_cracks(d, model=model, progress=False) for d in sets], ignore_index=True)
+            parts = [tamgu.evaluate_cracks(d, model=model, progress=False) for d in sets]
+            for p in parts:
+                p.attrs = {}  # each holds its own summary; pooled below
+            t = pd.concat(parts, ignore_index=True)
             for r in eval_summary(t).to_dict(orient="records"):
                 rows.append({"judge": judge, **r})
         clip = tamgu.synth_wall_clip(work / "wall.mp4", seconds=10, fps=10, seed=3)
