@@ -145,10 +145,11 @@ def clean_learned(mask: np.ndarray, min_length: float = MIN_LENGTH_PX, reach: in
     weights = step_weights(skel)
     pieces = np.bincount(labels[skel], weights=weights[skel], minlength=n) >= min_length
     pieces[0] = False
+    ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    # groups are formed with the specks still in: where a crack is faint, they are what is left of it
+    g, groups = cv2.connectedComponents(cv2.dilate(m, ring), connectivity=8)
     m = pieces[labels]
     skel &= m
-    ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-    g, groups = cv2.connectedComponents(cv2.dilate(m.astype(np.uint8), ring), connectivity=8)
     length = np.bincount(groups[skel], weights=weights[skel], minlength=g)
     edge = np.zeros(g, bool)
     e = EDGE_PX
