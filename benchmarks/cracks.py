@@ -48,8 +48,7 @@ def tune_ridge(work: Path) -> pd.DataFrame:
     """Hysteresis thresholds on 40 training-texture surfaces (seed 5): pooled skeleton F1 and false alarms."""
     from tamgu.inspection import ridge
     from tamgu.inspection.data import read_crack_set, read_pair
-    from tamgu.inspection.measure import MIN_LENGTH_PX
-    from tamgu.inspection.measure import drop_short, match_scores, skeleton_match
+    from tamgu.inspection.measure import MIN_LENGTH_PX, match_scores, skeleton_match
 
     data = tamgu.synth_cracks(work / "tune", n=40, seed=5, progress=False)
     pairs = [read_pair(p) for p in read_crack_set(data)]
@@ -61,7 +60,7 @@ def tune_ridge(work: Path) -> pd.DataFrame:
             tot = {"pred_px": 0, "pred_hit": 0, "true_px": 0, "true_hit": 0}
             alarms = free = 0
             for img, true in pairs:
-                pred = drop_short(ridge.ridge_mask(img, high=high, low=low), MIN_LENGTH_PX)
+                pred = ridge.ridge_mask(img, high=high, low=low, min_length=MIN_LENGTH_PX)
                 for k, v in skeleton_match(pred, true).items():
                     tot[k] += v
                 if not true.any():

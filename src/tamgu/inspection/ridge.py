@@ -90,6 +90,14 @@ def remove_joints(mask: np.ndarray) -> np.ndarray:
     return m * 255
 
 
+def straight(ys: np.ndarray, xs: np.ndarray) -> bool:
+    """Whether skeleton pixels lie along one line: they stray less than STRAIGHT_PX from their main axis."""
+    if len(xs) <= 2:
+        return False
+    spread = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(np.float64)))[0]
+    return bool(np.sqrt(max(spread, 0)) < STRAIGHT_PX)
+
+
 def clean(mask: np.ndarray, min_length: float = MIN_LENGTH_PX) -> np.ndarray:
     """A candidate mask without joints, holes, bolts, stains and specks (uint8, 255 = crack)."""
     m = (remove_joints(mask) > 0).astype(np.uint8)
@@ -110,11 +118,8 @@ def clean(mask: np.ndarray, min_length: float = MIN_LENGTH_PX) -> np.ndarray:
         widest = 2 * float(dist[box][part].max())
         if length < min_length or length < ROUND * widest or length > CURL * max(bw, bh):
             continue
-        ys, xs = np.nonzero(sk)
-        if len(xs) > 2 and length > JOINT_LENGTH * min(h, w) * 0.5:
-            spread = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(np.float64)))[0]
-            if np.sqrt(max(spread, 0)) < STRAIGHT_PX:
-                continue
+        if length > JOINT_LENGTH * min(h, w) * 0.5 and straight(*np.nonzero(sk)):
+            continue
         keep[k] = True
     return np.where(keep[labels], 255, 0).astype(np.uint8)
 
@@ -159,8 +164,7 @@ def clean_learned(mask: np.ndarray, min_length: float = MIN_LENGTH_PX, reach: in
     ys, xs = np.nonzero(skel)
     of = groups[ys, xs]
     for k in np.nonzero(keep & (length >= straight_length))[0]:
-        pts = np.stack([xs[of == k], ys[of == k]]).astype(np.float64)
-        if pts.shape[1] > 2 and np.sqrt(max(np.linalg.eigvalsh(np.cov(pts))[0], 0)) < STRAIGHT_PX:
+        if straight(ys[of == k], xs[of == k]):
             keep[k] = False
     keep[0] = False
     return np.where(m & keep[groups], 255, 0).astype(np.uint8)

@@ -3,8 +3,8 @@
 No real crack photograph ships offline, so these are honestly generated: real textures from scikit-image
 (brick, gravel, grass, the moon's surface) and a fractal plaster, tinted as concrete and lit unevenly; cracks
 are branching random walks whose width tapers to a hairline; and the things a crack detector must ignore are
-drawn too: straight construction joints, faint formwork seams, round holes and bolts, stains and streaks. A share of the surfaces
-has no crack at all. The layout is that of the public crack sets (CRACK500, DeepCrack): `images/` and
+drawn too: straight construction joints, faint formwork seams, round holes and bolts, stains and streaks.
+A share of the surfaces has no crack at all. The layout is that of the public crack sets (CRACK500, DeepCrack): `images/` and
 `masks/` with the same file stems, masks 255 = crack.
 
     synth_cracks(out, n=200)   OUT/images/*.png, OUT/masks/*.png, OUT/surfaces.csv (what each one holds)
@@ -198,7 +198,8 @@ def synth_cracks(out: str | Path, n: int = 200, size: int = 256, seed: int = 0,
                  progress: bool = True) -> Path:
     """`tamgu synth-cracks OUT`: generated concrete surfaces with cracks and their true masks, in the layout
     of the public crack sets (OUT/images, OUT/masks, same stems; 255 = crack), and OUT/surfaces.csv saying
-    what each holds. About a fifth have no crack (`crack_free`). Generated, not photographed: judge a model on a real set too.
+    what each holds. About a fifth have no crack (`crack_free`). Generated, not photographed: judge a model on
+    a real set too.
 
     Args:
         out: output folder
