@@ -4,6 +4,7 @@ each runs on a 640x480 clip of a wall, whole process.
 Run by hand, not in CI, on an otherwise idle machine:
 
     .venv/bin/python benchmarks/cracks.py                # trains the default model (about 5-10 minutes on 2 cores)
+    .venv/bin/python benchmarks/cracks.py --keep-model M.pt   # ... and keeps the model (for --model, --tune-unet)
     .venv/bin/python benchmarks/cracks.py --model M.pt   # judges a model trained before (skips the training)
     .venv/bin/python benchmarks/cracks.py --tune-ridge   # the grid the ridge method's thresholds came from
     .venv/bin/python benchmarks/cracks.py --tune-unet --model M.pt   # ... and the U-Net mask's cleaning
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -121,6 +123,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="U-Net epochs (default: train_cracks' own)")
     ap.add_argument("--model", default=None, help="judge this model from tamgu cracks train instead of training one")
     ap.add_argument("--out", default=None, help="also write the results as JSON here")
+    ap.add_argument("--keep-model", default=None, help="copy the model it trains here (for --model, --tune-unet)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="tamgu_cracks_") as tmp:
         work = Path(tmp)
@@ -150,6 +153,8 @@ def main() -> None:
             kw = {"epochs": args.epochs} if args.epochs else {}
             trained = tamgu.train_cracks(model, progress=False, **kw)
             train_min = (time.perf_counter() - t0) / 60
+            if args.keep_model:
+                shutil.copyfile(model, args.keep_model)
         from tamgu.inspection.find import eval_summary
 
         rows = []
