@@ -50,7 +50,7 @@ def tune_ridge(work: Path) -> pd.DataFrame:
     """Hysteresis thresholds on 40 training-texture surfaces (seed 5): pooled skeleton F1 and false alarms."""
     from tamgu.inspection import ridge
     from tamgu.inspection.data import read_crack_set, read_pair
-    from tamgu.inspection.measure import MIN_LENGTH_PX, match_scores, skeleton_match
+    from tamgu.inspection.measure import MIN_LENGTH_PX, pooled_scores
 
     data = tamgu.synth_cracks(work / "tune", n=40, seed=5, progress=False)
     pairs = [read_pair(p) for p in read_crack_set(data)]
@@ -59,17 +59,10 @@ def tune_ridge(work: Path) -> pd.DataFrame:
         for low in (2, 3, 4):
             if low >= high:
                 continue
-            tot = {"pred_px": 0, "pred_hit": 0, "true_px": 0, "true_hit": 0}
-            alarms = free = 0
-            for img, true in pairs:
-                pred = ridge.ridge_mask(img, high=high, low=low, min_length=MIN_LENGTH_PX)
-                for k, v in skeleton_match(pred, true).items():
-                    tot[k] += v
-                if not true.any():
-                    free += 1
-                    alarms += bool(pred.any())
-            rows.append({"high": high, "low": low, **{k: round(v, 3) for k, v in match_scores(tot).items()},
-                         "false_alarms": f"{alarms}/{free}"})
+            sc = pooled_scores((ridge.ridge_mask(img, high=high, low=low, min_length=MIN_LENGTH_PX), true)
+                               for img, true in pairs)
+            rows.append({"high": high, "low": low, **{k: round(sc[k], 3) for k in ("precision", "recall", "f1")},
+                         "false_alarms": f"{sc['false_alarms']}/{sc['crack_free']}"})
     return pd.DataFrame(rows)
 
 
@@ -81,7 +74,7 @@ def tune_unet(work: Path, model: Path) -> pd.DataFrame:
 
     from tamgu.inspection import ridge
     from tamgu.inspection.data import read_crack_set, read_pair
-    from tamgu.inspection.measure import MIN_LENGTH_PX, match_scores, skeleton_match
+    from tamgu.inspection.measure import MIN_LENGTH_PX, pooled_scores
     from tamgu.inspection.unet import load_crack_model
 
     m = load_crack_model(model, "cpu")
@@ -92,18 +85,11 @@ def tune_unet(work: Path, model: Path) -> pd.DataFrame:
     for reach, group, edge, straight in itertools.product((8, 12, 16), (48, 64, 80, 100), (24, 32, 48), (48, 64)):
         if edge > group:
             continue
-        tot = {"pred_px": 0, "pred_hit": 0, "true_px": 0, "true_hit": 0}
-        alarms = free = 0
-        for mask, true in items:
-            pred = ridge.clean_learned(mask, MIN_LENGTH_PX, reach=reach, group_length=group, edge_length=edge,
-                                       straight_length=straight)
-            for k, v in skeleton_match(pred, true).items():
-                tot[k] += v
-            if not true.any():
-                free += 1
-                alarms += bool(pred.any())
+        sc = pooled_scores((ridge.clean_learned(mask, MIN_LENGTH_PX, reach=reach, group_length=group, edge_length=edge,
+                                                straight_length=straight), true) for mask, true in items)
         rows.append({"reach": reach, "group_length": group, "edge_length": edge, "straight_length": straight,
-                     **{k: round(v, 3) for k, v in match_scores(tot).items()}, "false_alarms": alarms, "crack_free": free})
+                     **{k: round(sc[k], 3) for k in ("precision", "recall", "f1")},
+                     "false_alarms": sc["false_alarms"], "crack_free": sc["crack_free"]})
     return pd.DataFrame(rows).sort_values(["false_alarms", "f1"], ascending=[True, False])
 
 

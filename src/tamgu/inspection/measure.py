@@ -4,11 +4,12 @@ predicted mask matches a true one.
     measure(mask, mm_per_px)        one row per crack (8-connected piece of the mask)
     skeleton_match(pred, true, tol) skeleton pixels matched within `tol` pixels, both ways (precision, recall)
     match_scores(counts)            precision, recall and F1 from summed counts
+    pooled_scores(pairs, tol)       the same pooled over (predicted, true) mask pairs, with false alarms
 
 Length runs along the skeleton, each pixel weighted by its local direction (`step_weights`), and each end gets
-back what thinning took off (the distance to the edge there, less the end pixel itself). The largest width is twice the distance transform at the skeleton (less
-the centre pixel); the mean width is the area over the length, which is exact for a crack of even width
-where the distance transform would be half a pixel short.
+back what thinning took off (the distance to the edge there, less the end pixel itself). The largest width
+is twice the distance transform at the skeleton (less the centre pixel); the mean width is the area over the
+length, which is exact for a crack of even width where the distance transform would be half a pixel short.
 """
 
 from __future__ import annotations
@@ -99,24 +100,6 @@ def measure(mask: np.ndarray, mm_per_px: float | None = None, min_length: float 
     return rows
 
 
-def drop_short(mask: np.ndarray, min_length: float) -> np.ndarray:
-    """The mask without pieces whose skeleton is shorter than `min_length` px (uint8, 255 = crack)."""
-    binary = (np.asarray(mask) > 0).astype(np.uint8)
-    if min_length <= 0:
-        return binary * 255
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    skel = skeleton(binary)
-    weights = step_weights(skel)
-    keep = np.zeros(n, bool)
-    for k in range(1, n):
-        x, y, w, h = stats[k, :4]
-        if max(w, h) * np.sqrt(2) < min_length:  # too small to hold a skeleton that long
-            continue
-        box = (slice(y, y + h), slice(x, x + w))
-        keep[k] = path_length(skel[box] & (labels[box] == k), weights[box]) >= min_length
-    return np.where(keep[labels], 255, 0).astype(np.uint8)
-
-
 def skeleton_match(pred: np.ndarray, true: np.ndarray, tol: float = TOLERANCE_PX) -> dict:
     """Counts for precision and recall between the skeletons of two masks: predicted skeleton pixels within
     `tol` of the true skeleton, and true skeleton pixels within `tol` of the predicted one."""
@@ -137,3 +120,17 @@ def match_scores(c: dict) -> dict:
     p = c["pred_hit"] / c["pred_px"] if c["pred_px"] else float(c["true_px"] == 0)
     r = c["true_hit"] / c["true_px"] if c["true_px"] else float(c["pred_px"] == 0)
     return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+def pooled_scores(pairs, tol: float = TOLERANCE_PX) -> dict:
+    """Precision, recall and F1 pooled over (predicted, true) mask pairs, and on the crack-free ones how many
+    got any report: `false_alarms` of `crack_free`."""
+    tot = {"pred_px": 0, "pred_hit": 0, "true_px": 0, "true_hit": 0}
+    alarms = free = 0
+    for pred, true in pairs:
+        for k, v in skeleton_match(pred, true, tol).items():
+            tot[k] += v
+        if not true.any():
+            free += 1
+            alarms += bool(np.asarray(pred).any())
+    return {**match_scores(tot), "false_alarms": alarms, "crack_free": free}

@@ -158,8 +158,8 @@ def clean_learned(mask: np.ndarray, min_length: float = MIN_LENGTH_PX, reach: in
     length = np.bincount(groups[skel], weights=weights[skel], minlength=g)
     edge = np.zeros(g, bool)
     e = EDGE_PX
-    for band, on in ((groups[:e], m[:e]), (groups[-e:], m[-e:]), (groups[:, :e], m[:, :e]), (groups[:, -e:], m[:, -e:])):
-        edge[band[on]] = True
+    for band in (np.s_[:e], np.s_[-e:], np.s_[:, :e], np.s_[:, -e:]):
+        edge[groups[band][m[band]]] = True
     keep = (length >= group_length) | (edge & (length >= edge_length))
     ys, xs = np.nonzero(skel)
     of = groups[ys, xs]

@@ -4,8 +4,8 @@ No real crack photograph ships offline, so these are honestly generated: real te
 (brick, gravel, grass, the moon's surface) and a fractal plaster, tinted as concrete and lit unevenly; cracks
 are branching random walks whose width tapers to a hairline; and the things a crack detector must ignore are
 drawn too: straight construction joints, faint formwork seams, round holes and bolts, stains and streaks.
-A share of the surfaces has no crack at all. The layout is that of the public crack sets (CRACK500, DeepCrack): `images/` and
-`masks/` with the same file stems, masks 255 = crack.
+A share of the surfaces has no crack at all. The layout is that of the public crack sets (CRACK500,
+DeepCrack): `images/` and `masks/` with the same file stems, masks 255 = crack.
 
     synth_cracks(out, n=200)   OUT/images/*.png, OUT/masks/*.png, OUT/surfaces.csv (what each one holds)
 """

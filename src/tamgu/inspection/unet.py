@@ -237,16 +237,11 @@ def predict_probs(net: CrackNet, images: list[np.ndarray], mean, std, device: to
 
 def choose_threshold(probs: list[np.ndarray], masks: list[np.ndarray]) -> tuple[float, dict]:
     """The probability threshold with the best pooled skeleton F1 on held-out images, and every one's score."""
-    from .measure import match_scores, skeleton_match
+    from .measure import pooled_scores
     from .ridge import clean_learned
 
-    scores = {}
-    for t in THRESHOLDS:
-        tot = {"pred_px": 0, "pred_hit": 0, "true_px": 0, "true_hit": 0}
-        for p, m in zip(probs, masks):
-            for k, v in skeleton_match(clean_learned(p > t), m).items():  # as `tamgu cracks` does
-                tot[k] += v
-        scores[t] = match_scores(tot)["f1"]
+    scores = {t: pooled_scores((clean_learned(p > t), m) for p, m in zip(probs, masks))["f1"]  # as `tamgu cracks`
+              for t in THRESHOLDS}
     best = max(scores, key=lambda t: (scores[t], -abs(t - 0.5)))
     return best, {str(t): round(f, 4) for t, f in scores.items()}
 
