@@ -90,7 +90,7 @@ def test_cracks_are_numbered_longest_first_and_tolerance_matching_counts_both_wa
 def tiny_model(tmp_path_factory):
     """A crack U-Net trained for a few epochs on a few generated surfaces (ImageNet encoder, offline)."""
     out = tmp_path_factory.mktemp("crackmodel") / "cracks.pt"
-    res = tamgu.train_cracks(out, n=24, epochs=6, patches=128, patch=96, batch_size=12, progress=False)
+    res = tamgu.train_cracks(out, n=32, epochs=6, patches=128, patch=96, batch_size=12, progress=False)
     return out, res
 
 
@@ -157,6 +157,35 @@ def test_the_learned_masks_cleaning_keeps_cracks_and_drops_blades_courses_and_jo
     cv2.line(course, (40, 60), (100, 66), 255, 2)
     cv2.line(course, (110, 67), (150, 71), 255, 2)  # a brick course the model saw in two stretches
     assert not clean_learned(course).any(), "straight pieces in a row are a joint or a course, not a crack"
+
+
+def test_the_vote_keeps_what_every_view_sees_and_drops_what_one_orientation_sees():
+    """The U-Net votes over flips and turns of the image: a pixel counts when three quarters of the views put
+    it above the threshold. A response tied to the view's orientation is voted out; one that follows the image
+    itself survives every view unchanged."""
+    import torch
+    from torch import nn
+
+    from tamgu.inspection.unet import agreeing, voted
+
+    x = torch.rand(1, 3, 64, 96)
+
+    class LeftHalf(nn.Module):  # "crack" wherever the view has its left half, whatever the image shows
+        def forward(self, v):
+            logits = torch.full_like(v[:, :1], -9.0)
+            logits[..., : v.shape[-1] // 2] = 9.0
+            return logits
+
+    follows = nn.Conv2d(3, 1, 1)  # a per-pixel function of the image: the same answer in every view
+    assert [agreeing(n) for n in (1, 2, 4, 8)] == [1, 2, 3, 6]
+    assert torch.allclose(voted(follows, x, 1), torch.sigmoid(follows(x))[0, 0])
+    for views in (2, 4, 8):
+        assert torch.allclose(voted(follows, x, views), torch.sigmoid(follows(x))[0, 0], atol=1e-6)
+    assert (voted(LeftHalf(), x, 1)[:, :48] > 0.5).all(), "one view: the left half is reported"
+    for views in (2, 4, 8):
+        assert not (voted(LeftHalf(), x, views) > 0.5).any(), f"{views} views: nothing agrees"
+    with pytest.raises(ValueError, match="--views 3: use one of 1, 2, 4, 8"):
+        tamgu.cracks([], out="unused", model="missing.pt", views=3)  # refused before the model is looked for
 
 
 # ------------------------------------------------------------------------------------------ the data

@@ -31,9 +31,11 @@ OVERLAY = (0, 0, 255)      # BGR red
 
 
 def crack_finder(method: str | None = None, model: str | Path | None = None, accelerator: str = "auto",
-                 min_length: float = MIN_LENGTH_PX) -> tuple[Callable[[np.ndarray], np.ndarray], str, dict]:
-    """(finder, method, facts): `ridge` needs nothing; `unet` needs a model file (its threshold is inside).
-    The finder's mask holds the cracks at least `min_length` px long, as the tables count them."""
+                 min_length: float = MIN_LENGTH_PX, views: int | None = None,
+                 ) -> tuple[Callable[[np.ndarray], np.ndarray], str, dict]:
+    """(finder, method, facts): `ridge` needs nothing; `unet` needs a model file (its threshold is inside) and
+    votes over `views` views of each image (default `unet.VIEWS`). The finder's mask holds the cracks at least
+    `min_length` px long, as the tables count them."""
     method = method or ("unet" if model else "ridge")
     if method == "ridge":
         from .ridge import HIGH, LOW, ridge_mask
@@ -45,12 +47,14 @@ def crack_finder(method: str | None = None, model: str | Path | None = None, acc
         raise ValueError("--method unet needs --model MODEL.pt: train one with tamgu cracks train --out MODEL.pt "
                          "(or use --method ridge, which needs no training).")
     from .ridge import clean_learned
-    from .unet import load_crack_model
+    from .unet import VIEWS, agreeing, load_crack_model
 
-    m = load_crack_model(model, accelerator)
+    views = VIEWS if views is None else int(views)
+    agreeing(views)  # a wrong count is refused before the model loads
+    m = load_crack_model(model, accelerator, views)
     return (lambda bgr: clean_learned(m(bgr) > m.threshold, min_length)), "unet", {
         "model": str(model), "encoder": m.meta["encoder"], "threshold": m.threshold,
-        "trained_on": m.meta.get("trained_on")}
+        "views": views, "agreeing": agreeing(views), "trained_on": m.meta.get("trained_on")}
 
 
 def overlay(bgr: np.ndarray, mask: np.ndarray, rows: list[dict]) -> np.ndarray:
@@ -79,9 +83,9 @@ def image_summary(rows: list[dict], mm_per_px: float | None) -> dict:
 
 def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = None, model: str | Path | None = None,
            mm_per_px: float | None = None, min_length: float = MIN_LENGTH_PX, every: float | None = None,
-           dedupe: int | None = 4, frame_step: int = 1, video: bool = True, accelerator: str = "auto",
-           threads: int | None = None, timeout: float = 5.0, reconnect: int = 0, seconds: float | None = None,
-           progress: bool = True) -> pd.DataFrame:
+           dedupe: int | None = 4, frame_step: int = 1, video: bool = True, views: int | None = None,
+           accelerator: str = "auto", threads: int | None = None, timeout: float = 5.0, reconnect: int = 0,
+           seconds: float | None = None, progress: bool = True) -> pd.DataFrame:
     """`tamgu cracks INPUT... --out DIR`: crack masks and measurements of photos, folders, videos, cameras and
     streams. Per image (or analysed video frame): NAME_mask.png (255 = crack, the input's size) and
     NAME_overlay.jpg; DIR/cracks.csv one row per crack (length, mean and max width, orientation, box; mm with
@@ -100,6 +104,8 @@ def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = No
             (0 to 64 bits; 0 keeps every frame)
         frame_step: videos: every Nth frame (a live source: the newest frame each time)
         video: write an overlay video for each video source
+        views: unet: views of each image it votes over, 1, 2, 4 or 8 (default 8: every flip and quarter turn,
+            three quarters agreeing; fewer is faster and raises more false alarms)
         accelerator: unet: cpu, gpu, mps or auto
         threads: threads for torch and OpenCV (default: the cores, at most 4)
         timeout: seconds without data before a live stream counts as stalled
@@ -114,7 +120,7 @@ def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = No
     if mm_per_px is not None and not mm_per_px > 0:
         raise ValueError(f"--mm-per-px {mm_per_px}: give the millimetres one pixel spans on the surface (> 0).")
     set_threads(threads)
-    find, method, facts = crack_finder(method, model, accelerator, min_length)
+    find, method, facts = crack_finder(method, model, accelerator, min_length, views)
     out = Path(out)
     per_image: list[dict] = []
     state: dict[str, tuple[float, Dedupe]] = {}
@@ -155,8 +161,8 @@ def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = No
 
 
 def evaluate_cracks(data: str | Path, model: str | Path | None = None, methods: list[str] | None = None,
-                    out: str | Path | None = None, tolerance: float = TOLERANCE_PX, accelerator: str = "auto",
-                    progress: bool = True) -> pd.DataFrame:
+                    out: str | Path | None = None, tolerance: float = TOLERANCE_PX, views: int | None = None,
+                    accelerator: str = "auto", progress: bool = True) -> pd.DataFrame:
     """`tamgu cracks eval DIR`: each method against a labelled crack set (DIR/images, DIR/masks), one row per
     image and method: skeleton precision, recall and F1 within `tolerance` px, true and predicted length, and
     on crack-free images whether anything was reported (a false alarm). `attrs["summary"]` pools them per method.
@@ -167,6 +173,7 @@ def evaluate_cracks(data: str | Path, model: str | Path | None = None, methods: 
         methods: comma-separated, of ridge and unet (default: ridge, and unet with --model)
         out: folder for eval.csv, summary.csv and a picture of the worst images
         tolerance: px a predicted skeleton may be off and still count
+        views: unet: views of each image it votes over, 1, 2, 4 or 8 (default 8, as tamgu cracks)
         accelerator: unet: cpu, gpu, mps or auto
     """
     from tqdm.auto import tqdm
@@ -176,7 +183,7 @@ def evaluate_cracks(data: str | Path, model: str | Path | None = None, methods: 
 
     pairs = read_crack_set(data)
     methods = list(methods) if methods else (["ridge", "unet"] if model else ["ridge"])
-    finders = {m: crack_finder(m, model, accelerator)[0] for m in methods}  # as `tamgu cracks` reports
+    finders = {m: crack_finder(m, model, accelerator, views=views)[0] for m in methods}  # as `tamgu cracks` reports
     rows = []
     for p in tqdm(pairs, desc="cracks eval", disable=no_bar(progress)):
         img, true = read_pair(p)

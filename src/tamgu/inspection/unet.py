@@ -6,6 +6,8 @@
                                        structures, early stopping on held-out images, the probability threshold
                                        chosen on them; one model file
     load_crack_model(path)             the file checked and rebuilt; `CrackModel(bgr)` is the probability map
+    predict_probs(net, images)         that map, voted over flipped and turned views of each image (test-time
+                                       augmentation): a pixel's value is the one at least AGREE of the views reach
 
 The encoder is timm's `features_only` model (strides 2..32); the decoder upsamples, joins each skip, and ends
 with a full-resolution branch so one-pixel cracks survive. Fully convolutional: trained on patches, run on
@@ -39,6 +41,13 @@ VAL_SHARE = 0.15              # images held out to stop early and choose the thr
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 CRACK_PRIOR = 0.03            # share of crack pixels the output starts at (the loss then starts low, not at log 2)
 DICE_WEIGHT = 1.0             # loss = BCE + DICE_WEIGHT * soft Dice (thin, rare structures)
+# prediction votes over views of the image: 1 as it is; 2 and its mirror; 4 the flips; 8 the flips of it and of its
+# transpose. A crack is seen the same way in each; gaps between pebbles that look like one from one side do not.
+# Chosen on training-texture surfaces (benchmarks/cracks.py --tune-views): 8 views, 3/4 agreeing, removed every false
+# alarm at the same F1 as one view.
+VIEWS = 8
+VIEW_CHOICES = (1, 2, 4, 8)
+AGREE = 0.75                  # share of the views a pixel must reach the threshold in
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -224,14 +233,44 @@ def split_images(names: list[str], share: float = VAL_SHARE, seed: int = 0) -> t
     return sorted(order[n_val:].tolist()), sorted(order[:n_val].tolist())
 
 
+def agreeing(views: int, agree: float = AGREE) -> int:
+    """How many of `views` views must call a pixel a crack (three quarters, rounded up: 1, 2, 3, 6)."""
+    if views not in VIEW_CHOICES:
+        raise ValueError(f"--views {views}: use one of {', '.join(map(str, VIEW_CHOICES))} (the image as it is, with "
+                         "its mirror, its flips, or its flips and turns).")
+    return max(1, int(np.ceil(agree * views)))
+
+
+FLIPS = ((), (-1,), (-2,), (-2, -1))  # as it is, mirrored, upside down, both (the last two dimensions)
+
+
 @torch.no_grad()
-def predict_probs(net: CrackNet, images: list[np.ndarray], mean, std, device: torch.device | str = "cpu") -> list[np.ndarray]:
-    """Crack probability maps (H, W) of BGR images, one at a time (sizes may differ)."""
+def voted(net: CrackNet, x: torch.Tensor, views: int = VIEWS, agree: float = AGREE) -> torch.Tensor:
+    """(1, 3, H, W) padded input -> (H, W) crack probability voted over `views` views: the value that at least
+    `agreeing(views, agree)` of them reach, an order statistic. One view at a time: on 2 CPU cores a batch of
+    640x480 views ran slower than the same views one by one."""
+    k = agreeing(views, agree)
+    probs = []
+    for turned in ((False, True) if views == 8 else (False,)):
+        base = x.transpose(-1, -2) if turned else x
+        for f in FLIPS[:min(views, 4)]:
+            p = torch.sigmoid(net(base.flip(f) if f else base))[0, 0]
+            p = p.flip(f) if f else p  # back the way it was
+            probs.append(p.transpose(-1, -2) if turned else p)
+    p = torch.stack(probs)
+    return p.kthvalue(len(p) - k + 1, dim=0).values if len(p) > 1 else p[0]
+
+
+@torch.no_grad()
+def predict_probs(net: CrackNet, images: list[np.ndarray], mean, std, device: torch.device | str = "cpu",
+                  views: int = VIEWS, agree: float = AGREE) -> list[np.ndarray]:
+    """Crack probability maps (H, W) of BGR images, one at a time (sizes may differ), voted over `views`."""
+    agreeing(views, agree)
     net.eval().to(device)
     out = []
     for img in images:
         x, (h, w) = pad32(to_tensor(img, mean, std))
-        out.append(torch.sigmoid(net(x[None].to(device)))[0, 0, :h, :w].float().cpu().numpy())
+        out.append(voted(net, x[None].to(device), views, agree)[:h, :w].float().cpu().numpy())
     return out
 
 
@@ -323,7 +362,7 @@ def train_cracks(out: str | Path, data: str | Path | None = None, encoder: str =
     history = logged.groupby("epoch")[["train_loss", "val_loss"]].last().reset_index()
     probs = predict_probs(net, [images[i] for i in va], mean, std)
     threshold, scores = choose_threshold(probs, [masks[i] for i in va])
-    model = {"format": FORMAT, **meta, "threshold": threshold, "threshold_f1": scores, "patch": patch,
+    model = {"format": FORMAT, **meta, "threshold": threshold, "threshold_f1": scores, "views": VIEWS, "patch": patch,
              "trained_on": source, "images": {"train": [pairs[i].name for i in tr], "val": [pairs[i].name for i in va]},
              "best_val_loss": float(best.best_model_score), "epochs_run": int(trainer.current_epoch),
              "history": history.round(5).to_dict(orient="list"), "seconds": round(time.perf_counter() - t0, 1),
@@ -343,19 +382,21 @@ class CrackModel:
     net: CrackNet
     meta: dict
     device: torch.device
+    views: int = VIEWS
 
     @property
     def threshold(self) -> float:
         return float(self.meta["threshold"])
 
     def __call__(self, bgr: np.ndarray) -> np.ndarray:
-        """(H, W) crack probability of one BGR image."""
-        return predict_probs(self.net, [bgr], self.meta["mean"], self.meta["std"], self.device)[0]
+        """(H, W) crack probability of one BGR image, voted over the model's `views`."""
+        return predict_probs(self.net, [bgr], self.meta["mean"], self.meta["std"], self.device, self.views)[0]
 
 
-def load_crack_model(path: str | Path, accelerator: str = "auto") -> CrackModel:
+def load_crack_model(path: str | Path, accelerator: str = "auto", views: int = VIEWS) -> CrackModel:
     """A model file written by `tamgu cracks train`, checked: its format, and every tensor of the network it
-    describes (a partial or mismatched file is refused)."""
+    describes (a partial or mismatched file is refused). It predicts voting over `views` views of each image."""
+    agreeing(views)
     from ..pipeline.inference import device_for
     from ..pipeline.weights import WeightsError
 
@@ -377,4 +418,4 @@ def load_crack_model(path: str | Path, accelerator: str = "auto") -> CrackModel:
         raise WeightsError(f"{path}: {len(bad)} tensors do not fit a {meta['encoder']} crack U-Net (e.g. {bad[:3]}); "
                            "nothing was loaded.")
     net.load_state_dict(have, strict=True)
-    return CrackModel(net.eval(), {k: v for k, v in meta.items() if k != "state_dict"}, device_for(accelerator))
+    return CrackModel(net.eval(), {k: v for k, v in meta.items() if k != "state_dict"}, device_for(accelerator), views)

@@ -34,7 +34,9 @@ def cracks_page(folder: Path) -> Page:
         rows = [("method", facts["method"])]
         if facts["method"] == "unet":
             rows += [("model", facts.get("model")), ("encoder", facts.get("encoder")),
-                     ("threshold", facts.get("threshold")), ("trained on", facts.get("trained_on"))]
+                     ("threshold", facts.get("threshold")),
+                     ("views voted over (agreeing)", f"{facts.get('views')} ({facts.get('agreeing')})"),
+                     ("trained on", facts.get("trained_on"))]
         else:
             rows += [("hysteresis (high / low)", f"{facts.get('high')} / {facts.get('low')}")]
         rows += [("mm per pixel", facts.get("mm_per_px") or "– (lengths in px)"),
