@@ -8,6 +8,7 @@ Run by hand, not in CI, on an otherwise idle machine:
     .venv/bin/python benchmarks/cracks.py --model M.pt   # judges a model trained before (skips the training)
     .venv/bin/python benchmarks/cracks.py --tune-ridge   # the grid the ridge method's thresholds came from
     .venv/bin/python benchmarks/cracks.py --tune-unet --model M.pt   # ... and the U-Net mask's cleaning
+    .venv/bin/python benchmarks/cracks.py --tune-views --model M.pt  # ... and the views the U-Net votes over
 
 Judges (never used to train or to choose anything):
 - other textures: 60 surfaces of brick and the moon's surface (the model trained on gravel, grass, plaster), seed 3,
@@ -15,11 +16,12 @@ Judges (never used to train or to choose anything):
 - other seeds: 60 surfaces of the training textures, seed 4 (training used seed 0), and 60 crack-free (seed 14).
   (Seeds 1 and 2 judged before; their false alarms were looked at while the U-Net's cleaning was designed, so
   they are no longer unseen.)
-Tuning (`--tune-ridge`, `--tune-unet`): 40 / 100 surfaces of the training textures, seed 5, and 60 crack-free
-(seed 15).
+Tuning (`--tune-ridge`, `--tune-unet`, `--tune-views`): 40 / 100 / 100 surfaces of the training textures, seed 5,
+and 60 crack-free (seed 15).
 Speed: `tamgu cracks` on a 10 s 640x480 clip of a wall at 10 fps, every frame (--dedupe 0), decode to overlay
-video, as frames per second and latency. No real crack photograph was available offline: these numbers are on
-generated surfaces, and a real set is judged with `tamgu cracks eval DIR --model M.pt`.
+video, as frames per second and latency. The U-Net is judged and timed with its default vote (8 views) and with
+one view (--views 1, as it predicted before the vote). No real crack photograph was available offline: these
+numbers are on generated surfaces, and a real set is judged with `tamgu cracks eval DIR --model M.pt`.
 """
 
 from __future__ import annotations
@@ -93,6 +95,34 @@ def tune_unet(work: Path, model: Path) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["false_alarms", "f1"], ascending=[True, False])
 
 
+def tune_views(work: Path, model: Path) -> pd.DataFrame:
+    """The views the U-Net votes over and how many must agree (`unet.VIEWS`, `unet.AGREE`), on training-texture
+    surfaces (seed 5, and seed 15 crack-free): pooled skeleton F1 and false alarms. The rule, as for the cleaning:
+    the best F1 among the settings with the fewest false alarms."""
+    from tamgu.inspection import ridge
+    from tamgu.inspection.data import read_crack_set, read_pair
+    from tamgu.inspection.measure import MIN_LENGTH_PX, pooled_scores
+    from tamgu.inspection.unet import VIEW_CHOICES, agreeing, load_crack_model, predict_probs
+
+    m = load_crack_model(model, "cpu")
+    sets = [tamgu.synth_cracks(work / "tune", n=100, seed=5, progress=False),
+            tamgu.synth_cracks(work / "tune_free", n=60, seed=15, crack_free=1.0, progress=False)]
+    pairs = [read_pair(p) for d in sets for p in read_crack_set(d)]
+    rows, seen = [], set()
+    for views in VIEW_CHOICES:
+        for agree in (0.5, 0.75, 1.0):
+            n_agree = agreeing(views, agree)
+            if (views, n_agree) in seen:
+                continue
+            seen.add((views, n_agree))
+            probs = predict_probs(m.net, [img for img, _ in pairs], m.meta["mean"], m.meta["std"], "cpu", views, agree)
+            sc = pooled_scores((ridge.clean_learned(p > m.threshold, MIN_LENGTH_PX), true)
+                               for p, (_, true) in zip(probs, pairs))
+            rows.append({"views": views, "agreeing": n_agree, **{k: round(sc[k], 3) for k in ("precision", "recall", "f1")},
+                         "false_alarms": sc["false_alarms"], "crack_free": sc["crack_free"]})
+    return pd.DataFrame(rows).sort_values(["false_alarms", "f1"], ascending=[True, False])
+
+
 def speed(clip: Path, out: Path, **kw) -> dict:
     t0 = time.perf_counter()
     table = tamgu.cracks(clip, out=out, dedupe=0, progress=False, **kw)
@@ -106,6 +136,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tune-ridge", action="store_true", help="print the ridge thresholds' grid and stop")
     ap.add_argument("--tune-unet", action="store_true", help="print the U-Net cleaning's grid (needs --model) and stop")
+    ap.add_argument("--tune-views", action="store_true", help="print the U-Net vote's grid (needs --model) and stop")
     ap.add_argument("--epochs", type=int, default=None, help="U-Net epochs (default: train_cracks' own)")
     ap.add_argument("--model", default=None, help="judge this model from tamgu cracks train instead of training one")
     ap.add_argument("--out", default=None, help="also write the results as JSON here")
@@ -116,10 +147,11 @@ def main() -> None:
         if args.tune_ridge:
             print(tune_ridge(work).to_markdown(index=False))
             return
-        if args.tune_unet:
+        if args.tune_unet or args.tune_views:
             if not args.model:
-                ap.error("--tune-unet needs --model M.pt (from tamgu cracks train)")
-            print(tune_unet(work, Path(args.model)).head(12).to_markdown(index=False))
+                ap.error("--tune-unet and --tune-views need --model M.pt (from tamgu cracks train)")
+            grid = tune_unet if args.tune_unet else tune_views
+            print(grid(work, Path(args.model)).head(12).to_markdown(index=False))
             return
         judges = {}
         for judge, seed, textures in (("other textures (brick, moon)", 3, ["brick", "moon"]),
@@ -146,14 +178,18 @@ def main() -> None:
         rows = []
         for judge, sets in judges.items():
             parts = [tamgu.evaluate_cracks(d, model=model, progress=False) for d in sets]
+            for d in sets:  # the U-Net on one view, as it predicted before the vote
+                one = tamgu.evaluate_cracks(d, model=model, methods=["unet"], views=1, progress=False)
+                parts.append(one.assign(method="unet --views 1"))
             for p in parts:
                 p.attrs = {}  # each holds its own summary; pooled below
             t = pd.concat(parts, ignore_index=True)
             for r in eval_summary(t).to_dict(orient="records"):
                 rows.append({"judge": judge, **r})
         clip = tamgu.synth_wall_clip(work / "wall.mp4", seconds=10, fps=10, seed=3)
-        fast = {m: speed(clip, work / f"speed_{m}", method=m, model=model if m == "unet" else None)
-                for m in ("ridge", "unet")}
+        fast = {"ridge": speed(clip, work / "speed_ridge", method="ridge"),
+                "unet": speed(clip, work / "speed_unet", method="unet", model=model),
+                "unet --views 1": speed(clip, work / "speed_unet1", method="unet", model=model, views=1)}
     result = {"cpu": cpu(), "cores": os.cpu_count(), "train_minutes": round(train_min, 1),
               "epochs_run": trained["epochs_run"], "threshold": trained["threshold"],
               "val_f1": trained["threshold_f1"][str(trained["threshold"])], "quality": rows, "speed": fast}
