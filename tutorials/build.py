@@ -443,8 +443,8 @@ result = tamgu.train_cracks(model, data=train_set, epochs=2 if FAST else 20, pat
 pd.Series({k: result[k] for k in ("encoder", "epochs_run", "best_val_loss", "threshold", "seconds")})'''),
     code('''pd.DataFrame(result["history"]).plot(x="epoch", y=["train_loss", "val_loss"], figsize=(6, 3))
 plt.show()'''),
-    md("## 비교: 본 적 없는 표면에서\n정답 골격과 예측 골격을 2픽셀 안에서 맞춰 정밀도·재현율·F1을 셉니다(균열 논문의 관례). 균열 없는 표면에서 무엇이든 보고하면 오경보입니다. 오경보는 균열 없는 표면만 모은 세트(`crack_free=1.0`)에서 따로 셉니다. U-Net은 128픽셀 패치로 배웠으니 전체를 보지 못합니다. 그래서 마스크 전체에서 다시 봅니다: 가까운 조각은 희미한 곳에서 끊긴 한 균열로 합치고, 합쳐도 짧은 것(풀잎, 기공의 가장자리)과 일렬로 곧은 것(일부만 본 줄눈이나 벽돌 줄)은 지웁니다. 실제 데이터로 판정하려면: `tamgu cracks eval 폴더 --model cracks.pt`.",
-       "## The comparison, on surfaces no model saw\nPredicted and true skeletons are matched within 2 pixels for precision, recall and F1 (the crack literature's convention). Reporting anything on a crack-free surface is a false alarm; false alarms are counted on a set of crack-free surfaces of their own (`crack_free=1.0`). The U-Net learnt from 128-pixel patches and never sees the whole, so its mask is judged again as a whole: pieces close together are one crack broken where it is faint, and what is still short (a grass blade, a pore's edge) or straight in a row (a joint or a course of bricks seen in part) goes. To judge on a real set: `tamgu cracks eval DIR --model cracks.pt`."),
+    md("## 비교: 본 적 없는 표면에서\n정답 골격과 예측 골격을 2픽셀 안에서 맞춰 정밀도·재현율·F1을 셉니다(균열 논문의 관례). 균열 없는 표면에서 무엇이든 보고하면 오경보입니다. 오경보는 균열 없는 표면만 모은 세트(`crack_free=1.0`)에서 따로 셉니다. U-Net은 128픽셀 패치로 배웠으니 전체를 보지 못합니다. 그래서 마스크 전체에서 다시 봅니다: 가까운 조각은 희미한 곳에서 끊긴 한 균열로 합치고, 합쳐도 짧은 것(풀잎, 기공의 가장자리)과 일렬로 곧은 것(일부만 본 줄눈이나 벽돌 줄)은 지웁니다. 예측할 때는 이미지 하나를 8가지로 봅니다(뒤집기와 90도 돌리기). 8개 중 6개가 균열이라고 해야 균열입니다: 균열은 어느 쪽에서 봐도 균열이지만, 한쪽에서만 균열처럼 보이는 자갈 사이 틈은 그렇지 않습니다. `views=1`은 더 빠르고 오경보가 더 많습니다. 실제 데이터로 판정하려면: `tamgu cracks eval 폴더 --model cracks.pt`.",
+       "## The comparison, on surfaces no model saw\nPredicted and true skeletons are matched within 2 pixels for precision, recall and F1 (the crack literature's convention). Reporting anything on a crack-free surface is a false alarm; false alarms are counted on a set of crack-free surfaces of their own (`crack_free=1.0`). The U-Net learnt from 128-pixel patches and never sees the whole, so its mask is judged again as a whole: pieces close together are one crack broken where it is faint, and what is still short (a grass blade, a pore's edge) or straight in a row (a joint or a course of bricks seen in part) goes. At prediction each image is seen 8 ways (flips and quarter turns), and a pixel is a crack only when 6 of the 8 agree: a crack looks like one from every side, a gap between pebbles that looks like one from a single side does not. `views=1` is faster and raises more false alarms. To judge on a real set: `tamgu cracks eval DIR --model cracks.pt`."),
     code('''free_set = tamgu.synth_cracks(WORK / "cracks_free", n=6 if FAST else 60, seed=11, textures=["brick", "moon"],
                               crack_free=1.0, progress=False)
 scores = tamgu.evaluate_cracks(judge_set, model=model, out=WORK / "eval", progress=False)
@@ -463,11 +463,13 @@ wall.attrs["images"][["frame", "time_s", "cracks", "total_length_mm", "widest_mm
     md("""## 연습 문제
 1. 학습 표면을 `synth_cracks(..., textures=["plaster"])`로만 만들면 벽돌 표면에서 F1이 어떻게 되나요? 질감이 다양해야 하는 이유는?
 2. `tamgu.evaluate_cracks`의 `tolerance`를 1과 4로 바꿔 보세요. 어느 방법이 더 민감한가요?
-3. 실제 균열 데이터(CRACK500 등)를 `images/`, `masks/`로 두고 `tamgu.train_cracks(..., data=폴더)`로 학습해 생성 데이터 모델과 비교하세요.""",
+3. 실제 균열 데이터(CRACK500 등)를 `images/`, `masks/`로 두고 `tamgu.train_cracks(..., data=폴더)`로 학습해 생성 데이터 모델과 비교하세요.
+4. `tamgu.evaluate_cracks(free_set, model=model, views=1)`의 오경보를 기본값(8가지 보기)과 비교하세요. 벽 영상에서 `tamgu.cracks(..., views=1)`은 얼마나 빠른가요?""",
        """## Exercises
 1. Make the training surfaces with `synth_cracks(..., textures=["plaster"])` alone: what happens to F1 on brick? Why does texture variety matter?
 2. Change `tolerance` in `tamgu.evaluate_cracks` to 1 and to 4. Which method is more sensitive to it?
-3. Put a real crack set (CRACK500 or similar) in `images/` and `masks/`, train with `tamgu.train_cracks(..., data=DIR)` and compare with the model trained on generated surfaces."""),
+3. Put a real crack set (CRACK500 or similar) in `images/` and `masks/`, train with `tamgu.train_cracks(..., data=DIR)` and compare with the model trained on generated surfaces.
+4. Compare the false alarms of `tamgu.evaluate_cracks(free_set, model=model, views=1)` with the default (8 views). How much faster is `tamgu.cracks(..., views=1)` on the wall clip?"""),
 ]
 
 
