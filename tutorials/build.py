@@ -453,7 +453,7 @@ scores.attrs["summary"].merge(alarms.attrs["summary"][["method", "false_alarms"]
                               suffixes=("", " (crack-free set)"))'''),
     md("## 벽을 따라 움직이는 카메라\n640×480 카메라가 벽을 따라 움직이다 멈춥니다. `every`로 0.5초에 한 번만 보고, 거의 같은 프레임은 건너뜁니다. `mm_per_px`를 주면 길이와 폭이 mm로 나옵니다. 카메라(`0`)나 `rtsp://` 주소도 같은 명령으로 됩니다.",
        "## A camera moving along a wall\nA 640×480 camera moves along a wall and stops. `every` looks once per half second, and near-identical frames are skipped. With `mm_per_px` lengths and widths come out in mm. A camera (`0`) or an `rtsp://` address works with the same command."),
-    code('''clip = tamgu.synth_wall_clip(WORK / "wall.mp4", seconds=4 if FAST else 12, seed=3)
+    code('''clip = tamgu.synth_wall_clip(WORK / "wall.mp4", seconds=2 if FAST else 12, seed=3)
 wall = tamgu.cracks(clip, out=WORK / "wall", model=model, every=0.5, mm_per_px=0.5, progress=False)
 wall.attrs["images"][["frame", "time_s", "cracks", "total_length_mm", "widest_mm"]]'''),
     md("## 균열 표와 보고서\n균열마다 한 줄: 길이, 평균·최대 폭(골격을 따라 거리 변환), 방향, 상자. 보고서는 폴더 전체를 한 페이지로 보여 줍니다.",
