@@ -173,7 +173,7 @@ def main() -> None:
             train_min = (time.perf_counter() - t0) / 60
             if args.keep_model:
                 shutil.copyfile(model, args.keep_model)
-        from tamgu.inspection.find import eval_summary
+        from tamgu.inspection.cracks import eval_summary
 
         rows = []
         for judge, sets in judges.items():

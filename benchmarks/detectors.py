@@ -18,7 +18,11 @@ import matplotlib.cbook
 import numpy as np
 import skimage.data
 
-from tamgu.detection import detectors as detect
+from tamgu.detection.faces import face_detector
+from tamgu.detection.objects import people_detector
+from tamgu.detection.search import template_finder
+from tamgu.detection.text import tesseract_available, text_detector
+from tamgu.segmentation.background import grabcut_person
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
@@ -54,16 +58,16 @@ def main() -> None:
     crop = imgs["astronaut 512x512"][180:260, 300:380]
     mog = cv2.createBackgroundSubtractorMOG2(history=200, detectShadows=True)
     detectors = {
-        "faces: Haar": (detect.face_detector("haar"), ["astronaut 512x512", "grace_hopper 512x600"]),
-        "faces: MTCNN": (detect.face_detector("mtcnn"), ["astronaut 512x512", "grace_hopper 512x600"]),
-        "text: RapidOCR (PP-OCR det+rec)": (detect.text_detector("rapidocr"), ["coffee+text 600x400"]),
-        "find: template, 13 scales": (detect.template_finder(crop), ["coffee+text 600x400"]),
-        "people: HOG": (detect.people_detector(), ["vtest frame 768x576"]),
+        "faces: Haar": (face_detector("haar"), ["astronaut 512x512", "grace_hopper 512x600"]),
+        "faces: MTCNN": (face_detector("mtcnn"), ["astronaut 512x512", "grace_hopper 512x600"]),
+        "text: RapidOCR (PP-OCR det+rec)": (text_detector("rapidocr"), ["coffee+text 600x400"]),
+        "find: template, 13 scales": (template_finder(crop), ["coffee+text 600x400"]),
+        "people: HOG": (people_detector(), ["vtest frame 768x576"]),
         "background: MOG2 (per frame)": (lambda im: mog.apply(im), ["vtest frame 768x576"]),
-        "background: GrabCut portrait": (detect.grabcut_person, ["astronaut 512x512"]),
+        "background: GrabCut portrait": (grabcut_person, ["astronaut 512x512"]),
     }
-    if detect.tesseract_available("kor"):
-        detectors["text: PP-OCR det + Tesseract kor"] = (detect.text_detector("tesseract", "ko"), ["coffee+text 600x400"])
+    if tesseract_available("kor"):
+        detectors["text: PP-OCR det + Tesseract kor"] = (text_detector("tesseract", "ko"), ["coffee+text 600x400"])
     print(f"\nmedian of {a.repeat} runs, after one warm-up\n")
     print("| detector | image | ms per image |")
     print("|---|---|---:|")

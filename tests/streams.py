@@ -37,12 +37,15 @@ def as_mpegts(clip: Path) -> tuple[bytes, float]:
 class StreamServer:
     """`url` serves the clip paced to play in real time. `stall_after`/`drop_after`: a fraction of the bytes
     after which the server stops sending (connection kept open) or closes the connection; later requests
-    (a reconnect) get the whole clip."""
+    (a reconnect) get the whole clip. `refuse_for`: for this many seconds after the first request ends, the
+    server answers 503 at once (a camera restarting), so reopening must try again later."""
 
     def __init__(self, clip: Path, stall_after: float | None = None, drop_after: float | None = None,
-                 speed: float = 1.0):
+                 speed: float = 1.0, refuse_for: float = 0.0):
         data, duration = as_mpegts(clip)
         self.requests = 0
+        self.refused = 0
+        self.first_ended: float | None = None
         server = self
         stop = self.stop = threading.Event()
 
@@ -53,6 +56,10 @@ class StreamServer:
                 pass
 
             def do_GET(self):
+                if server.first_ended is not None and time.monotonic() - server.first_ended < refuse_for:
+                    server.refused += 1
+                    self.send_error(503, "restarting")
+                    return
                 server.requests += 1
                 first = server.requests == 1
                 self.send_response(200)
@@ -78,6 +85,9 @@ class StreamServer:
                         stop.wait(30)  # a stalled camera: the connection stays, no data comes
                 except (BrokenPipeError, ConnectionResetError):
                     return
+                finally:
+                    if first:
+                        server.first_ended = time.monotonic()
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
         self.httpd.daemon_threads = True

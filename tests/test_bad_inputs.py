@@ -327,7 +327,7 @@ def test_bad_input_gives_its_message_and_loses_nothing(breaker, message, tiny_da
         if message is None:
             assert rc == 0, err
         else:
-            assert rc == 1 and f"tamgu {args[0]}: error" in err, err
+            assert rc == 2 and f"tamgu {args[0]}: error" in err, err
             assert __import__("re").search(message, err, flags=__import__("re").S), err
             assert "Traceback" not in err
     if check is not None:

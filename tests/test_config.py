@@ -45,7 +45,7 @@ def test_wrong_values_are_rejected(key, value, match):
 def test_cli_reports_config_errors(tmp_path, tiny_data, capsys):
     f = tmp_path / "exp.yaml"
     f.write_text("learning_rate: 0.1\n")
-    assert main(["train", str(tiny_data), "--config", str(f), "--out", str(tmp_path / "run")]) == 1
+    assert main(["train", str(tiny_data), "--config", str(f), "--out", str(tmp_path / "run")]) == 2
     assert "unknown key 'learning_rate'" in capsys.readouterr().err
 
 

@@ -117,7 +117,7 @@ def test_tiny_training_lowers_the_validation_loss_and_writes_a_checked_model(tin
 
 @pytest.mark.parametrize("method", ["ridge", "unet"])
 def test_each_method_finds_a_drawn_crack_and_ignores_a_straight_joint_and_a_hole(method, tiny_model, tmp_path):
-    from tamgu.inspection.find import crack_finder
+    from tamgu.inspection.cracks import crack_finder
 
     find = crack_finder(method, tiny_model[0] if method == "unet" else None, "cpu")[0]
     img = plain_surface(seed=3)

@@ -67,7 +67,7 @@ def test_each_bad_input_gives_its_clear_error(data_copy, breaker, message):
 @pytest.mark.parametrize("breaker,message", BAD[:4], ids=[b.__name__ for b, _ in BAD[:4]])
 def test_cli_check_exits_1_with_the_message(data_copy, capsys, breaker, message):
     breaker(data_copy)
-    assert main(["check", str(data_copy)]) == 1
+    assert main(["check", str(data_copy)]) == 2
     assert "error" in capsys.readouterr().err
 
 

@@ -10,8 +10,12 @@ import skimage.data
 
 import tamgu
 from tamgu.cli import main
-from tamgu.detection.detectors import (Detection, background, detect_faces, detect_people, detect_text, find, parse_yolo,
-                          people_detector, tesseract_available)
+from tamgu.detection.core import Detection
+from tamgu.detection.faces import detect_faces
+from tamgu.detection.objects import detect_people, parse_yolo, people_detector
+from tamgu.detection.search import find
+from tamgu.detection.text import detect_text, tesseract_available
+from tamgu.segmentation.background import background
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 KOREAN_FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")

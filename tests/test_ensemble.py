@@ -100,7 +100,7 @@ def test_misaligned_members_are_refused(tmp_path):
                      (other_test, "different test images"), (other_classes, "has classes")]:
         with pytest.raises(EnsembleError, match=why):
             tamgu.ensemble([a, bad], tmp_path / "out")
-    assert main(["ensemble", str(a), str(other_folds), "--out", str(tmp_path / "out")]) == 1
+    assert main(["ensemble", str(a), str(other_folds), "--out", str(tmp_path / "out")]) == 2
 
 
 def test_ensemble_of_runs_end_to_end(tiny_data, tmp_path):

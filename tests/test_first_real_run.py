@@ -38,7 +38,7 @@ def test_unusable_labels_given_on_purpose_are_refused_before_the_first_fold(data
     bad = tmp_path / "labels.csv"
     bad.write_text("img,label\nimg_1.jpg,c0\n")
     run = tmp_path / "run"
-    assert main(["train", str(data_copy), "--out", str(run), "--truth", str(bad), *TINY]) == 1
+    assert main(["train", str(data_copy), "--out", str(run), "--truth", str(bad), *TINY]) == 2
     assert "needs the columns img,classname" in capsys.readouterr().err
     assert not (run / "fold0").exists()
 
@@ -48,7 +48,7 @@ def test_missing_weights_are_refused_before_the_first_fold_and_name_the_fetch_co
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     run = tmp_path / "run"
     args = ["train", str(tiny_data), "--out", str(run), "--model", "vgg16", "--weights", "imagenet", "--folds", "2"]
-    assert main(args) == 1
+    assert main(args) == 2
     err = capsys.readouterr().err
     assert "vgg16-397923af.pth" in err and "tamgu weights fetch vgg16" in err and not (run / "fold0").exists()
 
@@ -68,7 +68,7 @@ def test_one_video_per_class_is_refused_naming_the_classes(tmp_path, capsys):
     pd.DataFrame(rows, columns=["img", "group"]).to_csv(groups, index=False)
     run = tmp_path / "run"
     assert main(["train", str(tmp_path / "set"), "--groups", str(groups), "--split", "group", "--out", str(run),
-                 *TINY]) == 1
+                 *TINY]) == 2
     err = capsys.readouterr().err
     assert "its training images hold no" in err and "is in 1 group(s)" in err and not (run / "fold0").exists()
 
@@ -107,10 +107,10 @@ def test_weights_fetch_downloads_checks_and_refuses_a_corrupt_copy(weights_serve
     from tamgu.pipeline.weights import resolve_weights
 
     assert resolve_weights("mobilenetv2_100", "imagenet").origin == "torch hub cache"  # training now finds it
-    assert main(["weights", "fetch", "resnet18", "--mirror", weights_server]) == 1
+    assert main(["weights", "fetch", "resnet18", "--mirror", weights_server]) == 2
     assert "sha256 does not start with f37072fd" in capsys.readouterr().err
     assert not list((tmp_path / "torch" / "hub" / "checkpoints").glob("resnet18*"))  # nothing partial left
-    assert main(["weights", "fetch", "resnet34", "--mirror", weights_server]) == 1  # not on the mirror
+    assert main(["weights", "fetch", "resnet34", "--mirror", weights_server]) == 2  # not on the mirror
     assert "download failed" in capsys.readouterr().err
 
 
@@ -130,7 +130,7 @@ def test_pseudo_labels_of_few_classes_are_refused_with_the_counts(tiny_data, tmp
     oof.to_csv(run / "oof.csv", index=False)
     test.to_csv(run / "test_pred.csv", index=False)
     (run / "config.yaml").write_text(f"data: {tiny_data}\n")
-    assert main(["pseudo", str(run), "--data", str(tiny_data), "--out", str(tmp_path / "pl")]) == 1
+    assert main(["pseudo", str(run), "--data", str(tiny_data), "--out", str(tmp_path / "pl")]) == 2
     err = capsys.readouterr().err
     assert "only 4 of 10 classes" in err and "c0 " in err and "c9 0" in err and "--min-classes 4" in err
     assert not (tmp_path / "pl").exists()
@@ -199,7 +199,7 @@ def test_batch_size_auto_and_lr_find_tune_once_and_every_fold_and_a_rerun_use_th
 
 def test_the_tuner_refuses_several_devices_before_work_starts(tiny_data, tmp_path, capsys):
     assert main(["train", str(tiny_data), "--out", str(tmp_path / "run"), *TINY, "--batch-size", "auto",
-                 "--accelerator", "cpu", "--devices", "2"]) == 1
+                 "--accelerator", "cpu", "--devices", "2"]) == 2
     assert "--devices 1" in capsys.readouterr().err
     assert not (tmp_path / "run" / "fold0").exists()
 
@@ -213,7 +213,7 @@ def test_bf16_channels_last_and_tensorboard_train_on_a_cpu_and_16_bit_autocast_i
     assert list((run / "fold0" / "tensorboard").glob("events.out.tfevents.*"))  # beside, not instead of, the CSV
     assert (run / "fold0" / "history.csv").is_file()
     assert main(["train", str(tiny_data), "--out", str(tmp_path / "r16"), *TINY, "--precision", "16-mixed",
-                 "--accelerator", "cpu"]) == 1
+                 "--accelerator", "cpu"]) == 2
     assert "bf16-mixed" in capsys.readouterr().err and not (tmp_path / "r16").exists()
 
 

@@ -261,7 +261,7 @@ def test_values_that_make_no_sense_are_refused_before_work(argv, message, pictur
     clip = tmp_path / "clip.mp4"
     write_clip(clip, seconds=1.0, fps=10, size=(64, 48))
     args = [a.format(img=pictures / "scene.png", out=tmp_path / "out", clip=clip) for a in argv]
-    assert main(args) == 1
+    assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and "modulo" not in err
 

@@ -16,7 +16,9 @@ import pytest
 import skimage.data
 
 from tamgu.cli import main
-from tamgu.detection.detectors import Detection, background, detect_faces, run_detector
+from tamgu.detection.core import Detection, run_detector
+from tamgu.detection.faces import detect_faces
+from tamgu.segmentation.background import background
 from tamgu.video.stream import is_video, media_inputs
 from tamgu.video.writer import VideoOut
 
@@ -75,7 +77,7 @@ def test_the_background_is_replaced_behind_the_person(portraits, tmp_path, repla
 
 
 def test_replace_refuses_what_is_neither_colour_nor_image(portraits, tmp_path, capsys):
-    assert main(["background", str(portraits / "astronaut.png"), "--out", str(tmp_path), "--replace", "nope.jpg"]) == 1
+    assert main(["background", str(portraits / "astronaut.png"), "--out", str(tmp_path), "--replace", "nope.jpg"]) == 2
     assert "give blur, a colour" in capsys.readouterr().err
 
 
@@ -220,13 +222,13 @@ def test_a_video_is_a_video_whatever_its_extension(face_clip, tmp_path):
 ])
 @pytest.mark.parametrize("tool", [["detect", "faces"], ["background"], ["denoise"]])
 def test_a_bad_source_gets_one_line_from_every_tool(tool, source, message, tmp_path, capsys):
-    assert main([*tool, source, "--out", str(tmp_path / "o")]) == 1
+    assert main([*tool, source, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
 
 
 def test_objects_are_named_in_english_and_korean_and_filtered_by_class(portraits, tmp_path):
-    from tamgu.detection.detectors import detect_objects
+    from tamgu.detection.objects import detect_objects
 
     cv2.imwrite(str(tmp_path / "chelsea.png"), cv2.cvtColor(skimage.data.chelsea(), cv2.COLOR_RGB2BGR))
     t = detect_objects([portraits / "grace_hopper.png", tmp_path / "chelsea.png"], progress=False)
@@ -244,7 +246,7 @@ def test_a_missing_or_wrong_objects_model_is_named_with_its_fix(tmp_path, monkey
     import io
     import tarfile
 
-    from tamgu.detection.detectors import detect_objects
+    from tamgu.detection.objects import detect_objects
     from tamgu.detection.models import ModelError, install_objectron
 
     monkeypatch.setenv("TAMGU_MODELS", str(tmp_path / "none"))
@@ -278,7 +280,7 @@ def test_tracks_follow_an_object_across_frames_and_count_objects_not_detections(
 
 
 def test_the_deep_people_detector_finds_people_and_not_a_cat(portraits, tmp_path):
-    from tamgu.detection.detectors import detect_people
+    from tamgu.detection.objects import detect_people
 
     cv2.imwrite(str(tmp_path / "chelsea.png"), cv2.cvtColor(skimage.data.chelsea(), cv2.COLOR_RGB2BGR))
     for method in ("ssdlite", "ssd"):

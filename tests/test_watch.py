@@ -89,6 +89,7 @@ def test_export_gives_predicts_probabilities(poses_run, tmp_path):
         sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
         stored = sess.get_modelmeta().custom_metadata_map
         assert json.loads(stored["classes"]) == CLASSES and json.loads(stored["tamgu_version"]) == tamgu.__version__
+        assert json.loads(stored["run"]) == poses_run.name and "/" not in stored["run"]  # no path of this machine
         got = sess.run(None, {"images": images})[0]
         mods = {k: load_checkpoint(c) for k, c in runfolder.checkpoints(poses_run).items() if fold in (None, k)}
         for m in mods.values():
@@ -195,7 +196,7 @@ def test_reconnect_reopens_a_stream_that_dropped(poses_run, short_clip, tmp_path
     ("ftp://127.0.0.1/x", "unknown stream scheme 'ftp'"),
 ])
 def test_a_bad_source_gets_one_line(poses_run, tmp_path, capsys, source, message):
-    assert main(["watch", str(poses_run), source, "--out", str(tmp_path / "w")]) == 1
+    assert main(["watch", str(poses_run), source, "--out", str(tmp_path / "w")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
 

@@ -190,8 +190,10 @@ def add_options(parser: argparse.ArgumentParser, options: list[Option], shape: S
                 kw["default"] = o.default
             target.add_argument(o.name, help=text, type=_scalar(o.annotation) if not many else str, **kw)
             continue
-        if ann is bool and o.default is True:
-            target.add_argument(f"--no-{flag[2:]}", action="store_false", default=True, help=f"turn off: {text}", **kw)
+        if ann is bool and (o.default is True or (o.default is None and o.shown is True)):
+            # a config field's flag left out stays None (unset): the config's own default holds
+            target.add_argument(f"--no-{flag[2:]}", action="store_false", default=o.default,
+                                help=f"{text} (on by default; --no-{flag[2:]} turns it off)", **kw)
             continue
         if ann is bool:
             # a config field's flag left out stays None (unset), so that --config YAML's value holds

@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 
 from . import argspec
 from .commands import BY_NAME, COMMANDS, COMMON, shape_of
 from .errors import TamguError, did_you_mean
 
 PROG = "tamgu"
+BUG_EXIT = 70  # sysexits' EX_SOFTWARE: not the user's mistake (2) nor inputs that failed (1)
 GROUPS = sorted({c.name.split()[0] for c in COMMANDS if " " in c.name})  # detect, denoise: two-word commands
 
 
@@ -50,6 +52,15 @@ def split_command(argv: list[str]) -> tuple[str | None, list[str], bool]:
     return None, argv, verbose
 
 
+def report_bug(name: str, error: BaseException, verbose: bool) -> None:
+    """An error tamgu did not foresee: say it is ours, how to see more and where to report it."""
+    if verbose:
+        traceback.print_exception(error, file=sys.stderr)
+    print(f"{PROG} {name}: internal error ({type(error).__name__}: {error}). This is a bug in tamgu, not in your "
+          f"input: please report it with the command and the traceback that `{PROG} -v {name} ...` prints"
+          + ("" if verbose else " (run it again with -v to see it)") + ".", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     name, rest, verbose = split_command(argv)
@@ -75,22 +86,25 @@ def main(argv: list[str] | None = None) -> int:
         result = fn(**values)
         if cmd.show is not None:
             cmd.show(result, values)
-    except (TamguError, ValueError, FileNotFoundError, RuntimeError) as e:
+    except TamguError as e:  # the user's to fix: one line, what and how
         print(f"{PROG} {name}: error: {e}", file=sys.stderr)
-        return 1
+        return e.exit_code
     except (FileExistsError, NotADirectoryError) as e:  # mkdir of an output folder where a file is
         print(f"{PROG} {name}: error: {e.filename} is a file, so it cannot hold outputs: choose another --out "
               "(nothing was written).", file=sys.stderr)
-        return 1
+        return 2
     except OSError as e:  # a full disk, a read-only folder...
         where = f" {e.filename}" if getattr(e, "filename", None) else ""
         print(f"{PROG} {name}: error: cannot read or write{where}: {e.strerror or e}. Free some space, fix the "
               "permissions or choose another --out; outputs are written atomically, so earlier ones are intact.",
               file=sys.stderr)
-        return 1
+        return 2
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - not a refusal tamgu explains: a bug, reported as one
+        report_bug(name, e, verbose or args.verbose)
+        return BUG_EXIT
     return 0
 
 

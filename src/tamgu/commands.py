@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import InputsFailed
 from .argspec import Shape
 
 # Help for parameters many commands share (a function's own docstring wins)
@@ -25,7 +26,7 @@ COMMON = {
     "accelerator": "cpu, gpu, mps or auto",
     "workers": "data-loading processes",
     "out": "output folder",
-    "inputs": "images, folders or videos",
+    "inputs": "photos, folders, videos, a camera (0, /dev/video0) or a stream URL (rtsp://, http://)",
 }
 
 
@@ -157,22 +158,30 @@ def _pseudo(s, o):
 def _frames(table, o):
     n = table["video"].nunique() if len(table) else 0
     print(f"{len(table)} frames from {n} videos -> {o['out']} (table: {Path(o['out']) / 'frames.csv'})")
+    dropped = table.attrs.get("near_duplicates", 0)
+    if dropped:
+        why = (f"perceptual hashes within {table.attrs['dedupe']} of 64 bits" if table.attrs.get("dedupe") else
+               "no scene change")
+        print(f"  {dropped} sampled frame(s) left out as near-duplicates of the frame before ({why}); a smaller "
+              "--dedupe keeps more")
 
 
 def _denoise(table, o):
-    from .video.stream import speed_line
+    from .video.stream import end_lines, speed_line
 
     bad = table[table["error"] != ""] if len(table) else table
     print(f"denoised {len(table) - len(bad)} of {len(table)} input(s) with {o['method']} -> {o['out']}")
     if table.attrs.get("summaries"):
         print(speed_line(table.attrs["summaries"]))
+        for line in end_lines(table.attrs["summaries"]):
+            print(line)
     for r in table.itertuples():
         if str(r.audio).startswith("dropped"):
             print(f"  {Path(r.file).name}: sound {r.audio}", file=sys.stderr)
     for r in bad.itertuples():
         print(f"  skipped {r.file}: {r.error}", file=sys.stderr)
     if len(bad):
-        raise ValueError(f"{len(bad)} file(s) could not be denoised (listed above)")
+        raise InputsFailed(f"{len(bad)} file(s) could not be denoised (listed above)")
 
 
 def _denoise_train(res, o):
@@ -188,7 +197,7 @@ def _denoise_eval(table, o):
 
 
 def _detections(table, o):
-    from .video.stream import speed_line
+    from .video.stream import end_lines, speed_line
 
     out = o.get("out")
     files = table.attrs.get("files")
@@ -198,6 +207,8 @@ def _detections(table, o):
     if table.attrs.get("summaries"):
         print(speed_line(table.attrs["summaries"]) + (" (stopped by Ctrl-C; outputs written)"
                                                        if table.attrs.get("interrupted") else ""))
+        for line in end_lines(table.attrs["summaries"]):
+            print(line)
         for s in table.attrs["summaries"]:
             if s.get("tracks"):
                 print(f"  {Path(s['input']).name}: " + ", ".join(f"{n} {label}" for label, n in
@@ -208,7 +219,7 @@ def _detections(table, o):
     for e in errors:
         print(f"  skipped {e}", file=sys.stderr)
     if errors:
-        raise ValueError(f"{len(errors)} input(s) could not be read (listed above)")
+        raise InputsFailed(f"{len(errors)} input(s) could not be read (listed above)")
 
 
 def _export(meta, o):
@@ -259,7 +270,7 @@ def _synth_cracks(out, o):
 
 
 def _cracks(table, o):
-    from .video.stream import speed_line
+    from .video.stream import end_lines, speed_line
 
     images = table.attrs["images"]
     with_any = int((images["cracks"] > 0).sum()) if len(images) else 0
@@ -277,10 +288,12 @@ def _cracks(table, o):
         print(speed_line(table.attrs["summaries"]) + (f"; {skipped['every']} frame(s) skipped by --every, "
                                                        f"{skipped['dedupe']} as near-duplicates"
                                                        if sum(skipped.values()) else ""))
+        for line in end_lines(table.attrs["summaries"]):
+            print(line)
     for e in table.attrs.get("errors", []):
         print(f"  skipped {e}", file=sys.stderr)
     if table.attrs.get("errors"):
-        raise ValueError(f"{len(table.attrs['errors'])} input(s) could not be read (listed above)")
+        raise InputsFailed(f"{len(table.attrs['errors'])} input(s) could not be read (listed above)")
 
 
 def _cracks_train(res, o):
@@ -317,6 +330,16 @@ def _frames_shape() -> Shape:
                  exclusive=(("every", "fps", "count"), ("label", "labels")))
 
 
+def _frame_shape(kind: str, **shape) -> Callable[[], Shape]:
+    """A frame tool's options: its own, then the frame options of its kind (`video.stream.FrameOptions`)."""
+    def make() -> Shape:
+        from .video.stream import TOOL_OPTIONS, FrameOptions
+
+        return Shape(config=FrameOptions, config_fields=TOOL_OPTIONS[kind],
+                     config_group="frame options (photos, videos, cameras, streams)", **shape)
+    return make
+
+
 COMMANDS = [
     Command("synth", "pipeline.synthetic:synth", _synth, Shape(positional=("out",)),
             help="write a generated dataset in the Kaggle State Farm layout"),
@@ -350,31 +373,31 @@ COMMANDS = [
             help="run the book's chapter 5 steps in order and write the results table"),
     Command("frames", "video.frames:frames", _frames, _frames_shape,
             help="cut frames out of videos into a dataset (the video is the group)"),
-    Command("denoise", "denoising.filters:denoise", _denoise,
+    Command("denoise", "denoising.filters:denoise", _denoise, _frame_shape("denoise"),
             help="denoise images, folders or videos"),
     Command("denoise train", "denoising.n2n:train_denoiser", _denoise_train, Shape(python_only=("images",)),
             help="train a Noise2Noise U-Net"),
     Command("denoise eval", "denoising.filters:evaluate", _denoise_eval,
             help="compare denoisers: PSNR, SSIM, time"),
-    Command("detect faces", "detection.detectors:detect_faces", _detections,
-            help="faces: Haar (default), MTCNN or MediaPipe"),
-    Command("detect text", "detection.detectors:detect_text", _detections,
-            help="text: RapidOCR, or Tesseract for Korean"),
-    Command("detect people", "detection.detectors:detect_people", _detections,
-            help="people: HOG, or your ONNX detector with --model"),
-    Command("detect objects", "detection.detectors:detect_objects", _detections,
+    Command("detect faces", "detection.faces:detect_faces", _detections, _frame_shape("faces"),
+            help="faces: BlazeFace (default, with landmarks), Haar or MTCNN; photos, videos, cameras, streams"),
+    Command("detect text", "detection.text:detect_text", _detections, _frame_shape("detect"),
+            help="text: PP-OCR (RapidOCR), or Tesseract for Korean; photos, videos, cameras, streams"),
+    Command("detect people", "detection.objects:detect_people", _detections, _frame_shape("detect"),
+            help="people: SSDLite (default), the 23-class SSD, HOG, or your ONNX detector with --model"),
+    Command("detect objects", "detection.objects:detect_objects", _detections, _frame_shape("detect"),
             help="23 kinds of object (person, car, vehicle, bicycle, dog, cat, ...), with track ids on video"),
-    Command("find", "detection.detectors:find", _detections,
-            help="find a template image inside images or videos, at any scale and rotation"),
-    Command("background", "detection.detectors:background", _background,
+    Command("find", "detection.search:find", _detections, _frame_shape("detect"),
+            help="find a template image inside photos, videos, cameras and streams, at any scale and rotation"),
+    Command("background", "segmentation.background:background", _background, _frame_shape("detect"),
             help="keep the person (deep segmentation, any camera) or what moves (MOG2/KNN): masks, cut-outs, videos"),
     Command("synth-cracks", "inspection.synth:synth_cracks", _synth_cracks, Shape(positional=("out",)),
             help="write generated concrete surfaces with true crack masks (the CRACK500 layout)"),
-    Command("cracks", "inspection.find:cracks", _cracks,
+    Command("cracks", "inspection.cracks:cracks", _cracks, _frame_shape("cracks"),
             help="crack masks and measurements (length, width, orientation) of photos, videos and cameras"),
     Command("cracks train", "inspection.unet:train_cracks", _cracks_train,
             help="train a crack U-Net on a crack set (images/ + masks/) or on generated surfaces"),
-    Command("cracks eval", "inspection.find:evaluate_cracks", _cracks_eval,
+    Command("cracks eval", "inspection.cracks:evaluate_cracks", _cracks_eval,
             help="score ridge and U-Net on a labelled crack set: skeleton F1 within 2 px, false alarms"),
     Command("synth clip", "pipeline.synthetic:synth_clip", _synth_clip, Shape(positional=("out",)),
             help="write a generated dashboard clip of a new driver following a schedule of poses"),

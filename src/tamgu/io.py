@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .errors import MissingInput
 from .console import in_notebook
 
 _UMASK = os.umask(0)
@@ -157,5 +158,5 @@ def list_inputs(inputs, exts: set[str] = IMAGE_EXTS | VIDEO_EXTS, what: str = "i
         elif p.exists():
             files.append(p)
         else:
-            raise FileNotFoundError(f"{p} does not exist: give {what}")
+            raise MissingInput(f"{p} does not exist: give {what}")
     return files

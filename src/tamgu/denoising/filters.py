@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError, SetupError
 from ..reports.figures import finish
 from ..io import list_inputs, write_csv, no_bar
 from .noise import NoiseSpec, estimate_sigma, psnr, ssim, to_float, to_uint8
@@ -74,7 +75,7 @@ def _bm3d(img: np.ndarray, sigma: float, strength: float) -> np.ndarray:
     try:
         import bm3d
     except ImportError:
-        raise RuntimeError("bm3d is an optional extra (non-commercial licence): pip install 'tamgu[bm3d]'") from None
+        raise SetupError("bm3d is an optional extra (non-commercial licence): pip install 'tamgu[bm3d]'") from None
     s = sigma / 255 * strength
     return bm3d.bm3d_rgb(img, s) if img.ndim == 3 else bm3d.bm3d(img, s)
 
@@ -109,14 +110,14 @@ def denoise_image(img: np.ndarray, method: str = "nlm", sigma: float | None = No
         from .n2n import apply, load_denoiser
 
         if model is None:
-            raise ValueError("method n2n needs --model PATH (train one with `tamgu denoise train`)")
+            raise InputError("method n2n needs --model PATH (train one with `tamgu denoise train`)")
         net = load_denoiser(model) if isinstance(model, (str, Path)) else model
         out = apply(net, f)
     elif method in METHODS:
         s = estimate_sigma(f) if sigma is None else float(sigma)
         out = METHODS[method](f, max(s, 1e-3), strength)
     else:
-        raise ValueError(f"unknown method {method!r}: use one of {', '.join(list(METHODS) + ['n2n'])}")
+        raise InputError(f"unknown method {method!r}: use one of {', '.join(list(METHODS) + ['n2n'])}")
     out = np.clip(out, 0, 1).astype(np.float32)
     return to_uint8(out) if img.dtype == np.uint8 else out
 
@@ -126,9 +127,7 @@ def denoise_image(img: np.ndarray, method: str = "nlm", sigma: float | None = No
 def denoise(inputs, out: str | Path,
             method: Literal["nlm", "bilateral", "median", "gaussian", "tv", "wavelet", "bm3d", "n2n", "temporal"] = "nlm",
             sigma: float | None = None, strength: float = 1.0, model: str | Path | None = None,
-            speckle: bool = False, frame_step: int = 1, frame_images: bool = False, threads: int | None = None,
-            timeout: float = 5.0, reconnect: int = 0, seconds: float | None = None,
-            progress: bool = True) -> pd.DataFrame:
+            speckle: bool = False, **options) -> pd.DataFrame:
     """Denoise photos, folders, videos, cameras and streams into `out` (same names; videos become .mp4 with
     their sound kept when MP4 can carry it).
 
@@ -146,30 +145,29 @@ def denoise(inputs, out: str | Path,
         strength: multiplies the method's default setting (positive)
         model: trained Noise2Noise model (.pt) for --method n2n
         speckle: temporal: the noise is multiplicative (speckle: ultrasound, radar, some endoscopes)
-        frame_images: also write every denoised frame of a video as a PNG
-        threads: threads for OpenCV and torch (default: the cores, at most 4)
-        timeout: seconds without data before a live stream counts as stalled
-        reconnect: times a live stream that stalls or ends is reopened
-        seconds: stop each source after this many seconds of it
     """
     from ..detection.models import set_threads
-    from ..video.stream import Output, frame_file, media_inputs, run_frames
+    from ..video.stream import Output, frame_file, frame_options, media_inputs, run_frames
     from ..video.writer import add_audio
     from .noise import estimate_sigma
     from .temporal import TemporalDenoiser
 
     if not strength > 0:
-        raise ValueError(f"--strength {strength}: it multiplies the method's setting, so it must be positive "
+        raise InputError(f"--strength {strength}: it multiplies the method's setting, so it must be positive "
                          "(1 = the default, 0.5 gentler, 2 stronger).")
     if sigma is not None and not sigma > 0:
-        raise ValueError(f"--sigma {sigma}: a noise level is positive, in 0..255 units (leave it out to estimate it).")
-    set_threads(threads)
+        raise InputError(f"--sigma {sigma}: a noise level is positive, in 0..255 units (leave it out to estimate it).")
+    opts = frame_options(options, "denoise", "denoise")
+    frame_images = opts.frame_images
+    if method == "n2n" and not model:  # refused once, before any input opens, not once per file
+        raise InputError("--method n2n needs --model PATH (train one with `tamgu denoise train --out PATH`).")
+    set_threads(opts.threads)
     items = media_inputs(inputs)
     # warm up before a live source opens (scikit-image's estimator takes a second to import): a camera's first
     # seconds are not lost to it
     estimate_sigma(np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8))
     if method == "temporal" and not any(i.is_video for i in items):
-        raise ValueError("--method temporal averages over the frames of a video; for photos use nlm, gaussian, "
+        raise InputError("--method temporal averages over the frames of a video; for photos use nlm, gaussian, "
                          "... or n2n.")
     out = Path(out)
     net = None
@@ -186,7 +184,7 @@ def denoise(inputs, out: str | Path,
             state.update(item=item, sigma=sigma, temporal=None)
             if method == "temporal":
                 if not item.is_video:
-                    raise ValueError("--method temporal needs a video; this is a photo")
+                    raise InputError("--method temporal needs a video; this is a photo")
                 state["temporal"] = TemporalDenoiser(sigma, speckle=speckle)
         if method == "temporal":
             clean = state["temporal"](fr.image)
@@ -211,9 +209,8 @@ def denoise(inputs, out: str | Path,
         return res
 
     t0 = time.perf_counter()
-    _, summaries, errors, interrupted = run_frames(items, tool, out, f"denoise ({method})", frame_step, True,
-                                                   video_name="{stem}.mp4", timeout=timeout, reconnect=reconnect,
-                                                   seconds=seconds, progress=progress)
+    _, summaries, errors, interrupted = run_frames(items, tool, out, f"denoise ({method})",
+                                                   opts.model_copy(update={"video": True}), video_name="{stem}.mp4")
     rows = []
     for item, s in zip(items, summaries):
         audio = None
@@ -230,6 +227,15 @@ def denoise(inputs, out: str | Path,
     table.attrs.update(summaries=summaries, errors=errors, interrupted=interrupted,
                        seconds=time.perf_counter() - t0)
     return table
+
+
+def _add_options_doc() -> None:
+    from ..video.stream import options_doc
+
+    denoise.__doc__ += options_doc("denoise")
+
+
+_add_options_doc()
 
 
 VIDEO_METHODS = ("temporal", "gaussian", "median", "bilateral", "nlm")

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from ..errors import InputError, MissingInput
 from .noise import NoiseSpec, to_float
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class SyntheticPairs(Dataset):
                  seed: int | None = None):
         self.images = [im for im in images if min(im.shape[:2]) >= patch]
         if not self.images:
-            raise ValueError(f"no training image is at least {patch} px on each side: use a smaller --patch")
+            raise InputError(f"no training image is at least {patch} px on each side: use a smaller --patch")
         self.noise, self.patch, self.length, self.target, self.seed = noise, patch, length, target, seed
 
     def __len__(self) -> int:
@@ -119,7 +120,7 @@ class NoisyPairs(Dataset):
     def __init__(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]], patch: int, length: int, seed: int | None = None):
         self.pairs = [(a, b) for a, b in pairs if min(a.shape[:2]) >= patch]
         if not self.pairs:
-            raise ValueError(f"no image pair is at least {patch} px on each side: use a smaller --patch")
+            raise InputError(f"no image pair is at least {patch} px on each side: use a smaller --patch")
         self.patch, self.length, self.seed = patch, length, seed
 
     def __len__(self) -> int:
@@ -186,10 +187,10 @@ def load_pairs(data: str | Path) -> list[tuple[np.ndarray, np.ndarray]]:
         for fa in sorted((data / "a").iterdir()):
             fb = data / "b" / fa.name
             if not fb.exists():
-                raise FileNotFoundError(f"{fa} has no partner {fb}: pairs need the same name in a/ and b/")
+                raise MissingInput(f"{fa} has no partner {fb}: pairs need the same name in a/ and b/")
             ia, ib = cv2.imread(str(fa), cv2.IMREAD_UNCHANGED), cv2.imread(str(fb), cv2.IMREAD_UNCHANGED)
             if ia is None or ib is None or ia.shape != ib.shape:
-                raise ValueError(f"{fa.name}: both captures must be readable images of the same size")
+                raise InputError(f"{fa.name}: both captures must be readable images of the same size")
             pairs.append((to_float(ia), to_float(ib)))
         return pairs
     if data.is_file():
@@ -197,9 +198,9 @@ def load_pairs(data: str | Path) -> list[tuple[np.ndarray, np.ndarray]]:
 
         frames = [to_float(p.image) for p in iter_frames(data, fmt="rgb24")]
         if len(frames) < 2:
-            raise ValueError(f"{data}: a static video with at least two frames is needed")
+            raise InputError(f"{data}: a static video with at least two frames is needed")
         return list(zip(frames[:-1], frames[1:]))
-    raise FileNotFoundError(f"{data}: give DIR with a/ and b/ (two noisy captures per scene), a static video, "
+    raise MissingInput(f"{data}: give DIR with a/ and b/ (two noisy captures per scene), a static video, "
                             "or no --data (scikit-image photos with synthetic noise)")
 
 
@@ -237,7 +238,7 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     if target not in ("noisy", "clean"):
-        raise ValueError("target must be noisy (Noise2Noise) or clean (Noise2Clean)")
+        raise InputError("target must be noisy (Noise2Noise) or clean (Noise2Clean)")
     spec = NoiseSpec.parse(noise)
     L.seed_everything(seed, verbose=False)
     if data is None:
@@ -247,7 +248,7 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
         val_ds = SyntheticPairs(imgs[:n_val], spec, patch, 8 * batch_size, target, seed=seed)
     else:
         if target == "clean":
-            raise ValueError("--target clean needs clean images: leave out --data to use scikit-image's photos")
+            raise InputError("--target clean needs clean images: leave out --data to use scikit-image's photos")
         pairs = load_pairs(data)
         cut = max(1, len(pairs) // 6) if len(pairs) > 1 else 0
         train_ds = NoisyPairs(pairs[cut:] or pairs, patch, steps * batch_size)
@@ -284,7 +285,7 @@ def save_denoiser(net: UNet, path: Path, meta: dict) -> None:
 def load_denoiser(path: str | Path) -> UNet:
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"denoiser {path} not found: train one with `tamgu denoise train --out {path}`")
+        raise MissingInput(f"denoiser {path} not found: train one with `tamgu denoise train --out {path}`")
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     net = UNet(ckpt["meta"]["base"], ckpt["meta"]["depth"])
     net.load_state_dict(ckpt["state_dict"])

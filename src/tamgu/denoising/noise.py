@@ -9,6 +9,7 @@ white: fewer is noisier), `speckle:25` (multiplicative: x * (1 + n), sigma in 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ..errors import InputError
 
 import numpy as np
 
@@ -26,15 +27,15 @@ class NoiseSpec:
         kind, _, level = str(text).partition(":")
         kind = kind.strip().lower()
         if kind not in KINDS:
-            raise ValueError(f"noise {text!r}: the kind must be one of {', '.join(KINDS)} (e.g. gaussian:25)")
+            raise InputError(f"noise {text!r}: the kind must be one of {', '.join(KINDS)} (e.g. gaussian:25)")
         default = {"gaussian": "25", "poisson": "30", "speckle": "25", "saltpepper": "0.05"}[kind]
         try:
             parts = [float(v) for v in (level or default).split("-")]
         except ValueError:
-            raise ValueError(f"noise {text!r}: the level must be a number or a range like 5-50") from None
+            raise InputError(f"noise {text!r}: the level must be a number or a range like 5-50") from None
         low, high = (parts[0], parts[0]) if len(parts) == 1 else (parts[0], parts[1])
         if low <= 0 or high < low:
-            raise ValueError(f"noise {text!r}: levels must be positive and a range must go low-high")
+            raise InputError(f"noise {text!r}: levels must be positive and a range must go low-high")
         return cls(kind, low, high)
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ so a camera's 30 frames a second are kept up with (docs/benchmarks.md, benchmark
 from __future__ import annotations
 
 import cv2
+from ..errors import InputError
 import numpy as np
 
 FRAMES = 12        # longest running average: noise down by up to sqrt(12) ~ 3.5x
@@ -32,7 +33,7 @@ class TemporalDenoiser:
 
     def __init__(self, sigma: float | None = None, frames: int = FRAMES, speckle: bool = False, spatial: bool = True):
         if frames < 1:
-            raise ValueError(f"frames {frames}: average over 1 frame or more")
+            raise InputError(f"frames {frames}: average over 1 frame or more")
         self.sigma, self.frames, self.speckle, self.spatial = sigma, frames, speckle, spatial
         self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         self.reset()
@@ -124,5 +125,5 @@ def pan(images: list[np.ndarray], size: tuple[int, int] = (640, 480), frames: in
     w, h = size
     strip = np.hstack([cv2.resize(im, (w, h), interpolation=cv2.INTER_AREA) for im in images])
     if step * (frames - 1) + w > strip.shape[1]:
-        raise ValueError(f"{len(images)} photos are too few for {frames} frames at {step} px a frame")
+        raise InputError(f"{len(images)} photos are too few for {frames} frames at {step} px a frame")
     return [np.ascontiguousarray(strip[:, step * i:step * i + w]) for i in range(frames)]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TamguError
+from ..errors import InputError, TamguError
 
 MEDIAPIPE = "pip install --no-deps mediapipe==0.10.21 (make install does it; --no-deps: its numpy<2 pin is metadata only)"
 MODELS: dict[str, tuple[str, str, str]] = {  # name -> (package, file inside it, how to install it)
@@ -91,7 +91,7 @@ def set_threads(threads: int | None) -> int:
 
     n = int(threads or default_threads())
     if n < 1:
-        raise ValueError(f"--threads {threads}: use 1 or more.")
+        raise InputError(f"--threads {threads}: use 1 or more.")
     cv2.setNumThreads(n)
     try:
         import torch

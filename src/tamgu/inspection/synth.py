@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..io import write_csv, write_image
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def _texture(name: str, size: int, rng: np.random.Generator) -> np.ndarray:
     import skimage.data
 
     if name not in TEXTURES:
-        raise ValueError(f"unknown texture {name!r}: use {', '.join(TEXTURES)}")
+        raise InputError(f"unknown texture {name!r}: use {', '.join(TEXTURES)}")
     photo = getattr(skimage.data, name)().astype(np.float32) / 255.0
     if photo.ndim == 3:
         photo = photo.mean(axis=2)
@@ -217,11 +218,11 @@ def synth_cracks(out: str | Path, n: int = 200, size: int = 256, seed: int = 0,
     textures = [textures] if isinstance(textures, str) else list(textures)
     for t in textures:
         if t not in TEXTURES:
-            raise ValueError(f"unknown texture {t!r}: use {', '.join(TEXTURES)}")
+            raise InputError(f"unknown texture {t!r}: use {', '.join(TEXTURES)}")
     if int(n) < 1:
-        raise ValueError(f"--n {n}: give 1 or more surfaces")
+        raise InputError(f"--n {n}: give 1 or more surfaces")
     if not 0 <= crack_free <= 1:
-        raise ValueError(f"--crack-free {crack_free}: give a share from 0 to 1")
+        raise InputError(f"--crack-free {crack_free}: give a share from 0 to 1")
     out = Path(out)
     rows = []
     for i in tqdm(range(int(n)), desc="surfaces", disable=no_bar(progress)):
@@ -246,7 +247,7 @@ def synth_wall_clip(out: str | Path, seconds: float = 10.0, fps: int = 10, seed:
 
     out = Path(out)
     if seconds <= 0 or fps < 1:
-        raise ValueError(f"seconds {seconds}, fps {fps}: give a positive length and at least 1 frame per second")
+        raise InputError(f"seconds {seconds}, fps {fps}: give a positive length and at least 1 frame per second")
     w, h = WALL
     s = surface(w, seed, texture=texture, cracks=cracks)
     top = (w - h) // 2

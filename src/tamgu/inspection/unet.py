@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from ..errors import InputError, MissingInput
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def build_crack_net(encoder: str = ENCODER, weights: str = "imagenet") -> tuple[
     from ..pipeline.weights import IMAGENET_MEAN, IMAGENET_STD, WeightsError, load_weights, resolve_weights
 
     if encoder not in ENCODERS:
-        raise ValueError(f"--encoder {encoder}: use one of {', '.join(ENCODERS)} (their ImageNet weights load "
+        raise InputError(f"--encoder {encoder}: use one of {', '.join(ENCODERS)} (their ImageNet weights load "
                          "offline).")
     net = CrackNet(encoder)
     source = resolve_weights(encoder, weights)
@@ -229,14 +230,14 @@ def split_images(names: list[str], share: float = VAL_SHARE, seed: int = 0) -> t
     order = np.random.default_rng(seed).permutation(len(names))
     n_val = max(1, int(round(share * len(names))))
     if len(names) - n_val < 1:
-        raise ValueError(f"{len(names)} image(s): too few to hold some out for validation (need 2 or more).")
+        raise InputError(f"{len(names)} image(s): too few to hold some out for validation (need 2 or more).")
     return sorted(order[n_val:].tolist()), sorted(order[:n_val].tolist())
 
 
 def agreeing(views: int, agree: float = AGREE) -> int:
     """How many of `views` views must call a pixel a crack (three quarters, rounded up: 1, 2, 3, 6)."""
     if views not in VIEW_CHOICES:
-        raise ValueError(f"--views {views}: use one of {', '.join(map(str, VIEW_CHOICES))} (the image as it is, with "
+        raise InputError(f"--views {views}: use one of {', '.join(map(str, VIEW_CHOICES))} (the image as it is, with "
                          "its mirror, its flips, or its flips and turns).")
     return max(1, int(np.ceil(agree * views)))
 
@@ -320,7 +321,7 @@ def train_cracks(out: str | Path, data: str | Path | None = None, encoder: str =
 
     out = Path(out)
     if out.suffix != ".pt":
-        raise ValueError(f"--out {out}: give a model file ending in .pt (e.g. cracks.pt)")
+        raise InputError(f"--out {out}: give a model file ending in .pt (e.g. cracks.pt)")
     if threads:
         torch.set_num_threads(int(threads))
     t0 = time.perf_counter()
@@ -402,7 +403,7 @@ def load_crack_model(path: str | Path, accelerator: str = "auto", views: int = V
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: give a model written by tamgu cracks train --out {path.name}")
+        raise MissingInput(f"{path} does not exist: give a model written by tamgu cracks train --out {path.name}")
     try:
         meta = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unreadable file gets the same advice

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..console import in_notebook
 from ..io import VIDEO_EXTS, no_bar, write_csv, write_image, write_json
 from ..video.reader import LiveFrames, VideoError, iter_frames, parse_source, video_info
@@ -64,9 +65,9 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
     from ..pipeline.inference import Predictor
 
     if every <= 0:
-        raise ValueError(f"--every {every}: the time between frames the model sees must be positive.")
+        raise InputError(f"--every {every}: the time between frames the model sees must be positive.")
     if smooth < 0:
-        raise ValueError(f"--smooth {smooth}: a smoothing window is 0 seconds or more.")
+        raise InputError(f"--smooth {smooth}: a smoothing window is 0 seconds or more.")
     out = Path(out)
     src = Path(str(source))
     if "://" not in str(source) and src.is_dir():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import TamguError, did_you_mean
+from ..errors import InputError, TamguError, did_you_mean
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -119,7 +119,7 @@ class TrainConfig(BaseModel):
         if isinstance(v, str) and v.strip().isdigit():
             v = int(v)
         if isinstance(v, int) and not isinstance(v, bool) and v < 1:
-            raise ValueError("batch size must be at least 1, or auto")
+            raise InputError("batch size must be at least 1, or auto")
         return v
 
     @field_validator("devices", mode="before")
@@ -131,7 +131,7 @@ class TrainConfig(BaseModel):
     @classmethod
     def _weights(cls, v: str) -> str:
         if v not in ("none", "imagenet") and not Path(v).expanduser().exists():
-            raise ValueError(f"weights {v!r}: use 'imagenet', 'none', or the path of an existing weights file or folder")
+            raise InputError(f"weights {v!r}: use 'imagenet', 'none', or the path of an existing weights file or folder")
         return v
 
     @property

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import InputError, MissingInput
 from ..io import atomic_path
 from . import runfolder
 from .models import load_net
@@ -102,9 +103,10 @@ def export(run: str | Path, out: str | Path, fold: int | None = None, tta: int |
     graph = FoldMean([net for net, _, _ in loaded], cfg.tta)
     example = torch.zeros(2, h, w, 3, dtype=torch.uint8)
     model = onnx.load_from_string(onnx_bytes(graph, example))
+    # the run's folder name, never this machine's path: the model file is shared beyond it
     meta = {"classes": classes, "image_size": [w, h], "input": "images: uint8 RGB (batch, height, width, 3)",
             "output": "probs: fold-mean probabilities (batch, classes)", "folds": sorted(ckpts), "tta": cfg.tta,
-            "model": cfg.model, "run": str(run.resolve()), "tamgu_version": __version__}
+            "model": cfg.model, "run": run.resolve().name, "tamgu_version": __version__}
     for key, value in meta.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, json.dumps(value, ensure_ascii=False)
@@ -120,11 +122,11 @@ def read_model(path: str | Path) -> dict:
     """An exported model's metadata and an onnxruntime session to run it (`["session"]`)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: export a run first (tamgu export RUN --out {path.name}).")
+        raise MissingInput(f"{path} does not exist: export a run first (tamgu export RUN --out {path.name}).")
     sess = session(path)
     props = sess.get_modelmeta().custom_metadata_map
     if "classes" not in props:
-        raise ValueError(f"{path} is not a tamgu export (no classes in its metadata): export it with tamgu export.")
+        raise InputError(f"{path} is not a tamgu export (no classes in its metadata): export it with tamgu export.")
     meta = {k: json.loads(v) for k, v in props.items()}
     return {**meta, "session": sess}
 
@@ -133,7 +135,7 @@ def run_onnx(model: dict, images: np.ndarray, batch_size: int = 64) -> np.ndarra
     """Probabilities (N, C) of uint8 RGB images (N, H, W, 3) at the model's size."""
     w, h = model["image_size"]
     if images.ndim != 4 or images.shape[1:] != (h, w, 3) or images.dtype != np.uint8:
-        raise ValueError(f"the model takes uint8 RGB images of {w}x{h} as (N, {h}, {w}, 3); got "
+        raise InputError(f"the model takes uint8 RGB images of {w}x{h} as (N, {h}, {w}, 3); got "
                          f"{images.dtype} {tuple(images.shape)}: resize them first.")
     outs = [model["session"].run(None, {"images": images[i:i + batch_size]})[0] for i in range(0, len(images), batch_size)]
     return np.concatenate(outs) if outs else np.zeros((0, len(model["classes"])), np.float32)

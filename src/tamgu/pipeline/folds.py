@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from ..errors import InputError
 
 
 def make_folds(train: pd.DataFrame, split: str = "driver", folds: int = 5, seed: int = 42) -> pd.DataFrame:
@@ -26,22 +27,22 @@ def make_folds(train: pd.DataFrame, split: str = "driver", folds: int = 5, seed:
     if split == "random":
         counts = df["y"].value_counts()
         if counts.min() < folds:
-            raise ValueError(f"class {df.loc[df['y'] == counts.idxmin(), 'label'].iloc[0]!r} has only {counts.min()} "
+            raise InputError(f"class {df.loc[df['y'] == counts.idxmin(), 'label'].iloc[0]!r} has only {counts.min()} "
                              f"images, fewer than --folds {folds}: use fewer folds or add images.")
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
         groups = None
     elif split in ("driver", "group"):
         if df["group"].isna().any():
-            raise ValueError(f"--split {split} needs a group for every image: the Kaggle driver_imgs_list.csv, or a "
+            raise InputError(f"--split {split} needs a group for every image: the Kaggle driver_imgs_list.csv, or a "
                              "groups CSV (img,group) for a class-per-folder set; or use --split random.")
         groups = df["group"].astype(str).to_numpy()
         n_groups = len(set(groups))
         if n_groups < folds:
-            raise ValueError(f"--split {split} with --folds {folds} needs at least {folds} groups, found {n_groups}: "
+            raise InputError(f"--split {split} with --folds {folds} needs at least {folds} groups, found {n_groups}: "
                              "use fewer folds.")
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     else:
-        raise ValueError(f"unknown split {split!r}: use random, driver or group.")
+        raise InputError(f"unknown split {split!r}: use random, driver or group.")
     df["fold"] = -1
     with warnings.catch_warnings():
         # sklearn warns when a class has fewer members than folds; with groups that is expected

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ..errors import InputError, SetupError
 from .models import fold_batchnorm
 from .table import prob_frame
 from .transforms import ImageTable, collate_skip, tta_views
@@ -31,7 +32,7 @@ def device_for(accelerator: str = "auto") -> torch.device:
     a = str(accelerator or "auto").lower()
     if a in ("gpu", "cuda") or (a == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
-            raise RuntimeError(f"--accelerator {accelerator}: no CUDA GPU is visible here; use cpu or auto.")
+            raise SetupError(f"--accelerator {accelerator}: no CUDA GPU is visible here; use cpu or auto.")
         return torch.device("cuda")
     if a == "mps" or (a == "auto" and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         return torch.device("mps")
@@ -115,11 +116,11 @@ ENGINES = ("auto", "torch", "onnx")
 def resolve_engine(engine: str, device: torch.device) -> str:
     """"auto": onnxruntime on a CPU (faster there: docs/benchmarks.md), PyTorch on a GPU."""
     if engine not in ENGINES:
-        raise ValueError(f"--engine {engine!r}: use {', '.join(ENGINES)}.")
+        raise InputError(f"--engine {engine!r}: use {', '.join(ENGINES)}.")
     if engine == "auto":
         return "onnx" if device.type == "cpu" else "torch"
     if engine == "onnx" and device.type != "cpu":
-        raise ValueError("--engine onnx runs on the CPU here: use --accelerator cpu, or --engine torch on a GPU.")
+        raise InputError("--engine onnx runs on the CPU here: use --accelerator cpu, or --engine torch on a GPU.")
     return engine
 
 

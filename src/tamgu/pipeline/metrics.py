@@ -1,6 +1,7 @@
 """The competition's metric: multi-class log loss as Kaggle computes it."""
 
 from __future__ import annotations
+from ..errors import InputError
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ def score_frame(pred: pd.DataFrame, truth: pd.DataFrame, classes: list[str]) -> 
     merged = truth[["img", "y"]].merge(pred, on="img", how="inner")
     missing = len(truth) - len(merged)
     if missing:
-        raise ValueError(f"{missing} labelled images have no prediction row: predict every image before scoring.")
+        raise InputError(f"{missing} labelled images have no prediction row: predict every image before scoring.")
     p = merged[classes].to_numpy(dtype=np.float64)
     return {"log_loss": log_loss(merged["y"].to_numpy(), p), "accuracy": accuracy(merged["y"].to_numpy(), p),
             "images": int(len(merged))}

@@ -9,6 +9,7 @@ import timm
 import torch
 from torch import nn
 
+from ..errors import InputError
 from .weights import load_weights, resolve_weights
 
 log = logging.getLogger(__name__)
@@ -108,14 +109,14 @@ def build_model(name: str, num_classes: int, head: str = "timm", weights: str = 
     """
     if name not in timm.list_models() and name.split(".")[0] not in timm.list_models():
         close = timm.list_models(f"*{name.split('.')[0][:6]}*")[:8]
-        raise ValueError(f"timm has no model {name!r}; similar names: {close or 'none'} (see timm.list_models()).")
+        raise InputError(f"timm has no model {name!r}; similar names: {close or 'none'} (see timm.list_models()).")
     source = resolve_weights(name, weights)
     if head == "book":
         backbone = timm.create_model(name, pretrained=False, num_classes=0, global_pool="")
     elif head == "timm":
         backbone = timm.create_model(name, pretrained=False, num_classes=num_classes)
     else:
-        raise ValueError(f"unknown head {head!r}: use timm or book.")
+        raise InputError(f"unknown head {head!r}: use timm or book.")
     report = load_weights(backbone, source) if source else None
     head_mod: nn.Module | None = None
     if head == "book":
@@ -126,7 +127,7 @@ def build_model(name: str, num_classes: int, head: str = "timm", weights: str = 
         backbone.train()
         head_mod = BookHead(feat[0].numel(), num_classes)
     if head_init not in ("zero", "timm"):
-        raise ValueError(f"unknown head_init {head_init!r}: use zero or timm.")
+        raise InputError(f"unknown head_init {head_init!r}: use zero or timm.")
     if head_init == "zero" and head_mod is None:
         # timm's classifier reads the pretrained features directly. The book's head keeps PyTorch's default
         # init: its last layer reads 2048 fresh ReLU units and already starts near zero, and zeroing it was
@@ -154,7 +155,7 @@ def zero_last_layer(head: nn.Module) -> None:
     started from zero."""
     last = [m for m in head.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     if not last:
-        raise ValueError(f"no linear layer to initialise in the head {type(head).__name__}: use head_init='timm'.")
+        raise InputError(f"no linear layer to initialise in the head {type(head).__name__}: use head_init='timm'.")
     nn.init.zeros_(last[-1].weight)
     if last[-1].bias is not None:
         nn.init.zeros_(last[-1].bias)

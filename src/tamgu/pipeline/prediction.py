@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..io import write_csv
 from . import runfolder
 from .data import KAGGLE_CLASSES, load_dataset, read_truth
@@ -45,7 +46,7 @@ def predict(run: str | Path, data: str | Path | None = None, out: str | Path | N
     ckpts = runfolder.require_checkpoints(run)
     ds = load_dataset(cfg.data, groups=cfg.groups, strict=False)
     if not len(ds.test):
-        raise ValueError(f"{cfg.data} has no test images (imgs/test or test/): nothing to predict.")
+        raise InputError(f"{cfg.data} has no test images (imgs/test or test/): nothing to predict.")
     modules = {k: load_checkpoint(ck) for k, ck in ckpts.items()}
     for m in modules.values():
         m.tta = cfg.tta
@@ -65,13 +66,13 @@ def validate_submission(sub: pd.DataFrame | str | Path, sample: pd.DataFrame | s
     sample = pd.read_csv(sample, dtype={"img": str}, encoding="utf-8-sig") if not isinstance(sample, pd.DataFrame) else sample
     sub = read_predictions(sub, classes, "submission")
     if list(sub.columns) != list(sample.columns):
-        raise ValueError(f"submission header {list(sub.columns)} differs from the sample's {list(sample.columns)}")
+        raise InputError(f"submission header {list(sub.columns)} differs from the sample's {list(sample.columns)}")
     if set(sub["img"]) != set(sample["img"]):
-        raise ValueError(f"submission has {len(set(sub['img']) - set(sample['img']))} images not in the sample and misses "
+        raise InputError(f"submission has {len(set(sub['img']) - set(sample['img']))} images not in the sample and misses "
                          f"{len(set(sample['img']) - set(sub['img']))}")
     p = sub[classes].to_numpy(dtype=np.float64)
     if not np.allclose(p.sum(axis=1), 1.0, atol=1e-4):
-        raise ValueError("submission rows must each sum to 1")
+        raise InputError("submission rows must each sum to 1")
 
 
 def score(submission: str | Path | pd.DataFrame, truth: str | Path, groups: str | None = None) -> dict:
@@ -96,7 +97,7 @@ def score(submission: str | Path | pd.DataFrame, truth: str | Path, groups: str 
     # rows need not sum to one: Kaggle renormalises each row before scoring, and so does log_loss
     extra = sorted(set(sub["img"]) - set(labels["img"]))
     if extra:
-        raise ValueError(f"{len(extra)} prediction row(s) are for images the labels do not have (e.g. {extra[0]}): "
+        raise InputError(f"{len(extra)} prediction row(s) are for images the labels do not have (e.g. {extra[0]}): "
                          "score predictions of the labelled images only (the right set, or the right --truth).")
     if "fold" in sub.columns and sub["img"].duplicated().any():
         sub = fold_mean(sub, classes)  # every fold's test predictions: score their mean, the submission

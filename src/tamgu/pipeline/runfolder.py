@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from ..errors import InputError, MissingInput
 
 CONFIG, FOLDS, OOF, TEST, SUBMISSION, SUMMARY, FEATURES = (
     "config.yaml", "folds.csv", "oof.csv", "test_pred.csv", "submission.csv", "summary.json", "features.npz")
@@ -80,14 +81,14 @@ def load_run_config(run: str | Path, **overrides: Any):
 
     run = Path(run)
     if not is_run(run):
-        raise FileNotFoundError(f"{run} is not a tamgu run folder (no {CONFIG}): give the --out of a tamgu train run.")
+        raise MissingInput(f"{run} is not a tamgu run folder (no {CONFIG}): give the --out of a tamgu train run.")
     return load_config(run / CONFIG, **overrides)
 
 
 def require_checkpoints(run: str | Path) -> dict[int, Path]:
     found = checkpoints(run)
     if not found:
-        raise FileNotFoundError(f"no fold*/{CHECKPOINT} in {run}: train the run first (tamgu train).")
+        raise MissingInput(f"no fold*/{CHECKPOINT} in {run}: train the run first (tamgu train).")
     return found
 
 
@@ -97,7 +98,7 @@ def fold_checkpoints(run: str | Path, fold: int | None = None) -> dict[int, Path
     if fold is None:
         return found
     if fold not in found:
-        raise ValueError(f"--fold {fold}: {run} has the folds {sorted(found)}.")
+        raise InputError(f"--fold {fold}: {run} has the folds {sorted(found)}.")
     return {fold: found[fold]}
 
 

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from .data import CLASS_DESCRIPTIONS, KAGGLE_CLASSES, TRUTH_HEADER, truth_path
 from ..io import write_csv, write_image
 
@@ -199,9 +200,9 @@ def synth(
 
     w, h = parse_image_size(image_size)
     if drivers < 2:
-        raise ValueError("synth needs at least 2 drivers (--drivers): folds by driver need more than one.")
+        raise InputError("synth needs at least 2 drivers (--drivers): folds by driver need more than one.")
     if per_class < 1:
-        raise ValueError("--per-class must be at least 1.")
+        raise InputError("--per-class must be at least 1.")
     out = Path(out)
     rng = np.random.default_rng(seed)
     names = list(REAL_DRIVERS[:drivers]) if drivers <= len(REAL_DRIVERS) else [f"p{i:03d}" for i in range(2, 2 + drivers)]
@@ -227,7 +228,7 @@ def synth(
     test_rows = []
     (out / "imgs" / "test").mkdir(parents=True, exist_ok=True)
     if test and not hidden:
-        raise ValueError("--test images need --test-drivers of at least 1.")
+        raise InputError("--test images need --test-drivers of at least 1.")
     left = test
     while left > 0:
         d = hidden[int(rng.integers(len(hidden)))]
@@ -268,7 +269,7 @@ def parse_schedule(text: str) -> list[tuple[str, float]]:
         except ValueError:
             seconds = -1
         if name not in KAGGLE_CLASSES or seconds <= 0:
-            raise ValueError(f"schedule {text!r}: write class:seconds pairs of c0..c9, e.g. {DEFAULT_SCHEDULE}")
+            raise InputError(f"schedule {text!r}: write class:seconds pairs of c0..c9, e.g. {DEFAULT_SCHEDULE}")
         out.append((name, seconds))
     return out
 
@@ -295,7 +296,7 @@ def synth_clip(out: str | Path, schedule: str = DEFAULT_SCHEDULE, size: str = "6
     plan = parse_schedule(schedule)
     w, h = parse_image_size(size)
     if fps < 1:
-        raise ValueError(f"--fps {fps}: at least 1 frame a second.")
+        raise InputError(f"--fps {fps}: at least 1 frame a second.")
     out = Path(out)
     rng = np.random.default_rng([seed, 7919])
     driver = make_driver(f"clip{seed}", np.random.default_rng([seed, 104729]))

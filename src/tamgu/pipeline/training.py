@@ -21,6 +21,7 @@ import torch
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
+from ..errors import InputError
 from ..console import interactive, quiet_lightning, verbose
 from ..io import write_csv, write_json, write_yaml
 from . import runfolder
@@ -223,7 +224,7 @@ def _load_folds(run_dir: Path, cfg: TrainConfig, ds: Dataset) -> pd.DataFrame:
         same = all(prev.get(k) == getattr(cfg, k) for k in ("split", "folds", "seed"))
         if same and set(folds["img"]) == set(ds.train["img"]):
             return ds.train.merge(folds[["img", "fold"]], on="img")
-        raise ValueError(f"{run_dir} holds a run made with other folds or data: choose a new --out, or delete the folder.")
+        raise InputError(f"{run_dir} holds a run made with other folds or data: choose a new --out, or delete the folder.")
     # "driver" on a class-per-folder set means its groups (a folder set has no drivers, only groups)
     split = "group" if cfg.split == "driver" and ds.kind == "folders" else cfg.split
     folds = make_folds(ds.train, split, cfg.folds, cfg.seed)
@@ -259,7 +260,7 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     """
     cfg = load_config(config, data=str(data) if data else None, out=str(out) if out else None, **options)
     if not cfg.data:
-        raise ValueError("no dataset: pass DATA (a folder or the Kaggle zip), or set data: in the config file.")
+        raise InputError("no dataset: pass DATA (a folder or the Kaggle zip), or set data: in the config file.")
     run_dir = Path(cfg.out or Path("runs") / (cfg.name or Path(str(config or "run")).stem))
     cfg.name = cfg.name or run_dir.name
     # every input the run will read is checked before the first fold trains: hours of GPU time must not end
@@ -290,7 +291,7 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     save_config(cfg, run_dir / runfolder.CONFIG)
     todo = [cfg.fold] if cfg.fold is not None else list(range(cfg.folds))
     if any(k < 0 or k >= cfg.folds for k in todo):
-        raise ValueError(f"--fold {cfg.fold} is out of range: folds are 0..{cfg.folds - 1}.")
+        raise InputError(f"--fold {cfg.fold} is out of range: folds are 0..{cfg.folds - 1}.")
     results: dict[int, dict] = {}
     other_rank = False
     for k in todo:
@@ -363,13 +364,13 @@ def collect(run: str | Path) -> dict:
     digest = folds_digest(folds)
     missing = [k for k in range(cfg.folds) if k not in runfolder.finished_folds(run_dir)]
     if missing:
-        raise ValueError(f"folds {missing} of {run_dir} are not finished: train them (tamgu train ... --fold K) "
+        raise InputError(f"folds {missing} of {run_dir} are not finished: train them (tamgu train ... --fold K) "
                          "and copy their fold folders here, then collect again.")
     for k in range(cfg.folds):
         prev = runfolder.read_config(run_dir, k)
         if not prev:
             path = runfolder.fold_dir(run_dir, k) / runfolder.CONFIG
-            raise ValueError(f"{path} is missing: fold {k} was trained by an older tamgu; retrain it to collect.")
+            raise InputError(f"{path} is missing: fold {k} was trained by an older tamgu; retrain it to collect.")
         diffs = config_differences(prev, cfg)
         if prev.get("folds_sha1") != digest:
             diffs.append("the folds (folds.csv) differ")

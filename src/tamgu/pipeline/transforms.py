@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 from torchvision.transforms import v2
 
+from ..errors import InputError
 from .cache import ImageCache
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def train_transform(augment: str, image_size: tuple[int, int]) -> v2.Transform |
             v2.RandomAffine(degrees=10, translate=(0.06, 0.06), scale=(0.9, 1.1)),
             v2.ColorJitter(brightness=0.25, contrast=0.25, saturation=0.25, hue=0.02),
         ])
-    raise ValueError(f"unknown augment {augment!r}: use none, book or light.")
+    raise InputError(f"unknown augment {augment!r}: use none, book or light.")
 
 
 class ImageTable(Dataset):

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import pandas as pd
 import yaml
 
+from ..errors import InputError
 from ..io import write_csv, write_json, write_text
 from ..pipeline.data import find_truth
 from ..pipeline.synthetic import synth
@@ -160,11 +161,11 @@ def reproduce(chapter: Literal["chapter5"] = "chapter5", data: str | Path | None
         steps: only these steps, e.g. 1,3,6_efficientnet_lite0 (default all)
     """
     if chapter != "chapter5":
-        raise ValueError(f"unknown chapter {chapter!r}: tamgu reproduces chapter5.")
+        raise InputError(f"unknown chapter {chapter!r}: tamgu reproduces chapter5.")
     out = Path(out)
     if data is None:
         if not small:
-            raise ValueError("reproduce chapter5 needs --data (the Kaggle zip or folder); --small alone makes "
+            raise InputError("reproduce chapter5 needs --data (the Kaggle zip or folder); --small alone makes "
                              "a generated dataset.")
         data = out / "data"
         if not (data / "driver_imgs_list.csv").exists():
@@ -174,7 +175,7 @@ def reproduce(chapter: Literal["chapter5"] = "chapter5", data: str | Path | None
         wanted = [str(s) for s in steps]
         plan = [(s, o) for s, o in plan if s.name in wanted or s.name.split("_")[0] in wanted]
         if not plan:
-            raise ValueError(f"no step matches {steps}: steps are {[s.name for s, _ in steps_for(small)]}.")
+            raise InputError(f"no step matches {steps}: steps are {[s.name for s, _ in steps_for(small)]}.")
     truth = find_truth(data)
     overrides = {k: v for k, v in options.items() if v is not None}
     rows = []

@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..console import in_notebook
 from ..pipeline.metrics import log_loss
 
@@ -124,7 +125,7 @@ def augment_preview(data: str | Path, out: str | Path | None, augment: Literal["
     transform = train_transform(augment, size)
     ds = load_dataset(data, groups=groups, strict=False)
     if not len(ds.train):
-        raise ValueError(f"{data} has no training images to preview.")
+        raise InputError(f"{data} has no training images to preview.")
     rows = ds.train.sample(min(images, len(ds.train)), random_state=seed)
     cache = ImageCache(size)
     torch.manual_seed(seed)
@@ -133,7 +134,7 @@ def augment_preview(data: str | Path, out: str | Path | None, augment: Literal["
     for r, (_, row) in enumerate(rows.iterrows()):
         img = cache.get(row["path"])
         if img is None:
-            raise ValueError(f"{row['path']} cannot be read: run tamgu check {data}.")
+            raise InputError(f"{row['path']} cannot be read: run tamgu check {data}.")
         x = torch.from_numpy(img).permute(2, 0, 1)  # (3, H, W) uint8
         views = [x] + [transform(x) if transform is not None else x for _ in range(versions)]
         for c, v in enumerate(views):

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import MissingInput
 from ..pipeline import runfolder
 from ..pipeline.data import CLASS_DESCRIPTIONS, load_dataset, read_truth
 from ..pipeline.metrics import EPS
@@ -51,7 +52,7 @@ def report(run: str | Path, out: str | Path | None = None, gradcam: bool = True,
         page = ensemble_page(run) if cfg.get("kind") == "ensemble" else run_page(run, gradcam, worst, per_class)
     else:
         missing = [f for f in REQUIRED if not (run / f).is_file()]
-        raise FileNotFoundError(
+        raise MissingInput(
             f"{run} is not a finished run: {', '.join(missing)} missing. Give a folder written by tamgu train "
             "(after every fold finished, or tamgu collect), tamgu ensemble, tamgu reproduce, tamgu watch or tamgu cracks.")
     page.save(Path(out) if out else run / "report.html")

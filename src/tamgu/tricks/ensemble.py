@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from ..errors import InputError
 from ..io import write_csv, write_json, write_yaml
 from ..pipeline import runfolder
 from ..pipeline.data import read_truth
@@ -55,7 +56,7 @@ def blend(preds: list[np.ndarray], method: str = "mean", weights: np.ndarray | N
         ranks = stack.argsort(axis=1).argsort(axis=1) / max(1, stack.shape[1] - 1)
         out = np.tensordot(w, ranks, axes=1) + EPS
     else:
-        raise ValueError(f"unknown method {method!r}: use {', '.join(METHODS)}.")
+        raise InputError(f"unknown method {method!r}: use {', '.join(METHODS)}.")
     return normalise(out)
 
 
@@ -110,7 +111,7 @@ def ensemble(runs: list[str | Path], out: str | Path,
         truth: held-out test labels (default: the members')
     """
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}: use {', '.join(METHODS)}.")
+        raise InputError(f"unknown method {method!r}: use {', '.join(METHODS)}.")
     members = [runfolder.read_run_predictions(r) for r in runs]
     classes = members[0]["classes"]
     oofs, tests, oof_ids, test_ids = align(members)
@@ -119,7 +120,7 @@ def ensemble(runs: list[str | Path], out: str | Path,
 
     if weights is not None:
         if len(weights) != len(members) or method not in ("mean", "geometric"):
-            raise ValueError(f"--weights needs one number per run ({len(members)}) and --method mean or geometric.")
+            raise InputError(f"--weights needs one number per run ({len(members)}) and --method mean or geometric.")
         w = np.asarray(weights, np.float64) / np.sum(weights)
     else:
         w = None

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..io import write_csv
 from ..pipeline import runfolder
 from ..pipeline.data import DRIVER_CSV, PSEUDO_CSV, find_truth, load_dataset, truth_path
@@ -114,22 +115,22 @@ def pseudo(run: str | Path, data: str | Path, out: str | Path, threshold: float 
             of a few classes teaches the model that the others are rare, and made both judges worse here
     """
     if not 0 < threshold < 1:
-        raise ValueError(f"--threshold {threshold} must lie between 0 and 1.")
+        raise InputError(f"--threshold {threshold} must lie between 0 and 1.")
     if max_ratio <= 0:
-        raise ValueError(f"--max-ratio {max_ratio} must be positive.")
+        raise InputError(f"--max-ratio {max_ratio} must be positive.")
     run, out = Path(run), Path(out)
     if out.resolve() == Path(data).resolve():
-        raise ValueError("--out must be a new folder: the original dataset is never changed.")
+        raise InputError("--out must be a new folder: the original dataset is never changed.")
     ds = load_dataset(data)
     if ds.kind != "kaggle":
-        raise ValueError(f"{data}: tamgu pseudo writes the Kaggle layout and needs one as input (imgs/train, imgs/test).")
+        raise InputError(f"{data}: tamgu pseudo writes the Kaggle layout and needs one as input (imgs/train, imgs/test).")
     if ds.train["pseudo"].any():
-        raise ValueError(f"{data} already holds pseudo-labelled images: start from the original dataset.")
+        raise InputError(f"{data} already holds pseudo-labelled images: start from the original dataset.")
     pred = runfolder.read_run_predictions(run)
     _, tests, _, test_ids = align([pred])
     probs, ids = tests[0], test_ids["img"].tolist()
     if set(ids) != set(ds.test["img"]):
-        raise ValueError(f"{run} predicts other test images than {data} has: use the run made on this dataset.")
+        raise InputError(f"{run} predicts other test images than {data} has: use the run made on this dataset.")
     table = confidence_table(probs)
     cap = int(max_ratio * len(ds.train))
     chosen = select(probs, ds.classes, threshold, cap)
@@ -139,7 +140,7 @@ def pseudo(run: str | Path, data: str | Path, out: str | Path, threshold: float 
     covered = int((counts > 0).sum())
     shown = ", ".join(f"{c} {n}" for c, n in counts.items())
     if covered < need:
-        raise ValueError(f"only {covered} of {len(ds.classes)} classes have test images above {threshold} ({shown}); "
+        raise InputError(f"only {covered} of {len(ds.classes)} classes have test images above {threshold} ({shown}); "
                          f"pseudo-labels from {covered} classes skew training (seen here: both judges got worse). "
                          f"Lower --threshold, improve the model first, or allow it with --min-classes {covered}.")
     if covered < len(ds.classes):

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
+from ..errors import InputError, MissingInput
 from ..io import atomic_path, write_csv, write_json, write_yaml
 from ..pipeline import runfolder
 from ..pipeline.data import load_dataset, read_truth
@@ -88,7 +89,7 @@ def compute_features(run: str | Path, batch_size: int = 64, accelerator: str = "
     ckpts = runfolder.checkpoints(run)
     missing = sorted(set(oof["fold"]) - set(ckpts))
     if missing:
-        raise FileNotFoundError(f"{run} lacks fold*/best.ckpt for folds {missing}: smoothing needs the models.")
+        raise MissingInput(f"{run} lacks fold*/best.ckpt for folds {missing}: smoothing needs the models.")
     nets = {k: load_checkpoint(c).net for k, c in ckpts.items()}
 
     def embed(which: dict, refs: list[str]) -> dict:
@@ -130,7 +131,7 @@ def feature_source(run: Path) -> Path:
         return feature_source(Path(cfg["members"][0]))
     if cfg.get("source"):
         return feature_source(Path(cfg["source"]))
-    raise FileNotFoundError(f"{run} has no fold models (fold*/best.ckpt) to compute features with.")
+    raise MissingInput(f"{run} has no fold models (fold*/best.ckpt) to compute features with.")
 
 
 # ---------------------------------------------------------------------------------------------- step
@@ -204,6 +205,6 @@ def _rows(ids: np.ndarray, feats: np.ndarray, want: pd.Series) -> np.ndarray:
     pos = pd.Series(np.arange(len(ids)), index=ids)
     missing = set(want) - set(pos.index)
     if missing:
-        raise ValueError(f"{len(missing)} images have no features (e.g. {sorted(missing)[0]}): delete "
+        raise InputError(f"{len(missing)} images have no features (e.g. {sorted(missing)[0]}): delete "
                          "features.npz in the run folder to compute them again.")
     return feats[pos.loc[want].to_numpy()]

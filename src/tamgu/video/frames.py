@@ -35,8 +35,9 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError, MissingInput
 from ..io import VIDEO_EXTS, write_csv, write_image, no_bar
-from .reader import VideoError, open_video, rotate, timing
+from .reader import NotAVideo, VideoError, open_video, rotate, timing
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def parse_time(value: str | float | int | None) -> float | None:
     units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "": 1}
     tokens = re.findall(r"([\d.]+)\s*(ms|s|m|h|)", text)
     if not tokens or "".join(n + u for n, u in tokens) != text.replace(" ", ""):
-        raise ValueError(f"time {value!r} is not a duration: write 1.5, 500ms, 2s, 1m30s or 00:01:30")
+        raise InputError(f"time {value!r} is not a duration: write 1.5, 500ms, 2s, 1m30s or 00:01:30")
     return sum(float(n) * units[u] for n, u in tokens)
 
 
@@ -355,14 +356,14 @@ def _video_files(inputs: list[str | Path]) -> list[Path]:
     items = media_inputs(inputs, "video files or folders of videos")  # the one rule for "is it a video"
     live = [m.spec for m in items if m.live]
     if live:
-        raise ValueError(f"{live[0]}: tamgu frames cuts frames out of video files; to keep a camera's or a stream's "
+        raise InputError(f"{live[0]}: tamgu frames cuts frames out of video files; to keep a camera's or a stream's "
                          "frames, record it to a file first (e.g. ffmpeg -i URL -t 60 -c copy clip.mp4)")
     files = [m.path for m in items if m.kind == "video"]
     if not files:
-        raise FileNotFoundError(f"no videos ({', '.join(sorted(VIDEO_EXTS))}) in {', '.join(map(str, inputs))}")
+        raise MissingInput(f"no videos ({', '.join(sorted(VIDEO_EXTS))}) in {', '.join(map(str, inputs))}")
     stems = pd.Series([f.stem for f in files])
     if stems.duplicated().any():
-        raise ValueError(f"two videos share the name {stems[stems.duplicated()].iloc[0]!r}: frames are named after the "
+        raise InputError(f"two videos share the name {stems[stems.duplicated()].iloc[0]!r}: frames are named after the "
                          "video, so rename one of them")
     return files
 
@@ -410,7 +411,7 @@ def extract_video(path: Path, out: Path, sampling: Sampling, label: str | None =
                 threads = 1 if len(todo) > 1 else 0
                 return [(len(p.targets), functools.partial(decode, path, sampling, p, threads=threads)) for p in todo]
             except VideoError as e:
-                if backend == "pyav":
+                if backend == "pyav" or isinstance(e, NotAVideo):
                     raise
                 log.info("%s; trying OpenCV", e)  # PyAV cannot open it: OpenCV may
         return [(0, functools.partial(_opencv_frames, path, sampling))]
@@ -447,7 +448,7 @@ def extract_video(path: Path, out: Path, sampling: Sampling, label: str | None =
     if not errors and not any(saved for saved, _ in results):
         errors = [f"{path}: no frame could be read at the requested times (an empty, header-only or too short "
                   "video?): play it to check, re-export it, or ask for times inside it (--start/--end)"]
-    rows, last = [], None
+    rows, last, dropped = [], None, 0
     for saved, _ in results:
         for s in saved:
             if s.time == last:  # a part's last sample and the next part's first can be the same keyframe
@@ -455,10 +456,12 @@ def extract_video(path: Path, out: Path, sampling: Sampling, label: str | None =
             last = s.time
             if not gate.keep(s.features):
                 (folder / s.name).unlink(missing_ok=True)
+                dropped += 1
                 continue
             rows.append(((rel_dir / s.name).as_posix(), path.name, int(round(s.time * 1000)), s.index, s.width,
                          s.height, path.stem, label or ""))
     df = pd.DataFrame(rows, columns=COLUMNS)
+    df.attrs["near_duplicates"] = dropped  # said in the summary: a --dedupe too wide can keep 1 frame of 40
     if not errors:
         with open(done_file, "w") as fh:
             fh.write(f"# {key}\n")
@@ -504,11 +507,11 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
     from tqdm.auto import tqdm
 
     if sum(x is not None for x in (every, fps, count)) > 1:
-        raise ValueError("choose one of every, fps and count")
+        raise InputError("choose one of every, fps and count")
     if fmt not in ("jpg", "png"):
-        raise ValueError(f"format {fmt!r}: use jpg or png")
+        raise InputError(f"format {fmt!r}: use jpg or png")
     if fps is not None and fps <= 0:
-        raise ValueError(f"--fps {fps}: frames per second must be positive.")
+        raise InputError(f"--fps {fps}: frames per second must be positive.")
     step = parse_time(every) if every is not None else (1.0 / fps if fps else (None if count is not None else 1.0))
     sampling = Sampling(every=step, count=count, start=parse_time(start) or 0.0, end=parse_time(end), max=max,
                         keyframes=keyframes, exact=exact)
@@ -517,12 +520,12 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
     if labels is not None:
         lab = pd.read_csv(labels, dtype=str, encoding="utf-8-sig")
         if not {"video", "label"} <= set(lab.columns):
-            raise ValueError(f"{labels}: a labels CSV needs the columns video,label")
+            raise InputError(f"{labels}: a labels CSV needs the columns video,label")
         mapping = {Path(v).name: lbl for v, lbl in zip(lab["video"], lab["label"])}
         mapping.update({Path(v).stem: lbl for v, lbl in zip(lab["video"], lab["label"])})
         unlabelled = [f.name for f in files if f.name not in mapping and f.stem not in mapping]
         if unlabelled:  # it would silently become a class of its own, named after the video
-            raise ValueError(f"{labels} gives no label for {len(unlabelled)} video(s): {', '.join(unlabelled[:5])}; "
+            raise InputError(f"{labels} gives no label for {len(unlabelled)} video(s): {', '.join(unlabelled[:5])}; "
                              "add a row video,label for each (or leave them out of the inputs).")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -538,10 +541,12 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
         finally:
             bar.close()
 
+    near_duplicates = 0
     with ThreadPoolExecutor(builtins.max(1, workers)) as pool:
         for f, (df, errs) in zip(files, pool.map(one, files)):
             results.append(df)
             problems += errs
+            near_duplicates += df.attrs.get("near_duplicates", 0)
     overall.close()
     table = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=COLUMNS)
     if (out / "frames.csv").exists():  # keep rows of videos from earlier runs into the same folder
@@ -550,4 +555,5 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
     write_csv(table, out / "frames.csv")
     if problems:
         raise VideoError("; ".join(problems))
+    table.attrs.update(near_duplicates=near_duplicates, dedupe=dedupe, scene=scene)
     return table

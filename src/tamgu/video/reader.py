@@ -18,11 +18,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import TamguError
+from ..errors import InputError, TamguError
+
+
+# FFmpeg demuxers that read single pictures: a file they open is a photo, not a video
+IMAGE_DEMUXERS = ("image2", "_pipe", "gif", "ico", "apng")
 
 
 class VideoError(TamguError, RuntimeError):
     """A video that cannot be (fully) read; the frames before the damage are kept."""
+
+
+class NotAVideo(VideoError):
+    """A file no decoder can make a video of (empty, or a picture under a video's name): no fallback is tried."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,9 @@ def open_video(path: str | Path):
     """The PyAV container of a file with a video stream; VideoError otherwise."""
     import av
 
+    if Path(path).is_file() and Path(path).stat().st_size == 0:
+        raise NotAVideo(f"{path}: the file is empty (0 bytes): it was not copied or recorded completely; copy it "
+                         "again")
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as e:
@@ -44,6 +55,11 @@ def open_video(path: str | Path):
     if not container.streams.video:
         container.close()
         raise VideoError(f"{path}: has no video stream")
+    demuxer = container.format.name or ""
+    if any(d in demuxer for d in IMAGE_DEMUXERS):  # a photo with a video's name: FFmpeg reads it as 1 frame
+        container.close()
+        raise NotAVideo(f"{path}: is a picture ({demuxer.split(',')[0]}), not a video: rename it to the picture's "
+                         "own extension (.png, .jpg) to use it as a photo")
     return container
 
 
@@ -74,7 +90,7 @@ def iter_frames(path: str | Path, step: int = 1, fmt: str = "bgr24", threads: in
     import av
 
     if step < 1:
-        raise ValueError(f"step {step}: use 1 (every frame) or more")
+        raise InputError(f"step {step}: use 1 (every frame) or more")
     with open_video(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame + slice threads
@@ -166,6 +182,11 @@ def open_source(src: Source, timeout: float = 5.0):
     return container
 
 
+def backoff(attempt: int) -> float:
+    """Seconds to wait before reconnection attempt 1, 2, 3...: 0.5, 1, 2, 4, then 8 at most."""
+    return min(8.0, 0.25 * 2 ** attempt)
+
+
 class LiveFrames:
     """The newest frame of a live source, read by a thread of its own: a slow consumer gets the latest frame and
     the count of frames it never saw (dropped), never a queue that grows. A stream that stalls for `timeout`
@@ -216,15 +237,19 @@ class LiveFrames:
             except (av.error.FFmpegError, OSError) as e:
                 why = f"the stream stopped ({e})"
             container.close()
-            if self._stop.is_set() or self.reconnects >= self.reconnect:  # `reconnect` reopenings in all
+            container = None
+            # `reconnect` tries in all, each after a longer wait (0.5 s, 1 s, 2 s ... 8 s): a server that is
+            # restarting refuses the first tries, and a refused try counts as one
+            while container is None and not self._stop.is_set() and self.reconnects < self.reconnect:
+                self.reconnects += 1
+                if self._stop.wait(backoff(self.reconnects)):
+                    break
+                try:
+                    container = open_source(self.src, self.timeout)
+                except VideoError as e:
+                    why = str(e)
+            if container is None:
                 self.error = None if self._stop.is_set() else why
-                break
-            self.reconnects += 1
-            _time.sleep(min(2.0, 0.25 * 2 ** self.reconnects))
-            try:
-                container = open_source(self.src, self.timeout)
-            except VideoError as e:
-                self.error = str(e)
                 break
         with self._cond:
             self._done = True

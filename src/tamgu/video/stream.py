@@ -5,6 +5,9 @@ cameras and streams go in; per-frame rows, files and an annotated video come out
                           "is it a video" is one rule: a known extension, else the container is probed
     frames(item)          its frames: a photo is one frame; a file every `step`-th frame; a live source the
                           newest frame each time (a slow tool drops frames, it never queues them)
+    FrameOptions          the options every frame tool shares (frame step, video out, threads, timeout,
+                          reconnect, seconds, progress, accelerator): their defaults exist here only, and each
+                          tool's command line is generated from it (`argspec`), checked before any input opens
     run_frames(...)       the loop: calls the tool on each frame, writes what it returns, an H.264 video for
                           video sources, and a summary per input (frames read/processed/dropped, fps, latency);
                           Ctrl-C ends it with everything written so far
@@ -12,6 +15,7 @@ cameras and streams go in; per-frame rows, files and an annotated video come out
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -19,9 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..errors import InputError, MissingInput, did_you_mean
 from ..io import IMAGE_EXTS, VIDEO_EXTS, no_bar, write_image, write_json
-from .reader import Frame, LiveFrames, Source, VideoError, iter_frames, parse_source, video_info
+from .reader import IMAGE_DEMUXERS, Frame, LiveFrames, Source, VideoError, iter_frames, parse_source, video_info
 from .writer import VideoOut
 
 log = logging.getLogger(__name__)
@@ -29,8 +35,6 @@ log = logging.getLogger(__name__)
 # suffixes never probed as videos in a folder scan (tables, text, code, archives)
 NOT_MEDIA = {".csv", ".json", ".txt", ".md", ".yaml", ".yml", ".py", ".ipynb", ".html", ".zip", ".npy", ".npz",
              ".pt", ".ckpt", ".onnx", ".tflite", ".xml", ".pbtxt", ".pb", ".log", ".srt", ".wav", ".mp3"}
-# FFmpeg demuxers that read single pictures: a file they open is a photo, not a video
-IMAGE_DEMUXERS = ("image2", "_pipe", "gif", "ico", "apng")
 
 
 def is_video(path: str | Path) -> bool:
@@ -100,8 +104,66 @@ def media_inputs(specs, what: str = "photos, folders, videos, a camera (0, /dev/
         elif p.exists():
             items.append(Media(text, "video", p, parse_source(p)) if is_video(p) else Media(text, "photo", p))
         else:
-            raise FileNotFoundError(f"{p} does not exist: give {what}")
+            raise MissingInput(f"{p} does not exist: give {what}")
     return items
+
+
+class FrameOptions(BaseModel):
+    """What every frame tool (detect, find, background, denoise, cracks, watch) shares. A tool takes the ones it
+    uses as keyword arguments (`**options`); `frame_options` checks them once, before any input is opened."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    frame_step: int = Field(1, ge=1, description="videos: every Nth frame (a live source: the newest frame each time)")
+    video: bool = Field(True, description="write an annotated H.264 video of each video source")
+    frame_images: bool = Field(False, description="also write every processed frame of a video as an image (heavy)")
+    threads: int | None = Field(None, ge=1, description="threads for the model, OpenCV and torch (default: the "
+                                "cores, at most 4)")
+    timeout: float = Field(5.0, gt=0, description="seconds without data before a live stream counts as stalled")
+    reconnect: int = Field(0, ge=0, description="times a live stream that stalls, ends or refuses is reopened, "
+                           "waiting longer each time (0.5 s, 1 s, 2 s ... at most 8 s)")
+    seconds: float | None = Field(None, gt=0, description="stop each source after this many seconds of it")
+    progress: bool = Field(True, description="progress bars on a terminal or in a notebook (a status line on "
+                           "live sources)")
+    accelerator: str = Field("auto", description="deep models run with torch: cpu, gpu, mps or auto")
+
+
+ALL_OPTIONS = tuple(FrameOptions.model_fields)
+# which of them each kind of tool takes (the detectors run no torch model of their own choosing; denoise always
+# writes a video of a video source, so it has no --no-video)
+TOOL_OPTIONS = {
+    "detect": tuple(n for n in ALL_OPTIONS if n != "accelerator"),
+    "faces": ALL_OPTIONS,  # MTCNN runs in torch
+    "denoise": tuple(n for n in ALL_OPTIONS if n not in ("video", "accelerator")),
+    "cracks": tuple(n for n in ALL_OPTIONS if n != "frame_images"),
+}
+
+
+def frame_options(options: dict, tool: str, allowed: tuple[str, ...] | str = ALL_OPTIONS) -> FrameOptions:
+    """The tool's options checked once, before work starts: an unknown name or an out-of-range value is one
+    InputError that names the option and what it takes."""
+    allowed = TOOL_OPTIONS[allowed] if isinstance(allowed, str) else allowed
+    if isinstance(options.get("opts"), FrameOptions):  # already checked by the caller
+        return options["opts"]
+    for name in options:
+        if name not in allowed:
+            raise InputError(f"{tool} has no option {name!r}{did_you_mean(name, allowed)}; its frame options are "
+                             f"{', '.join(allowed)}")
+    try:
+        return FrameOptions(**{k: v for k, v in options.items() if v is not None or k in ("threads", "seconds")})
+    except ValidationError as err:
+        e = err.errors()[0]
+        name, ctx = str(e["loc"][0]), e.get("ctx") or {}
+        how = (f"use {ctx['ge']} or more" if e["type"] == "greater_than_equal" else
+               f"use more than {ctx['gt']}" if e["type"] == "greater_than" else e["msg"].lower())
+        raise InputError(f"--{name.replace('_', '-')} {e.get('input')}: {how} "
+                         f"({FrameOptions.model_fields[name].description})") from None
+
+
+def options_doc(allowed: tuple[str, ...] | str = ALL_OPTIONS) -> str:
+    """The `Args:` lines of the frame options, for a tool's docstring."""
+    allowed = TOOL_OPTIONS[allowed] if isinstance(allowed, str) else allowed
+    return "".join(f"\n        {n}: {FrameOptions.model_fields[n].description}" for n in allowed)
 
 
 def read_photo(path: Path) -> np.ndarray:
@@ -111,6 +173,12 @@ def read_photo(path: Path) -> np.ndarray:
     if img is None:
         raise ValueError("not a readable image (corrupt, empty or another format)")
     return img
+
+
+def expected_frames(info: dict, step: int, seconds: float | None) -> int | None:
+    """Frames the loop will process of a video file (its progress bar's total): --seconds cuts it short."""
+    span = min(info["duration"], seconds) if info["duration"] and seconds else info["duration"]
+    return int(span * info["fps"] / step) if span else None
 
 
 class Meter:
@@ -180,17 +248,18 @@ def frame_file(item: Media, frame: Frame, tag: str = "", ext: str = ".jpg") -> s
 
 
 def run_frames(items: list[Media], tool: Callable[[Media, Frame], Output], out: Path | None, label: str,
-               step: int = 1, video: bool = True, video_name: str = "{stem}_annotated.mp4",
-               timeout: float = 5.0, reconnect: int = 0, seconds: float | None = None,
-               progress: bool = True) -> tuple[list[dict], list[dict], list[str], bool]:
+               opts: FrameOptions | None = None, video_name: str = "{stem}_annotated.mp4",
+               step: int | None = None) -> tuple[list[dict], list[dict], list[str], bool]:
     """Run `tool` on every frame of every input. Returns (rows, summaries, errors, interrupted); each row gains
     `img`, `frame` and `time_s`. A failing input is reported and skipped; Ctrl-C stops, keeping what was done.
-    With `out`, writes the files the tool returns and, for video sources (with `video`), an H.264 video of the
-    pictures it shows; `out/summary.json` holds every input's counts, fps and latency."""
+    With `out`, writes the files the tool returns and, for video sources (with `opts.video`), an H.264 video of
+    the pictures it shows; `out/summary.json` holds every input's counts, fps, latency and why it ended.
+    `step` overrides `opts.frame_step` for a tool that must see every frame (background subtraction)."""
     from tqdm.auto import tqdm
 
-    if int(step) < 1:
-        raise ValueError(f"--frame-step {step}: use 1 (every frame) or more (every Nth frame).")
+    opts = opts or FrameOptions()
+    step = opts.frame_step if step is None else step
+    video, timeout, reconnect, seconds, progress = opts.video, opts.timeout, opts.reconnect, opts.seconds, opts.progress
     rows: list[dict] = []
     summaries: list[dict] = []
     errors: list[str] = []
@@ -202,7 +271,7 @@ def run_frames(items: list[Media], tool: Callable[[Media, Frame], Output], out: 
         if item.kind == "video":
             try:
                 info = video_info(item.path)
-                total = int(info["duration"] * info["fps"] / step) if info["duration"] else None
+                total = expected_frames(info, step, seconds)
                 rate = info["rate"] / step
             except VideoError:
                 rate = None
@@ -254,8 +323,34 @@ def run_frames(items: list[Media], tool: Callable[[Media, Frame], Output], out: 
         if interrupted:
             break
     if out is not None:
-        write_json({"inputs": summaries, "interrupted": interrupted}, out / "summary.json")
+        write_summary(summaries, interrupted, out)
     return rows, summaries, errors, interrupted
+
+
+def write_summary(summaries: list[dict], interrupted: bool, out: Path) -> None:
+    """summary.json in `out`: this run's inputs, and an earlier run's other inputs kept beside them."""
+    path, inputs = out / "summary.json", {s["input"] for s in summaries}
+    earlier = []
+    if path.is_file():
+        try:
+            earlier = [s for s in json.loads(path.read_text()).get("inputs", []) if s.get("input") not in inputs]
+        except (ValueError, AttributeError):
+            earlier = []
+    write_json({"inputs": earlier + summaries, "interrupted": interrupted}, path)
+
+
+def end_lines(summaries: list[dict]) -> list[str]:
+    """Why each live source ended, for the printed summary: `rtsp://...: the stream ended (after 2 reconnects)`."""
+    out = []
+    for s in summaries:
+        if s.get("kind") not in ("camera", "stream"):
+            continue
+        why = ("stopped by Ctrl-C" if s.get("interrupted") else
+               "stopped after --seconds" if s.get("stream_end") is None and not s.get("error") else
+               s.get("error") or s.get("stream_end"))
+        tries = s.get("reconnects", 0)
+        out.append(f"  {s['input']}: {why}" + (f" (after {tries} reconnect{'s' * (tries != 1)})" if tries else ""))
+    return out
 
 
 def speed_line(summaries: list[dict]) -> str:
@@ -276,4 +371,5 @@ def speed_line(summaries: list[dict]) -> str:
 
 
 __all__ = ["Media", "Output", "media_inputs", "is_video", "frames", "run_frames", "frame_file", "speed_line",
-           "read_photo", "Meter"]
+           "read_photo", "Meter", "end_lines", "FrameOptions", "frame_options", "options_doc",
+           "write_summary"]

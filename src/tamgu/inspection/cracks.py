@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError, check_range
 from ..io import write_csv, write_json
 from .measure import MIN_LENGTH_PX, TOLERANCE_PX, match_scores, measure, skeleton_match
 
@@ -42,9 +43,9 @@ def crack_finder(method: str | None = None, model: str | Path | None = None, acc
 
         return (lambda bgr: ridge_mask(bgr, min_length=min_length)), "ridge", {"high": HIGH, "low": LOW}
     if method != "unet":
-        raise ValueError(f"--method {method}: use ridge (classical, no training) or unet (with --model).")
+        raise InputError(f"--method {method}: use ridge (classical, no training) or unet (with --model).")
     if not model:
-        raise ValueError("--method unet needs --model MODEL.pt: train one with tamgu cracks train --out MODEL.pt "
+        raise InputError("--method unet needs --model MODEL.pt: train one with tamgu cracks train --out MODEL.pt "
                          "(or use --method ridge, which needs no training).")
     from .ridge import clean_learned
     from .unet import VIEWS, agreeing, load_crack_model
@@ -83,9 +84,7 @@ def image_summary(rows: list[dict], mm_per_px: float | None) -> dict:
 
 def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = None, model: str | Path | None = None,
            mm_per_px: float | None = None, min_length: float = MIN_LENGTH_PX, every: float | None = None,
-           dedupe: int | None = 4, frame_step: int = 1, video: bool = True, views: int | None = None,
-           accelerator: str = "auto", threads: int | None = None, timeout: float = 5.0, reconnect: int = 0,
-           seconds: float | None = None, progress: bool = True) -> pd.DataFrame:
+           dedupe: int | None = 4, views: int | None = None, **options) -> pd.DataFrame:
     """`tamgu cracks INPUT... --out DIR`: crack masks and measurements of photos, folders, videos, cameras and
     streams. Per image (or analysed video frame): NAME_mask.png (255 = crack, the input's size) and
     NAME_overlay.jpg; DIR/cracks.csv one row per crack (length, mean and max width, orientation, box; mm with
@@ -102,25 +101,22 @@ def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = No
         every: videos and cameras: analyse a frame at most every this many seconds (a camera moving along a wall)
         dedupe: videos and cameras: skip a frame whose perceptual hash is this close to the last analysed one
             (0 to 64 bits; 0 keeps every frame)
-        frame_step: videos: every Nth frame (a live source: the newest frame each time)
-        video: write an overlay video for each video source
         views: unet: views of each image it votes over, 1, 2, 4 or 8 (default 8: every flip and quarter turn,
             three quarters agreeing; fewer is faster and raises more false alarms)
-        accelerator: unet: cpu, gpu, mps or auto
-        threads: threads for torch and OpenCV (default: the cores, at most 4)
-        timeout: seconds without data before a live stream counts as stalled
-        reconnect: times a live stream that stalls or ends is reopened
-        seconds: stop each source after this many seconds of it
     """
     from ..detection.models import set_threads
     from ..video.frames import Dedupe
-    from ..video.stream import Media, Output, frame_file, media_inputs, run_frames
+    from ..video.stream import Media, Output, frame_file, frame_options, media_inputs, run_frames
 
-    items = media_inputs(inputs)  # every input checked before the model loads
+    opts = frame_options(options, "cracks", "cracks")
     if mm_per_px is not None and not mm_per_px > 0:
-        raise ValueError(f"--mm-per-px {mm_per_px}: give the millimetres one pixel spans on the surface (> 0).")
-    set_threads(threads)
-    find, method, facts = crack_finder(method, model, accelerator, min_length, views)
+        raise InputError(f"--mm-per-px {mm_per_px}: give the millimetres one pixel spans on the surface (> 0).")
+    check_range("min_length", min_length, 0, what="a length in pixels")
+    check_range("every", every, 0, what="seconds between analysed frames")
+    check_range("dedupe", dedupe, 0, 64, what="a hash distance in bits")
+    items = media_inputs(inputs)  # every input checked before the model loads
+    set_threads(opts.threads)
+    find, method, facts = crack_finder(method, model, opts.accelerator, min_length, views)
     out = Path(out)
     per_image: list[dict] = []
     state: dict[str, tuple[float, Dedupe]] = {}
@@ -144,9 +140,8 @@ def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = No
                           **image_summary(rows, mm_per_px), "mask": mask_file, "overlay": overlay_file})
         return Output(rows, {mask_file: mask, overlay_file: shown}, shown)
 
-    rows, summaries, errors, interrupted = run_frames(items, tool, out, f"cracks ({method})", frame_step, video,
-                                                      video_name="{stem}_overlay.mp4", timeout=timeout,
-                                                      reconnect=reconnect, seconds=seconds, progress=progress)
+    rows, summaries, errors, interrupted = run_frames(items, tool, out, f"cracks ({method})", opts,
+                                                      video_name="{stem}_overlay.mp4")
     table = pd.DataFrame(rows, columns=CRACK_COLUMNS + (MM_COLUMNS if mm_per_px else []))
     images = pd.DataFrame(per_image)
     write_csv(table, out / "cracks.csv")
@@ -158,6 +153,15 @@ def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = No
     table.attrs.update(images=images, errors=errors, summaries=summaries, interrupted=interrupted, method=method,
                        skipped=skipped, files=len(items))
     return table
+
+
+def _add_options_doc() -> None:
+    from ..video.stream import options_doc
+
+    cracks.__doc__ += options_doc("cracks")
+
+
+_add_options_doc()
 
 
 def evaluate_cracks(data: str | Path, model: str | Path | None = None, methods: list[str] | None = None,

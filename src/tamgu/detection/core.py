@@ -1,0 +1,181 @@
+"""What every detector shares: the `Detection` row, drawing, the detections table, and `run_detector`, which
+feeds a detector the one frame loop (`video.stream.run_frames`).
+
+A detector is a function `BGR image -> list[Detection]`. `run_detector` runs it on photos, folders, videos,
+cameras and streams, draws the boxes, gives objects on video a track id, and writes one table
+`detections.csv` (+ .json): img,frame,time_s,label,score,x,y,w,h,text,method,track.
+
+The detectors themselves live by concern: `faces`, `text`, `objects` (people and objects), `search` (a
+template inside images).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from ..io import atomic_path, write_csv
+from ..video.stream import Media, Output, frame_file, frame_options, media_inputs, run_frames, write_summary
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ["img", "frame", "time_s", "label", "score", "x", "y", "w", "h", "text", "method", "track"]
+
+
+@dataclass
+class Detection:
+    label: str
+    score: float
+    x: int
+    y: int
+    w: int
+    h: int
+    text: str = ""
+    method: str = ""   # which detector: its scores' scale (probability 0..1, or Haar/HOG's unbounded margins)
+    track: int | None = None  # video: the object's id across frames (detection.tracking)
+
+
+Detector = Callable[[np.ndarray], list[Detection]]
+
+
+def ssd_anchors(size: int, strides: Sequence[int], per_location: Sequence[int]) -> np.ndarray:
+    """MediaPipe's SSD anchors with a fixed size, (N, 2) centres in [0, 1]: for each stride, every cell of its
+    grid, `per_location` anchors (layers of one stride share a grid, their anchors follow one another)."""
+    out = []
+    for stride, n in zip(strides, per_location):
+        cells = int(np.ceil(size / stride))
+        ys, xs = np.meshgrid((np.arange(cells) + 0.5) / cells, (np.arange(cells) + 0.5) / cells, indexing="ij")
+        centres = np.stack([xs.ravel(), ys.ravel()], 1)
+        out.append(np.repeat(centres, n, axis=0))
+    return np.concatenate(out).astype(np.float32)
+
+
+def letterbox(img: np.ndarray, size: int) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """`img` scaled to fit a size x size square (aspect kept), centred on black; (square, scale, (pad x, pad y))."""
+    h, w = img.shape[:2]
+    scale = size / max(h, w)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    px, py = (size - nw) // 2, (size - nh) // 2
+    square = np.zeros((size, size, 3), np.uint8)
+    square[py:py + nh, px:px + nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
+    return square, scale, (px, py)
+
+
+def nms(dets: list[Detection], iou: float = 0.3) -> list[Detection]:
+    if not dets:
+        return []
+    keep = cv2.dnn.NMSBoxes([[d.x, d.y, d.w, d.h] for d in dets], [d.score for d in dets], 0.0, iou)
+    return [dets[i] for i in np.ravel(keep)]
+
+
+
+def tagged(detector: Detector, method: str) -> Detector:
+    """The detector with its method named on every detection (scores of different methods are different scales)."""
+    def run(img: np.ndarray) -> list[Detection]:
+        dets = detector(img)
+        for d in dets:
+            d.method = method
+        return dets
+    return run
+
+
+def draw(img: np.ndarray, dets: list[Detection]) -> np.ndarray:
+    """Boxes with label and score; a found template's quadrilateral and a face's landmarks (JSON in `text`)."""
+    out = img.copy()
+    for d in dets:
+        cv2.rectangle(out, (d.x, d.y), (d.x + d.w, d.y + d.h), (0, 220, 0), 2)
+        shape = json.loads(d.text) if d.text[:1] in ("[", "{") else None
+        if isinstance(shape, list):
+            cv2.polylines(out, [np.int32(shape)], True, (0, 200, 255), 2, cv2.LINE_AA)
+        elif isinstance(shape, dict):
+            for px, py in shape.values():
+                cv2.circle(out, (int(px), int(py)), 2, (0, 200, 255), -1, cv2.LINE_AA)
+        caption = f"{d.label} {d.score:.2f}" + (f" {d.text}" if d.text and shape is None and d.text.isascii() else "")
+        if getattr(d, "track", None):
+            caption = f"#{d.track} " + caption
+        cv2.putText(out, caption, (d.x, max(12, d.y - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 220, 0), 1, cv2.LINE_AA)
+    return out
+
+
+
+def merged_by_input(new: pd.DataFrame, path: Path, inputs: list[str], key: str = "img") -> pd.DataFrame:
+    """`new` beside the rows an earlier run wrote to `path` for other inputs: a second run into the same folder
+    adds its inputs' rows and replaces those of the inputs it ran again, never half of the folder's table."""
+    if not path.is_file():
+        return new
+    try:
+        old = pd.read_csv(path, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        log.warning("%s could not be read; it is replaced by this run's rows", path)
+        return new
+    if key not in old.columns:
+        return new
+    old = old[~old[key].astype(str).isin(set(inputs))]
+    return pd.concat([old, new], ignore_index=True) if len(old) else new
+
+
+def write_table(table: pd.DataFrame, out: Path, inputs: list[str] | None = None) -> pd.DataFrame:
+    """detections.csv and .json in `out`, merged by input with what an earlier run wrote there."""
+    if inputs is not None:
+        table = merged_by_input(table, out / "detections.csv", inputs)
+    write_csv(table, out / "detections.csv")
+    with atomic_path(out / "detections.json") as tmp:
+        tmp.write_text(json.dumps(table.to_dict(orient="records"), ensure_ascii=False, indent=1, default=str))
+    return table
+
+
+def run_detector(detector: Detector, inputs, out: str | Path | None = None, annotate: bool = True,
+                 **options) -> pd.DataFrame:
+    """Run `detector` on photos, folders, videos, cameras and streams; returns (and writes to `out`) the
+    detections table (img, frame, time_s, label, score, box, text).
+
+    Photos get an annotated copy in `out/annotated/`; a video source an annotated H.264 video
+    (`out/<name>_annotated.mp4`, with `video`) and, with `frame_images`, one annotated JPEG per processed
+    frame. `out/summary.json` says per input how many frames were read, processed and dropped, at what fps
+    and latency. Unreadable inputs are reported and skipped; the others go on (the CLI then exits 1). A second
+    run into the same `out` merges by input: its inputs' rows replace theirs, other inputs' rows stay.
+    `options` are the frame options (`video.stream.FrameOptions`).
+    """
+    from .tracking import IoUTracker
+
+    opts = frame_options(options, "run_detector", "faces")
+    items = media_inputs(inputs)
+    out = Path(out) if out else None
+    video, frame_images = opts.video and annotate, opts.frame_images
+    trackers: dict[str, IoUTracker] = {}
+
+    def tool(item: Media, fr) -> Output:
+        dets = detector(fr.image)
+        if item.is_video:  # the same object across frames keeps its id: a video's table counts objects
+            tracker = trackers.setdefault(item.spec, IoUTracker())
+            for d, k in zip(dets, tracker.update(dets)):
+                d.track = k
+        res = Output([asdict(d) for d in dets])
+        if out is not None and annotate and (item.kind == "photo" or frame_images or video):
+            shown = draw(fr.image, dets)
+            if item.kind == "photo" or frame_images:
+                res.files[f"annotated/{frame_file(item, fr)}"] = shown
+            res.shown = shown
+        return res
+
+    rows, summaries, errors, interrupted = run_frames(items, tool, out, "detect",
+                                                      opts.model_copy(update={"video": video}))
+    for s in summaries:
+        if s["input"] in trackers:
+            s["tracks"] = trackers[s["input"]].counts()
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table["track"] = table["track"].astype("Int64")  # empty for photos
+    if out is not None:
+        write_table(table, out, [i.name for i in items])
+        write_summary(summaries, interrupted, out)
+    table.attrs.update(errors=errors, files=len(items), summaries=summaries, interrupted=interrupted)
+    return table
+
+
