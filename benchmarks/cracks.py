@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 import tamgu
+from tamgu.inspection.synth import HELD_OUT_TEXTURES
 
 
 def cpu() -> str:
@@ -154,7 +155,7 @@ def main() -> None:
             print(grid(work, Path(args.model)).head(12).to_markdown(index=False))
             return
         judges = {}
-        for judge, seed, textures in (("other textures (brick, moon)", 3, ["brick", "moon"]),
+        for judge, seed, textures in (("other textures (brick, moon)", 3, list(HELD_OUT_TEXTURES)),
                                       ("other seeds (gravel, grass, plaster)", 4, ["gravel", "grass", "plaster"])):
             judges[judge] = [tamgu.synth_cracks(work / f"judge{seed}", n=60, seed=seed, textures=textures,
                                                 progress=False),

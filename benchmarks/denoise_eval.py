@@ -13,7 +13,7 @@ import argparse
 
 import pandas as pd
 
-from tamgu.denoising.filters import evaluate
+from tamgu.denoising.filters import evaluate_denoisers
 
 
 def main() -> None:
@@ -26,7 +26,7 @@ def main() -> None:
     models = {k: v for k, v in (("n2n", a.n2n), ("n2c", a.n2c)) if v}
     tables = []
     for s in a.sigmas.split(","):
-        t = evaluate(noise=f"gaussian:{s}", model=models, out=f"{a.out}/sigma{s}" if a.out else None, progress=False)
+        t = evaluate_denoisers(noise=f"gaussian:{s}", model=models, out=f"{a.out}/sigma{s}" if a.out else None, progress=False)
         tables.append(t.assign(sigma=int(s)))
     t = pd.concat(tables)
     mean = t.groupby(["method", "sigma"], sort=False)[["psnr", "ssim", "sec_per_mp"]].mean().unstack("sigma")

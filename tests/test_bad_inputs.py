@@ -20,7 +20,7 @@ from PIL import Image
 
 import tamgu
 from tamgu.cli import main
-from tamgu.io import read_image
+from tamgu.files import read_image
 
 TINY = ["--model", "test_resnet", "--weights", "none", "--image-size", "32x24", "--workers", "0"]
 

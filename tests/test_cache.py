@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tamgu.io import ZIP_SEP
+from tamgu.files import ZIP_SEP
 from tamgu.pipeline.cache import ImageCache, decode_resized
 
 

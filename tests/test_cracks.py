@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import tamgu
+from tamgu.inspection.synth import HELD_OUT_TEXTURES
 from tamgu.cli import main
 from tamgu.inspection.data import CrackSetError, read_crack_set
 from tamgu.inspection.measure import match_scores, measure, skeleton_match
@@ -264,7 +265,7 @@ def test_a_video_of_a_wall_skips_near_duplicate_frames(tmp_path):
 
 
 def test_eval_puts_both_methods_side_by_side(tiny_model, tmp_path):
-    data = tamgu.synth_cracks(tmp_path / "judge", n=6, seed=9, textures=["brick", "moon"], progress=False)
+    data = tamgu.synth_cracks(tmp_path / "judge", n=6, seed=9, textures=list(HELD_OUT_TEXTURES), progress=False)
     table = tamgu.evaluate_cracks(data, model=tiny_model[0], out=tmp_path / "eval", progress=False)
     s = table.attrs["summary"].set_index("method")
     assert list(s.index) == ["ridge", "unet"] and s["images"].eq(6).all()

@@ -10,7 +10,7 @@ import torch
 import tamgu
 from tamgu.cli import main
 from tamgu.video.clips import write_clip
-from tamgu.denoising.filters import available_methods, denoise_image, evaluate
+from tamgu.denoising.filters import available_methods, denoise_image, evaluate_denoisers
 from tamgu.denoising.n2n import SyntheticPairs, UNet, apply, apply_tiled, apply_whole, load_denoiser, train_denoiser
 from tamgu.denoising.noise import NoiseSpec, estimate_sigma, psnr, to_float, to_uint8
 
@@ -150,7 +150,7 @@ def test_denoise_folder_video_and_bad_file(tmp_path, capsys):
 
 def test_eval_table_and_picture(tmp_path, tiny_n2n):
     path, _ = tiny_n2n
-    table = evaluate(noise="gaussian:25", methods=["nlm", "median", "n2n"], model=path, out=tmp_path, progress=False)
+    table = evaluate_denoisers(noise="gaussian:25", methods=["nlm", "median", "n2n"], model=path, out=tmp_path, progress=False)
     assert set(table["method"]) == {"noisy", "nlm", "median", "n2n"}
     means = table.groupby("method")["psnr"].mean()
     assert means["nlm"] > means["noisy"]

@@ -88,7 +88,10 @@ def test_the_run_folder_and_the_prediction_table_have_one_owner_each():
         if path.name not in ("runfolder.py",):
             assert "name[4:]" not in text and 'glob("fold*' not in text, f"{path} parses the run folder itself"
         assert ("def read_predictions(" in text) == (path.name == "table.py"), path
-        assert ("def read_run_predictions(" in text) == (path.name == "runfolder.py"), path
+        assert ("class Run:" in text) == (path.name == "runfolder.py"), path
+        if path.name not in ("runfolder.py", "table.py"):  # a run's tables are read through Run, checked
+            bare = re.findall(r"read_csv\([^)]*(?:OOF|TEST|SUBMISSION|oof\.csv|test_pred\.csv|(?<!sample_)submission\.csv)", text)
+            assert not bare, f"{path} reads a prediction table bare: {bare}"
     assert sum("ipykernel" in p.read_text(encoding="utf-8") for p in SRC.rglob("*.py")) == 1  # console.in_notebook
 
 

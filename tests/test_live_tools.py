@@ -118,7 +118,7 @@ def test_on_video_the_person_mask_follows_the_moving_person(walking, tmp_path):
 
 @pytest.mark.parametrize("range_", ["short", "full"])
 def test_blazeface_finds_the_faces_with_landmarks(portraits, tmp_path, range_):
-    t = detect_faces(portraits, tmp_path, method="blazeface", range=range_, progress=False)
+    t = detect_faces(portraits, tmp_path, method="blazeface", face_range=range_, progress=False)
     for name, (x0, y0, x1, y1) in FACES.items():
         rows = t[t["img"] == f"{name}.png"]
         assert len(rows) == 1, name
@@ -135,8 +135,8 @@ def test_blazeface_full_range_finds_a_small_face_short_range_misses(tmp_path):
     messi = Path("/usr/share/doc/opencv-doc/examples/data/messi5.jpg")
     if not messi.exists():
         pytest.skip("Debian opencv-doc is not installed (make test installs it)")
-    full = detect_faces(messi, method="blazeface", range="full", progress=False)
-    short = detect_faces(messi, method="blazeface", range="short", progress=False)
+    full = detect_faces(messi, method="blazeface", face_range="full", progress=False)
+    short = detect_faces(messi, method="blazeface", face_range="short", progress=False)
     assert len(full) == 1 and full.iloc[0]["w"] < 60 and len(short) == 0
 
 

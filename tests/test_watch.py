@@ -70,7 +70,7 @@ def test_export_gives_predicts_probabilities(poses_run, tmp_path):
     import onnxruntime as ort
     from skimage import data as photos
 
-    from tamgu.io import write_image
+    from tamgu.files import write_image
     from tamgu.pipeline import runfolder
     from tamgu.pipeline.cache import ImageCache
     from tamgu.pipeline.inference import predict_folds

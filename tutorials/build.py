@@ -285,8 +285,8 @@ def show(folder, n=2):
         ax.set_title(p.name, fontsize=8)
         ax.axis("off")
     plt.show()'''),
-    md("## 얼굴\nMediaPipe의 BlazeFace(기본, 딥러닝, 빠름: 눈·코·입·귀 여섯 점은 `text` 열에). `range=\"full\"`(기본)은 멀리 있는 작은 얼굴도, `\"short\"`는 2 m 안의 얼굴만. 비교용으로 OpenCV의 Haar(`method=\"haar\"`)와 MTCNN(`method=\"mtcnn\"`). 점수의 척도는 방법마다 다르므로 `method` 열이 함께 있습니다.",
-       "## Faces\nMediaPipe's BlazeFace (the default: deep, fast; six points for eyes, nose, mouth and ears in the `text` column). `range=\"full\"` (default) finds small faces far away too, `\"short\"` only within 2 m. For comparison OpenCV's Haar (`method=\"haar\"`) and MTCNN (`method=\"mtcnn\"`). Scores are on each method's own scale, hence the `method` column."),
+    md("## 얼굴\nMediaPipe의 BlazeFace(기본, 딥러닝, 빠름: 눈·코·입·귀 여섯 점은 `text` 열에). `face_range=\"full\"`(기본, 명령줄에서는 `--range`)은 멀리 있는 작은 얼굴도, `\"short\"`는 2 m 안의 얼굴만. 비교용으로 OpenCV의 Haar(`method=\"haar\"`)와 MTCNN(`method=\"mtcnn\"`). 점수의 척도는 방법마다 다르므로 `method` 열이 함께 있습니다.",
+       "## Faces\nMediaPipe's BlazeFace (the default: deep, fast; six points for eyes, nose, mouth and ears in the `text` column). `face_range=\"full\"` (default; `--range` on the command line) finds small faces far away too, `\"short\"` only within 2 m. For comparison OpenCV's Haar (`method=\"haar\"`) and MTCNN (`method=\"mtcnn\"`). Scores are on each method's own scale, hence the `method` column."),
     code('''faces = tamgu.detect_faces([photo("astronaut.png"), photo("messi5.jpg")], out=WORK / "faces", progress=False)
 show(WORK / "faces")
 faces'''),

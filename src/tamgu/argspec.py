@@ -19,7 +19,6 @@ import types
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 EMPTY = inspect.Parameter.empty
@@ -251,7 +250,3 @@ def call_values(fn: Callable, ns: argparse.Namespace, options: list[Option]) -> 
         if o.name in names or v is not None:
             out[o.name] = tuple(v) if isinstance(v, list) and isinstance(o.default, tuple) else v
     return out
-
-
-def path_text(value: Any) -> Any:
-    return str(value) if isinstance(value, Path) else value

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..errors import InputError, SetupError
 from ..reports.figures import finish
-from ..io import list_inputs, write_csv, no_bar
+from ..files import list_inputs, write_csv, no_bar
 from .noise import NoiseSpec, estimate_sigma, psnr, ssim, to_float, to_uint8
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,7 @@ _add_options_doc()
 VIDEO_METHODS = ("temporal", "gaussian", "median", "bilateral", "nlm")
 
 
-def evaluate_video(noise: str = "gaussian:25", methods: list[str] | None = None, size: str = "640x480",
+def evaluate_video_denoisers(noise: str = "gaussian:25", methods: list[str] | None = None, size: str = "640x480",
                    frames: int = 60, step: int = 2, seed: int = 0, skip: int = 8, model: str | Path | None = None,
                    progress: bool = True) -> pd.DataFrame:
     """Video denoising measured: a slow pan (`step` px a frame) across real photos (scikit-image's astronaut,
@@ -289,7 +289,7 @@ def evaluate_video(noise: str = "gaussian:25", methods: list[str] | None = None,
     return pd.DataFrame(rows)
 
 
-def evaluate(images: str | Path | None = None, noise: str = "gaussian:25", methods: list[str] | None = None,
+def evaluate_denoisers(images: str | Path | None = None, noise: str = "gaussian:25", methods: list[str] | None = None,
              model: str | Path | None = None, out: str | Path | None = None, seed: int = 0,
              known_sigma: bool = True, progress: bool = True) -> pd.DataFrame:
     """Add noise (fixed seed) to clean images, run every method, measure PSNR, SSIM and time per megapixel.
@@ -373,5 +373,3 @@ def side_by_side(shown: dict[str, dict[str, np.ndarray]], path: Path, title: str
     fig.suptitle(title)
     finish(fig, path)  # in a notebook the figure stays open and displays under the cell
     return path
-evaluate_denoisers = evaluate  # the names tamgu exports
-evaluate_video_denoisers = evaluate_video

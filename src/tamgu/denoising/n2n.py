@@ -276,7 +276,7 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
 
 
 def save_denoiser(net: UNet, path: Path, meta: dict) -> None:
-    from ..io import atomic_path
+    from ..files import atomic_path
 
     with atomic_path(path) as tmp:
         torch.save({"state_dict": net.state_dict(), "meta": meta}, tmp)

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_path, write_csv
+from ..files import atomic_path, write_csv
 from ..video.stream import Media, Output, frame_file, frame_options, media_inputs, run_frames, write_summary
 
 log = logging.getLogger(__name__)

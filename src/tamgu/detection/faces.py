@@ -99,7 +99,7 @@ def face_detector(method: str = "blazeface", min_size: int = 30, device: str = "
 
 
 def detect_faces(inputs, out: str | Path | None = None, method: Literal["blazeface", "haar", "mtcnn"] = "blazeface",
-                 range: Literal["full", "short"] = "full", min_size: int = 20, min_score: float = 0.5,
+                 face_range: Literal["full", "short"] = "full", min_size: int = 20, min_score: float = 0.5,
                  **options) -> pd.DataFrame:
     """`tamgu detect faces`: faces in photos, folders, videos, cameras and streams.
 
@@ -110,7 +110,7 @@ def detect_faces(inputs, out: str | Path | None = None, method: Literal["blazefa
     Args:
         out: folder for annotated images, videos, detections.csv/.json and summary.json
         method: blazeface (deep, fast, landmarks), haar (OpenCV's cascade) or mtcnn
-        range: blazeface: full (faces near and far) or short (within about 2 m: selfies, webcams)
+        face_range: blazeface: full (faces near and far) or short (within about 2 m: selfies, webcams); --range
         min_size: smallest face, pixels
         min_score: blazeface/mtcnn: least probability, 0..1
     """
@@ -121,7 +121,7 @@ def detect_faces(inputs, out: str | Path | None = None, method: Literal["blazefa
     check_range("min_score", min_score, 0, 1, what="a probability")
     set_threads(opts.threads)
     device = "cpu" if opts.accelerator in ("auto", "cpu") else "cuda"
-    found = face_detector(method, min_size, device=device, threads=opts.threads, min_score=min_score, range_=range)
+    found = face_detector(method, min_size, device=device, threads=opts.threads, min_score=min_score, range_=face_range)
     detector = (lambda img: [d for d in found(img) if d.score >= min_score]) if method == "mtcnn" else found
     return run_detector(tagged(detector, method), inputs, out, opts=opts)
 

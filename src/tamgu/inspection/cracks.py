@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, check_range
-from ..io import write_csv, write_json
+from ..files import write_csv, write_json
 from .measure import MIN_LENGTH_PX, TOLERANCE_PX, match_scores, measure, skeleton_match
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ def evaluate_cracks(data: str | Path, model: str | Path | None = None, methods: 
     """
     from tqdm.auto import tqdm
 
-    from ..io import no_bar
+    from ..files import no_bar
     from .data import read_crack_set, read_pair
 
     pairs = read_crack_set(data)

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from ..errors import TamguError
-from ..io import IMAGE_EXTS
+from ..files import IMAGE_EXTS
 
 IMAGE_DIRS = ("images", "image", "imgs", "train_img", "test_img")  # how the public sets name their folders
 MASK_DIRS = ("masks", "mask", "labels", "gt", "train_lab", "test_lab")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..io import write_csv, write_image
+from ..files import write_csv, write_image
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def synth_cracks(out: str | Path, n: int = 200, size: int = 256, seed: int = 0,
     """
     from tqdm.auto import tqdm
 
-    from ..io import no_bar
+    from ..files import no_bar
 
     textures = [textures] if isinstance(textures, str) else list(textures)
     for t in textures:

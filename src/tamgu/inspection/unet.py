@@ -315,7 +315,7 @@ def train_cracks(out: str | Path, data: str | Path | None = None, encoder: str =
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
-    from ..io import atomic_path
+    from ..files import atomic_path
     from ..pipeline.training import trainer_display
     from .data import read_crack_set, read_pair
 

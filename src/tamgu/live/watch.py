@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..console import in_notebook
-from ..io import VIDEO_EXTS, no_bar, write_csv, write_image, write_json
+from ..files import VIDEO_EXTS, no_bar, write_csv, write_image, write_json
 from ..video.reader import LiveFrames, VideoError, iter_frames, parse_source, video_info
 from ..video.writer import VideoOut
 from . import timeline

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..io import ZIP_SEP, atomic_path, decode_image, read_bytes, reduce_factor, zip_member_info
+from ..files import ZIP_SEP, atomic_path, decode_image, read_bytes, reduce_factor, zip_member_info
 
 log = logging.getLogger(__name__)
 

@@ -207,6 +207,6 @@ def config_differences(prev: dict[str, Any], cfg: TrainConfig) -> list[str]:
 
 
 def save_config(cfg: TrainConfig, path: str | Path) -> None:
-    from ..io import write_yaml
+    from ..files import write_yaml
 
     write_yaml(cfg.to_dict(), path)

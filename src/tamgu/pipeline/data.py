@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from ..errors import TamguError
-from ..io import IMAGE_EXTS, ZIP_SEP, decode_image, read_bytes, no_bar
+from ..files import IMAGE_EXTS, ZIP_SEP, decode_image, read_bytes, no_bar
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +139,9 @@ class _Files:
         return {k[len(d):]: v for k, v in self.files.items() if k.startswith(d)}
 
     def read_csv(self, key: str) -> pd.DataFrame:
-        import io as _io
+        import io
 
-        return pd.read_csv(_io.BytesIO(read_bytes(self.files[key])), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        return pd.read_csv(io.BytesIO(read_bytes(self.files[key])), dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
 def _is_image(name: str) -> bool:

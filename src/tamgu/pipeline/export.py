@@ -1,11 +1,16 @@
 """A trained run as one ONNX file that runs anywhere onnxruntime does: `tamgu export RUN --out MODEL.onnx`.
 
 The graph takes RGB uint8 images (B, H, W, 3) at the run's size (the batch is dynamic; the caller resizes, as
-tamgu does before the model: `read_model(...)["image_size"]`, W x H), normalises inside, runs every fold's
+tamgu does before the model: the metadata's `image_size`, W x H), normalises inside, runs every fold's
 network (or one with `fold`) with the run's test-time views, and returns the fold-mean probabilities (B, C).
 The classes, image size, folds, TTA passes and tamgu version travel in the file's metadata.
 
-The same graphs serve `tamgu predict --engine onnx` and `tamgu watch` (`inference.Predictor`).
+The same graphs serve `tamgu predict --engine onnx` and `tamgu watch` (`inference.Predictor`). Elsewhere,
+onnxruntime alone runs the file:
+
+    sess = onnxruntime.InferenceSession("model.onnx")
+    meta = {k: json.loads(v) for k, v in sess.get_modelmeta().custom_metadata_map.items()}
+    probs = sess.run(None, {"images": images})[0]   # images: uint8 RGB (N, H, W, 3) at meta["image_size"]
 """
 
 from __future__ import annotations
@@ -16,12 +21,10 @@ import logging
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InputError, MissingInput
-from ..io import atomic_path
+from ..files import atomic_path
 from . import runfolder
 from .models import load_net
 from .transforms import tta_views
@@ -116,26 +119,3 @@ def export(run: str | Path, out: str | Path, fold: int | None = None, tta: int |
         onnx.save(model, str(tmp))
     log.info("exported %d fold(s) of %s to %s", len(ckpts), run, out)
     return {**meta, "path": str(out), "bytes": out.stat().st_size}
-
-
-def read_model(path: str | Path) -> dict:
-    """An exported model's metadata and an onnxruntime session to run it (`["session"]`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise MissingInput(f"{path} does not exist: export a run first (tamgu export RUN --out {path.name}).")
-    sess = session(path)
-    props = sess.get_modelmeta().custom_metadata_map
-    if "classes" not in props:
-        raise InputError(f"{path} is not a tamgu export (no classes in its metadata): export it with tamgu export.")
-    meta = {k: json.loads(v) for k, v in props.items()}
-    return {**meta, "session": sess}
-
-
-def run_onnx(model: dict, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """Probabilities (N, C) of uint8 RGB images (N, H, W, 3) at the model's size."""
-    w, h = model["image_size"]
-    if images.ndim != 4 or images.shape[1:] != (h, w, 3) or images.dtype != np.uint8:
-        raise InputError(f"the model takes uint8 RGB images of {w}x{h} as (N, {h}, {w}, 3); got "
-                         f"{images.dtype} {tuple(images.shape)}: resize them first.")
-    outs = [model["session"].run(None, {"images": images[i:i + batch_size]})[0] for i in range(0, len(images), batch_size)]
-    return np.concatenate(outs) if outs else np.zeros((0, len(model["classes"])), np.float32)

@@ -113,12 +113,17 @@ def run_models(nets: dict[Hashable, nn.Module], paths: list[str], image_size: tu
 ENGINES = ("auto", "torch", "onnx")
 
 
-def resolve_engine(engine: str, device: torch.device) -> str:
-    """"auto": onnxruntime on a CPU (faster there: docs/benchmarks.md), PyTorch on a GPU."""
+ONNX_FROM = 2000  # images in one batch job from which onnxruntime's speed repays its export (docs/benchmarks.md)
+
+
+def resolve_engine(engine: str, device: torch.device, images: int | None = None) -> str:
+    """The one place `--engine auto` is decided: onnxruntime on a CPU, PyTorch on a GPU. A video or a stream
+    (`images` None) runs for long, so the export (~1 s a fold) always pays; a batch of image files gains ~3%
+    per image (docs/benchmarks.md), which repays the export only from ONNX_FROM images."""
     if engine not in ENGINES:
         raise InputError(f"--engine {engine!r}: use {', '.join(ENGINES)}.")
     if engine == "auto":
-        return "onnx" if device.type == "cpu" else "torch"
+        return "onnx" if device.type == "cpu" and (images is None or images >= ONNX_FROM) else "torch"
     if engine == "onnx" and device.type != "cpu":
         raise InputError("--engine onnx runs on the CPU here: use --accelerator cpu, or --engine torch on a GPU.")
     return engine

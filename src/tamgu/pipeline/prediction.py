@@ -10,17 +10,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..io import write_csv
+from ..files import write_csv
 from . import runfolder
 from .data import KAGGLE_CLASSES, load_dataset, read_truth
-from .inference import device_for, predict_folds
+from .inference import device_for, predict_folds, resolve_engine
 from .metrics import score_frame
 from .module import load_checkpoint
 from .table import fold_mean, read_predictions
 
 log = logging.getLogger(__name__)
 
-ONNX_FROM = 2000  # test images from which onnxruntime's speed repays its export (docs/benchmarks.md)
 
 
 def predict(run: str | Path, data: str | Path | None = None, out: str | Path | None = None, tta: int | None = None,
@@ -38,7 +37,7 @@ def predict(run: str | Path, data: str | Path | None = None, out: str | Path | N
         accelerator: cpu, gpu, mps or auto (default: the run's)
         batch_size: images per batch (default: twice the run's training batch)
         workers: data-loading processes (default: the run's)
-        engine: auto (onnxruntime on a CPU from ONNX_FROM images, where it is faster; else PyTorch), torch or onnx
+        engine: auto (onnxruntime on a CPU from inference.ONNX_FROM images, where it is faster; else PyTorch), torch or onnx
     """
     run = Path(run)
     cfg = runfolder.load_run_config(run, data=str(data) if data else None, tta=tta, accelerator=accelerator,
@@ -51,12 +50,14 @@ def predict(run: str | Path, data: str | Path | None = None, out: str | Path | N
     for m in modules.values():
         m.tta = cfg.tta
     # one decode per test image, every fold model on each batch
-    if engine == "auto":  # onnxruntime runs 2-4x faster on a CPU but pays ~1 s per fold to export
-        engine = "onnx" if device_for(cfg.accelerator).type == "cpu" and len(ds.test) >= ONNX_FROM else "torch"
+    engine = resolve_engine(engine, device_for(cfg.accelerator), images=len(ds.test))
     test_pred = predict_folds(modules, ds.test["path"].tolist(), ds.test["img"].tolist(), cfg, engine=engine)
     classes = next(iter(modules.values())).classes
     sub = fold_mean(test_pred, classes)
-    write_csv(sub, Path(out) if out else run / runfolder.SUBMISSION)
+    if out:
+        write_csv(sub, Path(out))
+    else:
+        runfolder.Run(run).write(submission=sub)
     return sub
 
 

@@ -9,11 +9,16 @@
     RUN/summary.json     per-fold and overall scores, held-out beside OOF
     RUN/tuned.json       what --batch-size auto / --lr-find found, used by every fold and by a resumed run
 
-Every step that reads or writes a run goes through these functions; none parses folder names itself.
+A run is read and written through one object, `Run(path)`: `.config` (the TrainConfig of a trained run),
+`.settings` (config.yaml as saved: an ensemble's or a smoothed run's own keys), `.classes`, `.folds()`,
+`.oof()` / `.test()` / `.submission()` (checked by `table`), `.predictions()`, `.checkpoints`, `.summary`,
+and one `.write(...)` for the prediction files, the summary and the config. Every step that reads or writes a
+run goes through it (or the few helpers below it); none parses folder names or reads a run's CSV itself.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -113,7 +118,7 @@ def read_tuned(run: str | Path) -> dict[str, Any]:
 
 
 def write_tuned(run: str | Path, tuned: dict[str, Any]) -> None:
-    from ..io import write_json
+    from ..files import write_json
 
     Path(run).mkdir(parents=True, exist_ok=True)
     write_json(tuned, Path(run) / TUNED)
@@ -124,23 +129,6 @@ def read_folds(run: str | Path) -> pd.DataFrame | None:
     return pd.read_csv(path, dtype={"img": str, "group": str}) if path.is_file() else None
 
 
-def read_run_predictions(run: str | Path) -> dict[str, Any]:
-    """A finished run's prediction files, checked (`table`): OOF and test (img, fold, classes), the classes,
-    and the truth and data its config names."""
-    from .table import TableError, read_fold_table
-
-    run = Path(run)
-    oof, test = read_fold_table(run / OOF, "OOF table"), read_fold_table(run / TEST, "test prediction table")
-    classes = list(oof.columns[2:])
-    if list(test.columns[2:]) != classes:
-        raise TableError(f"{run}: {OOF} and {TEST} have different class columns.")
-    if oof["img"].duplicated().any():
-        raise TableError(f"{run / OOF} repeats images: each training image belongs in one fold.")
-    cfg = read_config(run)
-    return {"run": str(run), "oof": oof, "test": test, "classes": classes, "truth": cfg.get("truth"),
-            "data": cfg.get("data")}
-
-
 def discard(run: str | Path) -> None:
     """Delete what tamgu wrote in a run folder (fold folders and run files); anything else is left alone."""
     run = Path(run)
@@ -148,3 +136,127 @@ def discard(run: str | Path) -> None:
         (run / f).unlink(missing_ok=True)
     for d in fold_dirs(run).values():
         shutil.rmtree(d)
+
+
+class Run:
+    """One run folder (a trained run, an ensemble or a smoothed run): what it holds, read and checked, and the
+    one way its files are written. Old run folders load: missing optional files read as empty."""
+
+    def __init__(self, path: str | Path | "Run"):
+        self.path = Path(path.path if isinstance(path, Run) else path)
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    # ------------------------------------------------------------------------------------------ reading
+    @property
+    def exists(self) -> bool:
+        return is_run(self.path)
+
+    @functools.cached_property
+    def settings(self) -> dict[str, Any]:
+        """config.yaml as saved ({} when there is none): a trained run's config, an ensemble's members, a
+        smoothed run's source; read once per Run."""
+        return read_config(self.path)
+
+    @functools.cached_property
+    def config(self):
+        """The TrainConfig of a trained run (MissingInput naming the fix when this is not a run folder)."""
+        return load_run_config(self.path)
+
+    @property
+    def kind(self) -> str:
+        """train, ensemble or smooth."""
+        return self.settings.get("kind", "train")
+
+    @property
+    def data(self) -> str | None:
+        return self.settings.get("data")
+
+    @property
+    def truth(self) -> str | None:
+        return self.settings.get("truth")
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return read_summary(self.path)
+
+    @property
+    def checkpoints(self) -> dict[int, Path]:
+        return checkpoints(self.path)
+
+    def fold_checkpoints(self, fold: int | None = None) -> dict[int, Path]:
+        return fold_checkpoints(self.path, fold)
+
+    def folds(self) -> pd.DataFrame | None:
+        return read_folds(self.path)
+
+    def oof(self) -> pd.DataFrame:
+        """img, fold, then one probability column per class: every training image once, checked."""
+        from .table import TableError, read_fold_table
+
+        oof = read_fold_table(self.path / OOF, "OOF table")
+        if oof["img"].duplicated().any():
+            raise TableError(f"{self.path / OOF} repeats images: each training image belongs in one fold.")
+        return oof
+
+    def test(self) -> pd.DataFrame:
+        """img, fold, then the class columns: every fold's test predictions, checked."""
+        from .table import read_fold_table
+
+        return read_fold_table(self.path / TEST, "test prediction table")
+
+    def submission(self) -> pd.DataFrame:
+        from .table import read_predictions
+
+        return read_predictions(self.path / SUBMISSION, what="submission")
+
+    @property
+    def classes(self) -> list[str]:
+        """The class columns of the run's OOF table."""
+        return list(self.oof().columns[2:])
+
+    def fold_table(self, k: int, name: str) -> pd.DataFrame:
+        """fold k's oof.csv or test_pred.csv, checked."""
+        from .table import read_fold_table
+
+        return read_fold_table(fold_dir(self.path, k) / name, f"fold {k}'s {name}")
+
+    def predictions(self) -> dict[str, Any]:
+        """A finished run's prediction files, checked: OOF and test (img, fold, classes), the classes, and the
+        truth and data its config names."""
+        from .table import TableError
+
+        oof, test = self.oof(), self.test()
+        classes = list(oof.columns[2:])
+        if list(test.columns[2:]) != classes:
+            raise TableError(f"{self.path}: {OOF} and {TEST} have different class columns.")
+        return {"run": str(self.path), "oof": oof, "test": test, "classes": classes, "truth": self.truth,
+                "data": self.data}
+
+    # ------------------------------------------------------------------------------------------ writing
+    def write(self, *, oof: pd.DataFrame | None = None, test: pd.DataFrame | None = None,
+              submission: pd.DataFrame | None = None, folds: pd.DataFrame | None = None,
+              summary: dict[str, Any] | None = None, config: Any = None) -> None:
+        """Write the given run files atomically (a file not given is left as it is). `config` is a
+        TrainConfig (saved with every field) or a dict of an ensemble's or smoothed run's own keys."""
+        from ..files import write_csv, write_json, write_yaml
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        for name, table in ((OOF, oof), (TEST, test), (SUBMISSION, submission), (FOLDS, folds)):
+            if table is not None:
+                write_csv(table, self.path / name)
+        if config is not None:
+            if hasattr(config, "to_dict"):
+                from .config import save_config
+
+                save_config(config, self.path / CONFIG)
+            else:
+                write_yaml(config, self.path / CONFIG)
+            self.__dict__.pop("settings", None)
+            self.__dict__.pop("config", None)
+        if summary is not None:
+            write_json(summary, self.path / SUMMARY)

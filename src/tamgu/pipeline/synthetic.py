@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .data import CLASS_DESCRIPTIONS, KAGGLE_CLASSES, TRUTH_HEADER, truth_path
-from ..io import write_csv, write_image
+from ..files import write_csv, write_image
 
 log = logging.getLogger(__name__)
 
@@ -288,9 +288,7 @@ def synth_clip(out: str | Path, schedule: str = DEFAULT_SCHEDULE, size: str = "6
         seed: which driver and which movements
         noise: a poor camera: sensor noise of this sigma (0..255) and flickering light, so single frames mislead
     """
-    import av
-
-    from ..io import atomic_path
+    from ..video.writer import VideoOut
     from .config import parse_image_size
 
     plan = parse_schedule(schedule)
@@ -301,23 +299,17 @@ def synth_clip(out: str | Path, schedule: str = DEFAULT_SCHEDULE, size: str = "6
     rng = np.random.default_rng([seed, 7919])
     driver = make_driver(f"clip{seed}", np.random.default_rng([seed, 104729]))
     rows, t = [], 0.0
-    with atomic_path(out) as tmp, av.open(str(tmp), "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w // 2 * 2, h // 2 * 2, "yuv420p"
-        stream.options = {"preset": "veryfast", "crf": "20"}
+    with VideoOut(out, rate=fps, crf=20) as video:
         for cls, seconds in plan:
             n = max(1, int(round(seconds * fps)))
             for jit in _clip_jitters(rng, n, step=0.05):
-                img = render(driver, cls, (w, h), jit, rng)[: stream.height, : stream.width, ::-1]
+                img = render(driver, cls, (w, h), jit, rng)[: h // 2 * 2, : w // 2 * 2, ::-1]
                 if noise > 0:  # grain and a light that flickers from frame to frame
                     gain = 1 + rng.normal(0, noise / 100)
                     img = np.clip(img * gain + rng.normal(0, noise, img.shape), 0, 255).astype(np.uint8)
-                for pkt in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
-                    container.mux(pkt)
+                video.write(img)
             rows.append((round(t, 3), round(t + n / fps, 3), cls))
             t += n / fps
-        for pkt in stream.encode():
-            container.mux(pkt)
     write_csv(pd.DataFrame(rows, columns=["start_s", "end_s", "label"]), schedule_path(out))
     return out
 

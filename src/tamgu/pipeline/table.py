@@ -106,7 +106,7 @@ def read_fold_table(path: Path, what: str) -> pd.DataFrame:
 
 
 def align(members: list[dict[str, Any]]) -> tuple[list[np.ndarray], list[np.ndarray], pd.DataFrame, pd.DataFrame]:
-    """Runs' OOF and fold-mean test probabilities (`runfolder.read_run_predictions` of each) on one common row
+    """Runs' OOF and fold-mean test probabilities (`runfolder.Run.predictions()` of each) on one common row
     order; TableError naming what differs when they cannot be blended."""
     if not members:
         raise TableError("no members: give at least one run folder.")

@@ -23,9 +23,9 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from ..errors import InputError
 from ..console import interactive, quiet_lightning, verbose
-from ..io import write_csv, write_json, write_yaml
+from ..files import write_csv, write_yaml
 from . import runfolder
-from .config import ConfigError, TrainConfig, config_differences, load_config, save_config
+from .config import ConfigError, TrainConfig, config_differences, load_config
 from .data import DataError, Dataset, Problem, find_truth, load_dataset, read_truth
 from .folds import make_folds
 from .inference import device_for, predict_folds
@@ -228,7 +228,7 @@ def _load_folds(run_dir: Path, cfg: TrainConfig, ds: Dataset) -> pd.DataFrame:
     # "driver" on a class-per-folder set means its groups (a folder set has no drivers, only groups)
     split = "group" if cfg.split == "driver" and ds.kind == "folders" else cfg.split
     folds = make_folds(ds.train, split, cfg.folds, cfg.seed)
-    write_csv(folds[["img", "label", "group", "fold"]], run_dir / runfolder.FOLDS)
+    runfolder.Run(run_dir).write(folds=folds[["img", "label", "group", "fold"]])
     return folds
 
 
@@ -288,7 +288,7 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     folds = _load_folds(run_dir, cfg, ds)
     check_folds(folds, ds.classes)
     cfg = tune(cfg, ds, folds, run_dir)  # --batch-size auto / --lr-find: numbers from here on
-    save_config(cfg, run_dir / runfolder.CONFIG)
+    runfolder.Run(run_dir).write(config=cfg)
     todo = [cfg.fold] if cfg.fold is not None else list(range(cfg.folds))
     if any(k < 0 or k >= cfg.folds for k in todo):
         raise InputError(f"--fold {cfg.fold} is out of range: folds are 0..{cfg.folds - 1}.")
@@ -397,19 +397,18 @@ def assemble(run_dir: Path, ds: Dataset, extra: dict | None = None, truth: str |
     done = runfolder.finished_folds(run_dir)
     if not done:
         raise RuntimeError(f"no finished fold in {run_dir}")
-    dirs = [runfolder.fold_dir(run_dir, k) for k in done]
-    oof = pd.concat([pd.read_csv(d / runfolder.OOF, dtype={"img": str}) for d in dirs], ignore_index=True)
-    test = pd.concat([pd.read_csv(d / runfolder.TEST, dtype={"img": str}) for d in dirs], ignore_index=True)
-    write_csv(oof, run_dir / runfolder.OOF)
-    write_csv(test, run_dir / runfolder.TEST)
+    run = runfolder.Run(run_dir)
+    oof = pd.concat([run.fold_table(k, runfolder.OOF) for k in done], ignore_index=True)
+    test = pd.concat([run.fold_table(k, runfolder.TEST) for k in done], ignore_index=True)
+    run.write(oof=oof, test=test)
     summary = summarize(oof, ds.train, ds.classes)
-    prev = runfolder.read_summary(run_dir).get("training", {})
+    prev = run.summary.get("training", {})
     training = {**prev, **{str(k): v for k, v in (extra or {}).items()}}
     summary.update({"run": str(run_dir), "folds_done": done, "training": training,
                     "uniform_log_loss": math.log(len(ds.classes))})
     if len(test):
         sub = fold_mean(test, ds.classes)
-        write_csv(sub, run_dir / runfolder.SUBMISSION)
+        run.write(submission=sub)
         summary["submission"] = str(run_dir / runfolder.SUBMISSION)
         if truth:
             try:
@@ -417,5 +416,5 @@ def assemble(run_dir: Path, ds: Dataset, extra: dict | None = None, truth: str |
                 summary["truth"] = str(truth)
             except (DataError, ValueError) as e:  # a run that trained is never reported as failed for its judge
                 log.warning("held-out scores skipped: %s", e)
-    write_json(summary, run_dir / runfolder.SUMMARY)
+    run.write(summary=summary)
     return summary

@@ -354,7 +354,7 @@ def _download(url: str, dest: Path, progress: bool) -> None:
 
     from tqdm.auto import tqdm
 
-    from ..io import no_bar
+    from ..files import no_bar
 
     try:
         with urllib.request.urlopen(url, timeout=60) as r, open(dest, "wb") as f:

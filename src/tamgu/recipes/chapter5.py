@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 
 from ..errors import InputError
-from ..io import write_csv, write_json, write_text
+from ..files import write_csv, write_json, write_text
 from ..pipeline.data import find_truth
 from ..pipeline.synthetic import synth
 from ..pipeline.training import train

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from ..io import write_yaml
+from ..files import write_yaml
 from ..pipeline.config import ConfigError
 from ..pipeline.prediction import validate_submission
 from ..pipeline.synthetic import synth

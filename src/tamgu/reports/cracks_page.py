@@ -20,7 +20,7 @@ def is_cracks_folder(folder: Path) -> bool:
 def cracks_page(folder: Path) -> Page:
     import matplotlib.pyplot as plt
 
-    from ..io import read_image
+    from ..files import read_image
     from .figures import crack_sizes_figure
 
     facts = json.loads((folder / "cracks.json").read_text(encoding="utf-8"))

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import read_image
+from ..files import read_image
 from ..pipeline.data import CLASS_DESCRIPTIONS, load_dataset
 from .figures import bar_figure, driver_class_figure, finish
 

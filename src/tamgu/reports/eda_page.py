@@ -20,7 +20,7 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..io import decode_image, no_bar, read_bytes, read_image
+from ..files import decode_image, no_bar, read_bytes, read_image
 from ..pipeline.data import CLASS_DESCRIPTIONS, load_dataset
 from .figures import augment_preview, bar_figure, driver_class_figure
 from .page import Page

@@ -23,7 +23,7 @@ import pandas as pd
 from jinja2 import Environment
 from markupsafe import Markup
 
-from ..io import write_text
+from ..files import write_text
 
 # NanumGothic ships in Debian's fonts-nanum (installed with the test assets), Noto CJK in fonts-noto-cjk;
 # macOS and Windows have the next two. Korean renders wherever one of them exists.

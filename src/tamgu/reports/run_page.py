@@ -48,8 +48,8 @@ def report(run: str | Path, out: str | Path | None = None, gradcam: bool = True,
     elif (run / "timeline.csv").is_file() and (run / "summary.json").is_file():
         page = watch_page(run, gradcam)
     elif all((run / f).is_file() for f in REQUIRED):
-        cfg = runfolder.read_config(run)
-        page = ensemble_page(run) if cfg.get("kind") == "ensemble" else run_page(run, gradcam, worst, per_class)
+        kind = runfolder.Run(run).kind
+        page = ensemble_page(run) if kind == "ensemble" else run_page(run, gradcam, worst, per_class)
     else:
         missing = [f for f in REQUIRED if not (run / f).is_file()]
         raise MissingInput(
@@ -140,17 +140,15 @@ def _desc(c: str) -> str:
 # --- a run ----------------------------------------------------------------------------------------
 
 def run_page(run: Path, gradcam: bool = True, worst: int = 12, per_class: int = 2) -> Page:
-    cfg = runfolder.read_config(run)
-    summary = runfolder.read_summary(run)
-    oof = pd.read_csv(run / runfolder.OOF, dtype={"img": str})
-    folds = runfolder.read_folds(run)
+    r = runfolder.Run(run)
+    cfg, summary, oof, folds = r.settings, r.summary, r.oof(), r.folds()
     classes = _classes(oof)
     m, y, p = _labelled(oof, folds, classes)
     truth = locate(summary.get("truth"), run)
     held = read_truth(truth, classes) if truth is not None and truth.is_file() else None
     test_p = None
-    if held is not None and (run / "submission.csv").is_file():
-        sub = pd.read_csv(run / "submission.csv")
+    if held is not None and (run / runfolder.SUBMISSION).is_file():
+        sub = r.submission()
         hm = held.merge(sub, on="img", how="inner")
         test_p, test_y = hm[classes].to_numpy(np.float64), hm["y"].to_numpy()
     paths = _image_paths(locate(cfg.get("data"), run))
@@ -242,7 +240,7 @@ def _image_paths(data) -> dict[str, str]:
 
 
 def _read(paths: dict[str, str], img: str):
-    from ..io import read_image
+    from ..files import read_image
 
     return read_image(paths[img]) if img in paths else None
 
@@ -295,14 +293,13 @@ def _gradcam_section(s, run, cfg, m, y, p, classes, paths, wrong, per_class):
 # --- an ensemble ----------------------------------------------------------------------------------
 
 def ensemble_page(run: Path) -> Page:
-    cfg = runfolder.read_config(run)
-    summary = runfolder.read_summary(run)
-    oof = pd.read_csv(run / runfolder.OOF, dtype={"img": str})
+    r = runfolder.Run(run)
+    summary, oof = r.summary, r.oof()
     classes = _classes(oof)
     members = summary.get("members", [])
     member_dirs = [locate(m, run) for m in members]
     first = member_dirs[0] if member_dirs else None
-    folds = runfolder.read_folds(first) if first is not None else None
+    folds = runfolder.Run(first).folds() if first is not None else None
     page = Page(f"Ensemble: {run.name}", f"{run.resolve()} · method {summary.get('method')} · {len(members)} members",
                 lang="ko")
     with page.section("Members and blend", "members") as s:
@@ -321,7 +318,7 @@ def ensemble_page(run: Path) -> Page:
             pcs = {"blend": per_class_loss(y, p, classes)}
             for mem in member_dirs:
                 if mem is not None and (mem / runfolder.OOF).is_file():
-                    _, my, mp = _labelled(pd.read_csv(mem / runfolder.OOF, dtype={"img": str}), folds, classes)
+                    _, my, mp = _labelled(runfolder.Run(mem).oof(), folds, classes)
                     pcs[mem.name] = per_class_loss(my, mp, classes)
             table = pcs["blend"][["class", "설명"]].copy()
             for name, t in pcs.items():
@@ -338,7 +335,7 @@ def ensemble_page(run: Path) -> Page:
                 s.raw('<p class="note">Before and after temperature scaling / clipping:</p>')
                 s.gallery([((mpimg.imread(calib)[..., :3] * 255).astype(np.uint8), "calibration.png")], thumb=420)
     with page.section("Settings", "settings") as s:
-        s.table(pd.DataFrame({"key": list(cfg), "value": [str(v) for v in cfg.values()]}))
+        s.table(pd.DataFrame({"key": list(r.settings), "value": [str(v) for v in r.settings.values()]}))
     return page
 
 
@@ -385,7 +382,7 @@ def chapter_page(run: Path) -> Page:
 def watch_page(folder: Path, gradcam: bool = True, per_segment: int = 1) -> Page:
     """`tamgu report DIR` of a `tamgu watch` folder: the timeline with segments and alerts, a frame of each
     segment, and Grad-CAM on them by the run's first fold."""
-    from ..io import read_image
+    from ..files import read_image
     from ..live.watch import read_watch
     from ..pipeline.synthetic import schedule_path
     from .figures import timeline_figure
@@ -439,7 +436,7 @@ def _watch_run(summary: dict) -> Path | None:
 
 
 def _segment_gradcam(run: Path, thumbs: list[Path]) -> list:
-    from ..io import read_image
+    from ..files import read_image
     from ..pipeline.cache import resize
     from ..pipeline.config import parse_image_size
     from ..pipeline.models import load_net
@@ -447,7 +444,7 @@ def _segment_gradcam(run: Path, thumbs: list[Path]) -> list:
 
     k, ckpt = next(iter(runfolder.checkpoints(run).items()))
     net, classes, _ = load_net(ckpt)
-    size = parse_image_size(runfolder.read_config(run).get("image_size") or 224)
+    size = parse_image_size(runfolder.Run(run).settings.get("image_size") or 224)
     items = []
     for p in thumbs:
         img = read_image(str(p))

@@ -16,7 +16,7 @@ import pandas as pd
 from ..detection.core import COLUMNS, Detection
 from ..detection.faces import face_detector
 from ..errors import InputError, check_range
-from ..io import write_csv
+from ..files import write_csv
 from ..video.stream import Media, Output, frame_file, frame_options, media_inputs, options_doc, read_photo, run_frames
 
 def _clean_mask(mask: np.ndarray) -> np.ndarray:

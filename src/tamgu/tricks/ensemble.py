@@ -21,7 +21,6 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from ..errors import InputError
-from ..io import write_csv, write_json, write_yaml
 from ..pipeline import runfolder
 from ..pipeline.data import read_truth
 from ..pipeline.metrics import EPS, accuracy, log_loss, score_frame
@@ -32,7 +31,8 @@ log = logging.getLogger(__name__)
 
 METHODS = ("mean", "geometric", "weighted", "per-class", "rank")
 # Members that cannot be blended are prediction tables that disagree: the table module's error names what differs
-EnsembleError = TableError
+class EnsembleError(TableError):
+    """Runs that cannot be blended: the message names the run and what differs."""
 
 
 # --------------------------------------------------------------------------------------------- blending
@@ -112,9 +112,12 @@ def ensemble(runs: list[str | Path], out: str | Path,
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}: use {', '.join(METHODS)}.")
-    members = [runfolder.read_run_predictions(r) for r in runs]
+    members = [runfolder.Run(r).predictions() for r in runs]
     classes = members[0]["classes"]
-    oofs, tests, oof_ids, test_ids = align(members)
+    try:
+        oofs, tests, oof_ids, test_ids = align(members)
+    except TableError as e:  # runs that each read fine but cannot be blended
+        raise EnsembleError(str(e)) from None
     labels = _labels(members, oof_ids, classes)
     y, folds = labels["y"].to_numpy(), oof_ids["fold"].to_numpy()
 
@@ -153,9 +156,8 @@ def ensemble(runs: list[str | Path], out: str | Path,
         finish(reliability_figure(y, {"before": before, "after": oof_blend}, "OOF reliability"), out / "calibration.png")
     oof_df = prob_frame(oof_blend, oof_ids, classes)
     test_df = prob_frame(test_blend, test_ids.assign(fold=-1), classes)
-    write_csv(oof_df, out / runfolder.OOF)
-    write_csv(test_df, out / runfolder.TEST)
-    write_csv(prob_frame(test_blend, test_ids, classes), out / runfolder.SUBMISSION)
+    result = runfolder.Run(out)
+    result.write(oof=oof_df, test=test_df, submission=prob_frame(test_blend, test_ids, classes))
 
     truth = truth or members[0]["truth"]
     held_truth = read_truth(truth, classes) if truth and Path(truth).is_file() else None
@@ -174,10 +176,9 @@ def ensemble(runs: list[str | Path], out: str | Path,
     if held_truth is not None:
         summary["heldout"] = score_frame(prob_frame(test_blend, test_ids, classes), held_truth, classes)
         summary["truth"] = str(truth)
-    write_yaml({"kind": "ensemble", "method": method, "members": summary["members"], "weights": weights,
-                "temperature": temperature, "clip": list(clip) if clip else None, "truth": str(truth) if truth else None,
-                "data": members[0]["data"]}, out / runfolder.CONFIG)
-    write_json(summary, out / runfolder.SUMMARY)
+    result.write(config={"kind": "ensemble", "method": method, "members": summary["members"], "weights": weights,
+                         "temperature": temperature, "clip": list(clip) if clip else None,
+                         "truth": str(truth) if truth else None, "data": members[0]["data"]}, summary=summary)
     return summary
 
 

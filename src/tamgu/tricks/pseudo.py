@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..io import write_csv
+from ..files import write_csv
 from ..pipeline import runfolder
 from ..pipeline.data import DRIVER_CSV, PSEUDO_CSV, find_truth, load_dataset, truth_path
 from ..pipeline.table import align
@@ -78,7 +78,7 @@ def clusters(run: Path, test_ids: list[str]) -> np.ndarray:
     from .smoothing import compute_features, feature_source
 
     try:
-        feats = compute_features(feature_source(run))
+        feats = compute_features(feature_source(runfolder.Run(run)))
     except FileNotFoundError:
         return np.zeros(len(test_ids), int)
     pos = pd.Series(np.arange(len(feats["test_img"])), index=feats["test_img"])
@@ -126,7 +126,7 @@ def pseudo(run: str | Path, data: str | Path, out: str | Path, threshold: float 
         raise InputError(f"{data}: tamgu pseudo writes the Kaggle layout and needs one as input (imgs/train, imgs/test).")
     if ds.train["pseudo"].any():
         raise InputError(f"{data} already holds pseudo-labelled images: start from the original dataset.")
-    pred = runfolder.read_run_predictions(run)
+    pred = runfolder.Run(run).predictions()
     _, tests, _, test_ids = align([pred])
     probs, ids = tests[0], test_ids["img"].tolist()
     if set(ids) != set(ds.test["img"]):

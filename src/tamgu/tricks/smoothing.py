@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
 from ..errors import InputError, MissingInput
-from ..io import atomic_path, write_csv, write_json, write_yaml
+from ..files import atomic_path, write_csv
 from ..pipeline import runfolder
 from ..pipeline.data import load_dataset, read_truth
 from ..pipeline.metrics import accuracy, log_loss, score_frame
@@ -69,27 +69,27 @@ def knn(feats: np.ndarray, k: int, groups: np.ndarray | None = None) -> tuple[np
 
 
 # ------------------------------------------------------------------------------------------- features
-def compute_features(run: str | Path, batch_size: int = 64, accelerator: str = "auto",
-                     workers: int = 0) -> dict[str, np.ndarray]:
+def compute_features(run: str | Path | runfolder.Run, batch_size: int = 64, accelerator: str = "auto",
+                     workers: int = 0, dataset=None) -> dict[str, np.ndarray]:
     """Pooled backbone features of the run's OOF images (own fold's model) and test images (every fold's,
     side by side), L2-normalised, computed on `accelerator` through the inference loop; cached in
-    RUN/features.npz."""
+    RUN/features.npz. `dataset`: the run's dataset when the caller has loaded it already."""
     from ..pipeline.inference import run_models
     from ..pipeline.module import load_checkpoint
 
-    run = Path(run)
-    cache = run / runfolder.FEATURES
+    source = runfolder.Run(run)
+    cache = source.path / runfolder.FEATURES
     if cache.is_file():
         z = np.load(cache, allow_pickle=False)
         return {k: z[k] for k in z.files}
-    cfg = runfolder.load_run_config(run)
-    ds = load_dataset(cfg.data, groups=cfg.groups, strict=False)
-    oof = pd.read_csv(run / runfolder.OOF, dtype={"img": str})
+    cfg = source.config
+    ds = dataset if dataset is not None else load_dataset(cfg.data, groups=cfg.groups, strict=False)
+    oof = source.oof()
     paths = dict(zip(ds.train["img"], ds.train["path"]))
-    ckpts = runfolder.checkpoints(run)
+    ckpts = source.checkpoints
     missing = sorted(set(oof["fold"]) - set(ckpts))
     if missing:
-        raise MissingInput(f"{run} lacks fold*/best.ckpt for folds {missing}: smoothing needs the models.")
+        raise MissingInput(f"{source.path} lacks fold*/best.ckpt for folds {missing}: smoothing needs the models.")
     nets = {k: load_checkpoint(c).net for k, c in ckpts.items()}
 
     def embed(which: dict, refs: list[str]) -> dict:
@@ -122,16 +122,15 @@ def _unit(f: np.ndarray) -> np.ndarray:
     return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
 
 
-def feature_source(run: Path) -> Path:
+def feature_source(run: runfolder.Run) -> runfolder.Run:
     """The run whose models give features: RUN itself, or an ensemble's first member (recursively)."""
-    if runfolder.checkpoints(run):
+    if run.checkpoints:
         return run
-    cfg = runfolder.read_config(run)
-    if cfg.get("members"):
-        return feature_source(Path(cfg["members"][0]))
-    if cfg.get("source"):
-        return feature_source(Path(cfg["source"]))
-    raise MissingInput(f"{run} has no fold models (fold*/best.ckpt) to compute features with.")
+    if run.settings.get("members"):
+        return feature_source(runfolder.Run(run.settings["members"][0]))
+    if run.settings.get("source"):
+        return feature_source(runfolder.Run(run.settings["source"]))
+    raise MissingInput(f"{run.path} has no fold models (fold*/best.ckpt) to compute features with.")
 
 
 # ---------------------------------------------------------------------------------------------- step
@@ -149,17 +148,18 @@ def smooth(run: str | Path, out: str | Path, k: int | None = None, alpha: float 
         truth: held-out test labels (default: the run's)
         accelerator: where features are computed: cpu, gpu, mps or auto
     """
-    run = Path(run)
-    pred = runfolder.read_run_predictions(run)
+    run = runfolder.Run(run)
+    pred = run.predictions()
     classes = pred["classes"]
     oofs, tests, oof_ids, test_ids = align([pred])
     p_oof, p_test = oofs[0], tests[0]
     source = feature_source(run)
-    feats = compute_features(source, accelerator=accelerator)
+    data = pred["data"] or source.data
+    ds = load_dataset(data, groups=source.settings.get("groups"), strict=False)  # once: features and labels
+    feats = compute_features(source, accelerator=accelerator, dataset=ds if data == source.data else None)
     f_oof = _rows(feats["oof_img"], feats["oof"], oof_ids["img"])
     f_test = _rows(feats["test_img"], feats["test"], test_ids["img"])
-    data = pred["data"] or runfolder.read_config(source).get("data")
-    train = load_dataset(data, strict=False).train.set_index("img")
+    train = ds.train.set_index("img")
     y = train.loc[oof_ids["img"], "y"].to_numpy()
     folds = oof_ids["fold"].to_numpy()
 
@@ -179,12 +179,12 @@ def smooth(run: str | Path, out: str | Path, k: int | None = None, alpha: float 
     s_test = neighbour_smooth(p_test, f_test, bk, ba) if len(p_test) else p_test
 
     out = Path(out)
-    write_csv(prob_frame(s_oof, oof_ids, classes), out / runfolder.OOF)
-    write_csv(prob_frame(s_test, test_ids.assign(fold=-1), classes), out / runfolder.TEST)
-    write_csv(prob_frame(s_test, test_ids, classes), out / runfolder.SUBMISSION)
+    result = runfolder.Run(out)
+    result.write(oof=prob_frame(s_oof, oof_ids, classes), test=prob_frame(s_test, test_ids.assign(fold=-1), classes),
+                 submission=prob_frame(s_test, test_ids, classes))
     write_csv(grid, out / "grid.csv")
     summary: dict[str, Any] = {
-        "run": str(out), "source": str(run), "k": bk, "alpha": ba,
+        "run": str(out), "source": str(run.path), "k": bk, "alpha": ba,
         "before": {"oof_log_loss": log_loss(y, p_oof)},
         "oof": {"log_loss": log_loss(y, s_oof), "accuracy": accuracy(y, s_oof), "images": int(len(y))},
         "submission": str(out / "submission.csv"), "uniform_log_loss": float(np.log(len(classes))),
@@ -195,9 +195,8 @@ def smooth(run: str | Path, out: str | Path, k: int | None = None, alpha: float 
         summary["before"]["heldout_log_loss"] = score_frame(prob_frame(p_test, test_ids, classes), t, classes)["log_loss"]
         summary["heldout"] = score_frame(prob_frame(s_test, test_ids, classes), t, classes)
         summary["truth"] = str(truth)
-    write_yaml({"kind": "smooth", "source": str(run), "k": k, "alpha": alpha, "data": data,
-                "truth": str(truth) if truth else None}, out / runfolder.CONFIG)
-    write_json(summary, out / runfolder.SUMMARY)
+    result.write(config={"kind": "smooth", "source": str(run.path), "k": k, "alpha": alpha, "data": data,
+                         "truth": str(truth) if truth else None}, summary=summary)
     return summary
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -45,35 +44,17 @@ def write_clip(path: str | Path, seconds: float = 4.0, fps: int = 25, size: tupl
     `freeze`: (start, end) seconds during which the picture does not change (except the index code).
     `faststart`: MP4 with its index before the data (as web videos): a truncated copy still opens.
     """
-    import av
+    from .writer import VideoOut
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     times, t, i = [], 0.0, 0
-    tb = Fraction(1, 1000)
-    with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else None) as out:
-        stream = out.add_stream(codec, rate=fps)
-        stream.width, stream.height = size
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = tb
-        stream.codec_context.time_base = tb
-        if gop:
-            stream.codec_context.gop_size = gop
-        if rotate:
-            stream.set_display_rotation(rotate)
+    with VideoOut(path, rate=fps, codec=codec, gop=gop, rotate=rotate, faststart=faststart, options={}) as out:
         while t < seconds - 1e-9:
             frozen = freeze is not None and freeze[0] <= t < freeze[1]
             img = draw_frame(i, size, frozen)
             if frozen:
                 img = draw_frame(0, size, True)  # identical pictures, code included
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            frame.pts = int(round(t * 1000))
-            frame.time_base = tb
-            for packet in stream.encode(frame):
-                out.mux(packet)
+            out.write(img, t)
             times.append(t)
             t += (1.0 if not vfr else (1.0 if i % 2 == 0 else 3.0)) / fps
             i += 1
-        for packet in stream.encode():
-            out.mux(packet)
     return times

@@ -6,15 +6,9 @@ Output: `<label>/<video-stem>/<video-stem>_<ms>.jpg` (no label: `<video-stem>/..
 (img,video,time_ms,frame_index,width,height,group,label), which `tamgu check` and
 `tamgu train --split group` read directly: frames of one video never straddle train and validation.
 
-Decoding is PyAV (FFmpeg inside its wheel), OpenCV the fallback. By default frames that no other frame
-references are not decoded (PyAV `skip_frame="NONREF"`): each sample is then the nearest decoded frame,
-at most one frame from its requested time, for far less work; `exact=True` decodes everything. When the
-next sample lies several keyframe intervals ahead, the decoder seeks instead of decoding the gap.
-
-A video whose container has a keyframe index (MP4/MOV, Matroska/WebM, AVI) is cut at keyframes into parts
-that decode side by side, one core each: a keyframe needs nothing before it, so every part decodes exactly
-as the one pass would (the same pictures, byte for byte), and FFmpeg's own threads, which leave a core
-half idle on a chain of P-frames, are not needed. Without an index the video is decoded in one pass.
+The sampled decoding itself (PyAV, OpenCV the fallback; parts cut at keyframes and decoded side by side)
+lives in `video.reader`, the one module that opens videos for reading; this module decides when to take
+frames, writes them, deduplicates them and keeps frames.csv.
 """
 
 from __future__ import annotations
@@ -36,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, MissingInput
-from ..io import VIDEO_EXTS, write_csv, write_image, no_bar
-from .reader import NotAVideo, VideoError, open_video, rotate, timing
+from ..files import VIDEO_EXTS, write_csv, write_image, no_bar
+from .reader import NotAVideo, Picked, VideoError, decode, opencv_frames, plan
 
 log = logging.getLogger(__name__)
 
@@ -142,203 +136,6 @@ class Dedupe:
         return True
 
 
-@dataclass
-class Picked:
-    time: float
-    index: int
-    image: np.ndarray  # BGR
-
-
-@dataclass
-class Part:
-    """A stretch of a video decoded on its own, side by side with the others: from the keyframe at `start`
-    (seconds; `seek` is its timestamp in the stream's time base) to the next part's keyframe at `end`."""
-    targets: np.ndarray
-    start: float | None = None     # None: the video's beginning
-    seek: int | None = None
-    end: float | None = None       # None: the end of the video
-
-
-def _pick(frames: Iterator[tuple[float, object]], targets: np.ndarray, tolerance: float) -> Iterator[tuple[float, object]]:
-    """For each target time, the nearest of the frames given (time-ordered); each frame at most once."""
-    ti, prev, last = 0, None, None
-    for t, f in frames:
-        while ti < len(targets) and t >= targets[ti]:
-            choice = prev if prev is not None and targets[ti] - prev[0] < t - targets[ti] else (t, f)
-            if last is None or choice[0] != last:
-                last = choice[0]
-                yield choice
-            ti += 1
-        if ti >= len(targets):
-            return
-        prev = (t, f)
-    # targets past the last frame: the last frame serves those within the tolerance
-    if prev is not None and ti < len(targets) and targets[ti] - prev[0] <= tolerance and prev[0] != last:
-        yield prev
-
-
-def _keyframe_cuts(container, stream, targets: np.ndarray, parts: int) -> list[tuple[float, int]]:
-    """About `parts - 1` keyframes spread over the targets, as (presentation time, seek timestamp), read from
-    the container's index (MP4, Matroska, AVI): no decoding. [] when the file has no usable index."""
-    import av
-
-    try:
-        container.seek(0, stream=stream)  # Matroska reads its cues (the keyframe index) on the first seek
-        keys = np.array([e.timestamp for e in stream.index_entries if e.is_keyframe], dtype=np.int64)
-    except (av.error.FFmpegError, OSError):
-        return []
-    if len(keys) < 2:
-        return []
-    tb = stream.time_base
-    key_times = keys * float(tb)
-    cuts: list[tuple[float, int]] = []
-    tried = {0}
-    for want in np.linspace(targets[0], targets[-1], parts + 1)[1:-1]:
-        i = int(np.argmin(np.abs(key_times - want)))  # the nearest keyframe: parts of even length
-        if i in tried:
-            continue
-        tried.add(i)
-        pts = _seek_point(container, stream, int(keys[i]))
-        if pts is not None and float(pts * tb) > targets[0] and (not cuts or float(pts * tb) > cuts[-1][0]):
-            cuts.append((float(pts * tb), pts))
-    return cuts
-
-
-def _seek_point(container, stream, key: int) -> int | None:
-    """Presentation timestamp of the keyframe whose index timestamp is `key`, if seeking there lands on it exactly.
-
-    Indexes may hold decoding times, and a seek to one can land a keyframe early: read the packets up to the
-    keyframe to learn its presentation time, then check that seeking to that time lands on it."""
-    import av
-
-    try:
-        container.seek(key, stream=stream, backward=True)
-        packet = next((p for p in container.demux(stream) if p.is_keyframe and p.pts is not None
-                       and (p.dts if p.dts is not None else p.pts) >= key), None)
-        if packet is None:
-            return None
-        container.seek(packet.pts, stream=stream, backward=True)
-        first = next((p for p in container.demux(stream) if p.pts is not None), None)
-    except (av.error.FFmpegError, OSError):
-        return None  # e.g. an index pointing past the end of a truncated file
-    if first is None or not first.is_keyframe or first.pts != packet.pts:
-        return None
-    return int(packet.pts)
-
-
-def plan(path: Path, sampling: Sampling, parts: int = 1) -> list[Part]:
-    """The video's sample times, split at keyframes into at most `parts` stretches to decode side by side."""
-    with open_video(path) as container:
-        stream = container.streams.video[0]
-        rate, duration = timing(container, stream)
-        targets = sampling.targets(duration, 1 / float(rate))
-        if parts < 2 or len(targets) < 2 or sampling.keyframes:
-            return [Part(targets)]
-        cuts = _keyframe_cuts(container, stream, targets, parts)
-    starts = [(None, None)] + cuts
-    ends = [t for t, _ in cuts] + [None]
-    out = []
-    for (start, seek), end in zip(starts, ends):
-        lo, hi = -np.inf if start is None else start, np.inf if end is None else end
-        inside = targets[(targets >= lo) & (targets < hi)]
-        if len(inside):
-            out.append(Part(inside, start, seek, end))
-    return out
-
-
-def decode(path: Path, sampling: Sampling, part: Part, errors: list[str], threads: int = 0) -> Iterator[Picked]:
-    """The frames nearest `part.targets`, decoded with PyAV. Problems (damage, truncation) go to `errors`;
-    the frames before them are yielded. `threads` 0 lets FFmpeg use every core, 1 when parts run side by side."""
-    import av
-
-    with open_video(path) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"  # frame + slice threads
-        stream.thread_count = threads
-        if sampling.keyframes:
-            stream.codec_context.skip_frame = "NONKEY"
-        elif not sampling.exact:
-            stream.codec_context.skip_frame = "NONREF"
-        rate, duration = timing(container, stream)
-        frame_dur = 1 / float(rate)
-        targets = part.targets
-        if not len(targets):
-            return
-        end = part.end if part.end is not None else duration
-        tb = stream.time_base
-        keyframes: list[float] = []  # times of the keyframes seen: their spacing tells when seeking pays
-
-        def decoded() -> Iterator[tuple[float, object]]:
-            ti, t = 0, part.start or 0.0
-            seeked_from = float("-inf")
-            if part.seek is not None:
-                container.seek(part.seek, stream=stream, backward=True)
-            elif targets[0] > 2.0:
-                container.seek(int(targets[0] / tb), stream=stream, backward=True)
-            while True:
-                try:
-                    for f in container.decode(stream):
-                        # leading frames of an open GOP belong to the part before this one
-                        if f.time is None or (part.start is not None and f.time < part.start - frame_dur / 2):
-                            continue
-                        t = float(f.time)
-                        if f.key_frame and (not keyframes or t > keyframes[-1]):
-                            keyframes.append(t)
-                        yield t, f
-                        while ti < len(targets) and targets[ti] <= t:
-                            ti += 1
-                        # far from the next sample: seek to it rather than decode the gap
-                        gop = float(np.median(np.diff(keyframes))) if len(keyframes) > 1 else None
-                        if ti < len(targets) and gop and targets[ti] - t > 3 * gop and not sampling.keyframes \
-                                and t > seeked_from:  # never twice from the same place: a damaged index loops
-                            seeked_from = t
-                            container.seek(int((targets[ti] - frame_dur) / tb), stream=stream, backward=True)
-                            break
-                    else:
-                        break
-                except av.error.EOFError:
-                    break
-                except av.error.FFmpegError as e:
-                    errors.append(f"{path}: damaged after {t:.2f} s ({e}); the other frames were kept")
-                    return
-            # the stream ended well before its declared length (or this part's end): a truncated download or copy
-            if end and duration and not sampling.keyframes and t < end - max(0.5, 3 * frame_dur):
-                errors.append(f"{path}: ends at {t:.2f} s of its {duration:.2f} s (truncated?); the frames before "
-                              "were kept: re-download or re-copy it")
-
-        tolerance = frame_dur * (3 if sampling.keyframes else 1.5)
-        for t, f in _pick(decoded(), targets, tolerance):
-            img = f.to_ndarray(format="bgr24")
-            rot = getattr(f, "rotation", 0) or 0
-            if rot:
-                img = rotate(img, rot)
-            yield Picked(t, int(round(t * float(rate))), img)
-
-
-def _opencv_frames(path: Path, sampling: Sampling, errors: list[str]) -> Iterator[Picked]:
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise VideoError(f"{path}: OpenCV cannot open it; is it a video? re-download or re-encode it")
-    try:
-        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-        n = cap.get(cv2.CAP_PROP_FRAME_COUNT)
-        targets = sampling.targets(n / fps if n > 0 else None, 1 / fps)
-
-        def decoded():
-            i = 0
-            while True:  # the fallback decodes every frame: simple, and OpenCV cannot skip any
-                ok, img = cap.read()
-                if not ok:
-                    return
-                yield cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, (i, img)  # the time of the frame just read
-                i += 1
-
-        for t, (i, img) in _pick(decoded(), targets, 1.5 / fps):
-            yield Picked(t, i, img)
-    finally:
-        cap.release()
-
-
 class _Both:
     """Advance a video's progress bar and the overall one together (videos run in parallel threads)."""
 
@@ -414,7 +211,7 @@ def extract_video(path: Path, out: Path, sampling: Sampling, label: str | None =
                 if backend == "pyav" or isinstance(e, NotAVideo):
                     raise
                 log.info("%s; trying OpenCV", e)  # PyAV cannot open it: OpenCV may
-        return [(0, functools.partial(_opencv_frames, path, sampling))]
+        return [(0, functools.partial(opencv_frames, path, sampling))]
 
     with ThreadPoolExecutor(2) as writer:  # JPEG encoding overlaps decoding (OpenCV releases the GIL)
 

@@ -5,7 +5,9 @@ timing and errors are handled once.
     timing(c, stream)     frame rate and duration
     iter_frames(path)     (index, time_s, image) for every `step`-th frame, display rotation applied
 
-`video.frames` builds its sampled, seeking, parallel decoding on the same functions.
+    plan / decode         `tamgu frames`' sampled decoding: parts cut at keyframes, decoded side by side
+    is_video(path)        whether a file holds a video stream (a known extension, else the container is probed)
+    LiveFrames(source)    cameras and streams: the newest frame, read by a thread, reconnecting with back-off
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -116,6 +119,217 @@ def video_info(path: str | Path) -> dict:
         rate, duration = timing(container, stream)
         return {"fps": float(rate), "rate": rate, "duration": duration, "width": stream.codec_context.width,
                 "height": stream.codec_context.height, "audio": bool(container.streams.audio)}
+
+
+# ------------------------------------------------------------------------------------- sampled decoding
+# `tamgu frames`: frames that no other frame references are not decoded (skip_frame NONREF; `exact` decodes all),
+# a far next sample is reached by seeking, and a keyframe index (MP4, Matroska, AVI) cuts the video into parts that
+# decode side by side, each exactly as the one pass would. OpenCV is the fallback for what PyAV cannot open.
+class Sampling(Protocol):
+    """When to take frames (`video.frames.Sampling` is the one tamgu builds from --every, --count, ...)."""
+
+    keyframes: bool
+    exact: bool
+
+    def targets(self, duration: float | None, frame_dur: float = 0.0) -> np.ndarray: ...
+
+
+@dataclass
+class Picked:
+    time: float
+    index: int
+    image: np.ndarray  # BGR
+
+
+@dataclass
+class Part:
+    """A stretch of a video decoded on its own, side by side with the others: from the keyframe at `start`
+    (seconds; `seek` is its timestamp in the stream's time base) to the next part's keyframe at `end`."""
+    targets: np.ndarray
+    start: float | None = None     # None: the video's beginning
+    seek: int | None = None
+    end: float | None = None       # None: the end of the video
+
+
+def _pick(frames: Iterator[tuple[float, object]], targets: np.ndarray, tolerance: float) -> Iterator[tuple[float, object]]:
+    """For each target time, the nearest of the frames given (time-ordered); each frame at most once."""
+    ti, prev, last = 0, None, None
+    for t, f in frames:
+        while ti < len(targets) and t >= targets[ti]:
+            choice = prev if prev is not None and targets[ti] - prev[0] < t - targets[ti] else (t, f)
+            if last is None or choice[0] != last:
+                last = choice[0]
+                yield choice
+            ti += 1
+        if ti >= len(targets):
+            return
+        prev = (t, f)
+    # targets past the last frame: the last frame serves those within the tolerance
+    if prev is not None and ti < len(targets) and targets[ti] - prev[0] <= tolerance and prev[0] != last:
+        yield prev
+
+
+def _keyframe_cuts(container, stream, targets: np.ndarray, parts: int) -> list[tuple[float, int]]:
+    """About `parts - 1` keyframes spread over the targets, as (presentation time, seek timestamp), read from
+    the container's index (MP4, Matroska, AVI): no decoding. [] when the file has no usable index."""
+    import av
+
+    try:
+        container.seek(0, stream=stream)  # Matroska reads its cues (the keyframe index) on the first seek
+        keys = np.array([e.timestamp for e in stream.index_entries if e.is_keyframe], dtype=np.int64)
+    except (av.error.FFmpegError, OSError):
+        return []
+    if len(keys) < 2:
+        return []
+    tb = stream.time_base
+    key_times = keys * float(tb)
+    cuts: list[tuple[float, int]] = []
+    tried = {0}
+    for want in np.linspace(targets[0], targets[-1], parts + 1)[1:-1]:
+        i = int(np.argmin(np.abs(key_times - want)))  # the nearest keyframe: parts of even length
+        if i in tried:
+            continue
+        tried.add(i)
+        pts = _seek_point(container, stream, int(keys[i]))
+        if pts is not None and float(pts * tb) > targets[0] and (not cuts or float(pts * tb) > cuts[-1][0]):
+            cuts.append((float(pts * tb), pts))
+    return cuts
+
+
+def _seek_point(container, stream, key: int) -> int | None:
+    """Presentation timestamp of the keyframe whose index timestamp is `key`, if seeking there lands on it exactly.
+
+    Indexes may hold decoding times, and a seek to one can land a keyframe early: read the packets up to the
+    keyframe to learn its presentation time, then check that seeking to that time lands on it."""
+    import av
+
+    try:
+        container.seek(key, stream=stream, backward=True)
+        packet = next((p for p in container.demux(stream) if p.is_keyframe and p.pts is not None
+                       and (p.dts if p.dts is not None else p.pts) >= key), None)
+        if packet is None:
+            return None
+        container.seek(packet.pts, stream=stream, backward=True)
+        first = next((p for p in container.demux(stream) if p.pts is not None), None)
+    except (av.error.FFmpegError, OSError):
+        return None  # e.g. an index pointing past the end of a truncated file
+    if first is None or not first.is_keyframe or first.pts != packet.pts:
+        return None
+    return int(packet.pts)
+
+
+def plan(path: Path, sampling: Sampling, parts: int = 1) -> list[Part]:
+    """The video's sample times, split at keyframes into at most `parts` stretches to decode side by side."""
+    with open_video(path) as container:
+        stream = container.streams.video[0]
+        rate, duration = timing(container, stream)
+        targets = sampling.targets(duration, 1 / float(rate))
+        if parts < 2 or len(targets) < 2 or sampling.keyframes:
+            return [Part(targets)]
+        cuts = _keyframe_cuts(container, stream, targets, parts)
+    starts = [(None, None)] + cuts
+    ends = [t for t, _ in cuts] + [None]
+    out = []
+    for (start, seek), end in zip(starts, ends):
+        lo, hi = -np.inf if start is None else start, np.inf if end is None else end
+        inside = targets[(targets >= lo) & (targets < hi)]
+        if len(inside):
+            out.append(Part(inside, start, seek, end))
+    return out
+
+
+def decode(path: Path, sampling: Sampling, part: Part, errors: list[str], threads: int = 0) -> Iterator[Picked]:
+    """The frames nearest `part.targets`, decoded with PyAV. Problems (damage, truncation) go to `errors`;
+    the frames before them are yielded. `threads` 0 lets FFmpeg use every core, 1 when parts run side by side."""
+    import av
+
+    with open_video(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame + slice threads
+        stream.thread_count = threads
+        if sampling.keyframes:
+            stream.codec_context.skip_frame = "NONKEY"
+        elif not sampling.exact:
+            stream.codec_context.skip_frame = "NONREF"
+        rate, duration = timing(container, stream)
+        frame_dur = 1 / float(rate)
+        targets = part.targets
+        if not len(targets):
+            return
+        end = part.end if part.end is not None else duration
+        tb = stream.time_base
+        keyframes: list[float] = []  # times of the keyframes seen: their spacing tells when seeking pays
+
+        def decoded() -> Iterator[tuple[float, object]]:
+            ti, t = 0, part.start or 0.0
+            seeked_from = float("-inf")
+            if part.seek is not None:
+                container.seek(part.seek, stream=stream, backward=True)
+            elif targets[0] > 2.0:
+                container.seek(int(targets[0] / tb), stream=stream, backward=True)
+            while True:
+                try:
+                    for f in container.decode(stream):
+                        # leading frames of an open GOP belong to the part before this one
+                        if f.time is None or (part.start is not None and f.time < part.start - frame_dur / 2):
+                            continue
+                        t = float(f.time)
+                        if f.key_frame and (not keyframes or t > keyframes[-1]):
+                            keyframes.append(t)
+                        yield t, f
+                        while ti < len(targets) and targets[ti] <= t:
+                            ti += 1
+                        # far from the next sample: seek to it rather than decode the gap
+                        gop = float(np.median(np.diff(keyframes))) if len(keyframes) > 1 else None
+                        if ti < len(targets) and gop and targets[ti] - t > 3 * gop and not sampling.keyframes \
+                                and t > seeked_from:  # never twice from the same place: a damaged index loops
+                            seeked_from = t
+                            container.seek(int((targets[ti] - frame_dur) / tb), stream=stream, backward=True)
+                            break
+                    else:
+                        break
+                except av.error.EOFError:
+                    break
+                except av.error.FFmpegError as e:
+                    errors.append(f"{path}: damaged after {t:.2f} s ({e}); the other frames were kept")
+                    return
+            # the stream ended well before its declared length (or this part's end): a truncated download or copy
+            if end and duration and not sampling.keyframes and t < end - max(0.5, 3 * frame_dur):
+                errors.append(f"{path}: ends at {t:.2f} s of its {duration:.2f} s (truncated?); the frames before "
+                              "were kept: re-download or re-copy it")
+
+        tolerance = frame_dur * (3 if sampling.keyframes else 1.5)
+        for t, f in _pick(decoded(), targets, tolerance):
+            img = f.to_ndarray(format="bgr24")
+            rot = getattr(f, "rotation", 0) or 0
+            if rot:
+                img = rotate(img, rot)
+            yield Picked(t, int(round(t * float(rate))), img)
+
+
+def opencv_frames(path: Path, sampling: Sampling, errors: list[str]) -> Iterator[Picked]:
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise VideoError(f"{path}: OpenCV cannot open it; is it a video? re-download or re-encode it")
+    try:
+        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+        n = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        targets = sampling.targets(n / fps if n > 0 else None, 1 / fps)
+
+        def decoded():
+            i = 0
+            while True:  # the fallback decodes every frame: simple, and OpenCV cannot skip any
+                ok, img = cap.read()
+                if not ok:
+                    return
+                yield cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, (i, img)  # the time of the frame just read
+                i += 1
+
+        for t, (i, img) in _pick(decoded(), targets, 1.5 / fps):
+            yield Picked(t, i, img)
+    finally:
+        cap.release()
+
 
 
 # ------------------------------------------------------------------------------------------ live sources

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io import write_csv, write_image
+from ..files import write_csv, write_image
 
 SKIMAGE_PHOTOS = ["astronaut", "coffee", "chelsea", "camera", "coins", "text", "rocket", "immunohistochemistry"]
 OPENCV_DOC = Path("/usr/share/doc/opencv-doc/examples/data")

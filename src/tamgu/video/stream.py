@@ -26,8 +26,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import InputError, MissingInput, did_you_mean
-from ..io import IMAGE_EXTS, VIDEO_EXTS, no_bar, write_image, write_json
-from .reader import IMAGE_DEMUXERS, Frame, LiveFrames, Source, VideoError, iter_frames, parse_source, video_info
+from ..files import IMAGE_EXTS, VIDEO_EXTS, no_bar, write_image, write_json
+from .reader import Frame, LiveFrames, Source, VideoError, iter_frames, open_video, parse_source, video_info
 from .writer import VideoOut
 
 log = logging.getLogger(__name__)
@@ -46,13 +46,10 @@ def is_video(path: str | Path) -> bool:
         return True
     if suffix in IMAGE_EXTS or suffix in NOT_MEDIA:
         return False
-    import av
-
-    try:
-        with av.open(str(path)) as c:
-            name = c.format.name or ""
-            return bool(c.streams.video) and not any(d in name for d in IMAGE_DEMUXERS)
-    except (av.error.FFmpegError, OSError, ValueError):
+    try:  # the reader opens it: pictures, empty files and what FFmpeg cannot read are refused there
+        open_video(path).close()
+        return True
+    except (VideoError, ValueError):
         return False
 
 
