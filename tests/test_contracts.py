@@ -174,3 +174,11 @@ def test_frames_says_how_many_near_duplicates_it_left_out(clip, tmp_path, capsys
     kept = len(pd.read_csv(tmp_path / "f" / "frames.csv"))
     assert kept < 20 and f"{20 - kept} sampled frame(s) left out as near-duplicates" in out
     assert np.isfinite(kept)
+
+
+def test_a_tool_streams_frame_by_frame_and_keeps_its_table(clip, tmp_path):
+    run = tamgu.detect_faces(clip, tmp_path / "o", method="haar", stream=True, progress=False)
+    frames = list(run)  # list() loses nothing: the table and the summary stay on the run
+    assert len(frames) == 40 and {"input", "frame", "time_s", "rows"} <= set(frames[0])
+    assert isinstance(run.value, pd.DataFrame) and run.summary[0]["frames_processed"] == 40
+    assert (tmp_path / "o" / "detections.csv").is_file()

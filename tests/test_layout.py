@@ -79,6 +79,17 @@ def test_no_import_circle_and_the_core_never_imports_reports_tricks_or_recipes()
         if mod.startswith("tamgu.pipeline"):
             bad = {d for d in deps if d.startswith(("tamgu.reports", "tamgu.tricks", "tamgu.recipes"))}
             assert not bad, f"{mod} (the core chain) imports {bad}"
+        if mod.startswith(("tamgu.live", "tamgu.video", "tamgu.detection", "tamgu.segmentation")):
+            bad = {d for d in deps if d.startswith("tamgu.reports")}
+            assert not bad, f"{mod} imports {bad}: the report renders live results, not the reverse"
+
+
+def test_no_module_is_a_book_and_each_video_is_opened_in_one_place():
+    long = {str(p.relative_to(SRC)): n for p in SRC.rglob("*.py") if (n := len(p.read_text().splitlines())) > 500}
+    assert not long, long
+    opens = {str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
+             if re.search(r"av\.open\(|VideoCapture\(", p.read_text())}
+    assert opens <= {"video/reader.py", "video/writer.py"}, opens  # the writer: its own files and the audio remux
 
 
 def test_the_run_folder_and_the_prediction_table_have_one_owner_each():

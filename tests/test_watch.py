@@ -134,20 +134,26 @@ def test_watch_recovers_the_schedule_of_a_generated_clip(poses_run, clip, tmp_pa
 
 
 def test_watch_in_python_yields_results_and_keeps_them_when_stopped(poses_run, clip, tmp_path):
-    results = tamgu.watch(poses_run, str(clip), tmp_path / "w", video=False, progress=False)
-    first = [next(results) for _ in range(5)]
+    run = tamgu.watch(poses_run, str(clip), tmp_path / "w", video=False, progress=False)
+    frames = iter(run)
+    first = [next(frames) for _ in range(5)]
     assert first[0]["label"] in CLASSES and abs(sum(first[0]["smoothed"].values()) - 1) < 1e-4
-    results.close()  # the caller stops iterating: what was processed is written
+    frames.close()  # the caller stops iterating: what was processed is written, and the summary is kept
     assert len(pd.read_csv(tmp_path / "w" / "timeline.csv")) == 5
     assert json.loads((tmp_path / "w" / "summary.json").read_text())["interrupted"]
+    assert run.summary["interrupted"] and run.summary["frames_processed"] == 5
 
-    results = tamgu.watch(poses_run, str(clip), tmp_path / "w2", video=True, progress=False)
-    next(results)
-    with pytest.raises(StopIteration) as stop:  # what `tamgu watch` does on Ctrl-C: a clean end
-        results.throw(KeyboardInterrupt)
-    summary = stop.value.value
-    assert summary["interrupted"] and summary["frames_processed"] >= 1
+    run = tamgu.watch(poses_run, str(clip), tmp_path / "w2", video=True, progress=False)
+    frames = iter(run)
+    next(frames)
+    with pytest.raises(StopIteration):  # what `tamgu watch` does on Ctrl-C: a clean end
+        frames.throw(KeyboardInterrupt)
+    assert run.summary["interrupted"] and run.summary["frames_processed"] >= 1
     assert (tmp_path / "w2" / "annotated.mp4").stat().st_size > 0 and (tmp_path / "w2" / "segments.csv").is_file()
+
+    run = tamgu.watch(poses_run, str(clip), tmp_path / "w3", video=False, progress=False)
+    everything = list(run)  # list() loses nothing: the summary stays on the run
+    assert len(everything) == run.summary["frames_processed"] == 45 and not run.summary["interrupted"]
 
 
 def test_a_live_stream_is_read_and_ends_cleanly(poses_run, short_clip, tmp_path):
@@ -180,7 +186,7 @@ def test_a_stream_that_stalls_or_disconnects_ends_with_what_was_processed(poses_
         t0 = time.monotonic()
         s = run_watch(tamgu.watch(poses_run, server.url, tmp_path / how, timeout=1.5, video=False, progress=False, engine="torch"))
         took = time.monotonic() - t0
-    assert s["error"] and s["frames_processed"] >= 3 and took < 15
+    assert s["stream_end"] and not s["error"] and s["frames_processed"] >= 3 and took < 15  # ended, with results
     assert len(pd.read_csv(tmp_path / how / "timeline.csv")) == s["frames_processed"]
 
 
@@ -252,3 +258,39 @@ def test_a_folder_of_videos_gets_a_folder_each(poses_run, clip, short_clip, tmp_
     assert s["videos"] == 2 and s["frames_processed"] == 45 + 20
     for name in ("morning", "evening"):
         assert (tmp_path / "out" / name / "timeline.csv").is_file()
+
+
+def test_a_folder_with_unusual_names_and_a_broken_video_is_watched_as_a_whole(poses_run, short_clip, tmp_path, capsys):
+    """watch stopped at the first bad video (the rest never watched) and found no videos without an extension."""
+    import shutil
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy(short_clip, videos / "camera_clip")  # no extension
+    shutil.copy(short_clip, videos / "clip.MTS")
+    (videos / "broken.mp4").write_bytes(short_clip.read_bytes()[:3000])  # sorted first: it must not stop the rest
+    assert main(["watch", str(poses_run), str(videos), "--out", str(tmp_path / "out"), "--no-video"]) == 1
+    printed = capsys.readouterr()
+    for name in ("camera_clip", "clip"):
+        assert len(pd.read_csv(tmp_path / "out" / name / "timeline.csv")) == 20
+    assert "broken.mp4" in printed.err and "1 video(s) could not be watched" in printed.err
+    assert "3 videos" in printed.out
+
+
+def test_the_panel_fits_a_small_video(poses_run, tmp_path):
+    """On a 176x144 video the panel covered 85% of the frame and cut off the last class."""
+    from tamgu.live.annotate import panel
+    from tamgu.live.watch import larger
+
+    clip = tamgu.synth_clip(tmp_path / "tiny.mp4", schedule="c0:1", size="176x144", fps=10)
+    s = tamgu.watch(poses_run, str(clip), tmp_path / "w", progress=False).wait()
+    import av
+
+    with av.open(str(tmp_path / "w" / "annotated.mp4")) as v:
+        shown = next(v.decode(video=0)).to_ndarray(format="rgb24")
+    height, k = larger(144)
+    drawn = panel(CLASSES, np.full(len(CLASSES), 0.1), "c0", 0.0, 1.0, None, height)
+    assert k >= 2 and shown.shape[:2] == (144 * k, 176 * k) and s["frames_processed"] >= 5
+    assert drawn.shape[1] <= 0.5 * shown.shape[1]  # the scene stays visible beside it
+    rows_needed = 10 * 12  # every class gets a row of at least 12 px under the header
+    assert drawn.shape[0] >= rows_needed and drawn.shape[0] <= shown.shape[0]

@@ -149,10 +149,10 @@ pd.DataFrame(pseudo["thresholds"]) if "thresholds" in pseudo else pd.Series(pseu
        "## The dashboard camera: watching a video with the trained model\nThe sponsor wanted a camera that notices a distracted driver (5.2). A generated clip of a driver the model never saw, changing pose on a schedule, watched by step 4's model; texting or phoning (c1-c4) for 2 seconds raises an alert. Probabilities are averaged over 0.6 s before the label is taken (single frames flicker). The same in a terminal: `tamgu watch RUN clip.mp4 --out DIR --alert \"c1,c2,c3,c4>=2s\"`; a camera is `0`, a stream `rtsp://…`."),
     code('''clip = tamgu.synth_clip(WORK / "dashboard.mp4", schedule="c0:3,c3:3,c0:2,c6:3,c1:3,c9:3",
                        size="160x120" if FAST else "640x480", seed=4)
-results = list(tamgu.watch(WORK / "chapter5" / "4_augment", clip, WORK / "watch", alert="c1,c2,c3,c4>=2s",
-                           progress=False))
+run = tamgu.watch(WORK / "chapter5" / "4_augment", clip, WORK / "watch", alert="c1,c2,c3,c4>=2s", progress=False)
+results = list(run)  # one result per frame the model saw; the summary stays on the run
 watched = tamgu.read_watch(WORK / "watch")
-pd.Series(watched["summary"])[["frames_read", "frames_processed", "achieved_fps", "realtime_factor", "latency_ms"]]'''),
+pd.Series(run.summary)[["frames_read", "frames_processed", "achieved_fps", "realtime_factor", "latency_ms"]]'''),
     code('''pd.concat({"tamgu": watched["segments"].set_index("start_s")["label"],
            "truth": pd.read_csv(str(clip) + ".schedule.csv").set_index("start_s")["label"]}, axis=1)'''),
     code('''plt.figure(figsize=(6, 4.5))
@@ -391,10 +391,10 @@ wrong = merged[merged["predicted"] != merged["label"]]
 wrong.groupby(["label", "predicted"]).size().rename("mistakes").sort_values(ascending=False).head(10)'''),
     md("## 학습한 모델로 동영상 보기\n모델을 다시 동영상에 돌려 봅니다. 0.2초마다 한 프레임을 보고, 클래스가 바뀌는 구간과 초당 프레임 수를 씁니다. 학습에 쓴 동영상이므로 심판이 아니라 시연입니다: 정직한 판정은 다른 동영상에서.",
        "## Watching a video with the model\nThe model back on a video: one frame every 0.2 s, the segments where the class changes, and the frames per second. It is a video the model learned from, so this is a demonstration, not a judge: judge on other clips."),
-    code('''results = list(tamgu.watch(WORK / "own_run", str(videos[0]), WORK / "own_watch", seconds=4 if FAST else 15,
-                           progress=False))
+    code('''run = tamgu.watch(WORK / "own_run", str(videos[0]), WORK / "own_watch", seconds=4 if FAST else 15, progress=False)
+summary = run.wait()  # to the end of the video (or the seconds asked for)
 own = tamgu.read_watch(WORK / "own_watch")
-print(own["summary"]["achieved_fps"], "fps,", own["summary"]["frames_processed"], "frames seen")
+print(summary["achieved_fps"], "fps,", summary["frames_processed"], "frames seen")
 own["segments"]'''),
     md("""## 연습 문제
 1. 그룹을 동영상 전체로(`table["video"]`) 바꾸면 OOF가 어떻게 되나요? 구간 2초와 비교해 어느 쪽이 정직한가요?

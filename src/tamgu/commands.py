@@ -237,8 +237,14 @@ def _watch(results, o):
         for v in s["per_video"]:
             _watch_lines(v)
         print(f"\n{s['videos']} videos -> {s['out']}")
+        for e in s["errors"]:
+            print(f"  skipped {e}", file=sys.stderr)
+        if s["errors"]:
+            raise InputsFailed(f"{len(s['errors'])} video(s) could not be watched (listed above)")
         return
     _watch_lines(s)
+    if s["error"]:
+        raise InputsFailed(f"{s['source']} could not be watched to its end (said above)")
 
 
 def _watch_lines(s: dict) -> None:
@@ -248,7 +254,8 @@ def _watch_lines(s: dict) -> None:
           f"latency {lat['mean']:.1f} ms (p95 {lat['p95']:.1f}), engine {s['engine']}")
     print(f"  {s['segments']} segments" + (f", {s['alerts']} alerts ({s['alert']})" if s["alert"] else "")
           + f" -> {s['out']}" + (" (interrupted: outputs written)" if s["interrupted"] else "")
-          + (f"\n  the source ended: {s['error']}" if s["error"] else ""))
+          + (f"\n  the source ended: {s['error'] or s.get('stream_end')}"
+             if s["error"] or s.get("stream_end") else ""))
 
 
 def _fetch(path, o):
@@ -404,7 +411,7 @@ COMMANDS = [
             help="write a generated dashboard clip of a new driver following a schedule of poses"),
     Command("export", "pipeline.export:export", _export,
             help="a trained run as one ONNX file (fold mean inside) that onnxruntime alone can run"),
-    Command("watch", "live.watch:watch", _watch,
+    Command("watch", "live.watch:watch", _watch, _frame_shape("watch"),
             help="a trained run on a video, a camera or a stream: timeline, segments, alerts, annotated video"),
     Command("weights fetch", "pipeline.weights:fetch_weights", _fetch,
             help="download a model's published ImageNet weights into the standard cache, checked (needs internet)"),

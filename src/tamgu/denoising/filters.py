@@ -147,7 +147,7 @@ def denoise(inputs, out: str | Path,
         speckle: temporal: the noise is multiplicative (speckle: ultrasound, radar, some endoscopes)
     """
     from ..detection.models import set_threads
-    from ..video.stream import Output, frame_file, frame_options, media_inputs, run_frames
+    from ..video.stream import Output, frame_file, frame_options, media_inputs, run_tool
     from ..video.writer import add_audio
     from .noise import estimate_sigma
     from .temporal import TemporalDenoiser
@@ -209,24 +209,28 @@ def denoise(inputs, out: str | Path,
         return res
 
     t0 = time.perf_counter()
-    _, summaries, errors, interrupted = run_frames(items, tool, out, f"denoise ({method})",
-                                                   opts.model_copy(update={"video": True}), video_name="{stem}.mp4")
-    rows = []
-    for item, s in zip(items, summaries):
-        audio = None
-        if s["video"] and item.kind == "video":
-            audio = add_audio(out / s["video"], item.path)
-        output = out / (s["video"] or (item.path.name if item.kind == "photo" and not s["error"] else ""))
-        rows.append({"file": item.spec, "output": str(output) if not s["error"] or s["video"] else "",
-                     "kind": "image" if item.kind == "photo" else item.kind, "frames": s["frames_processed"],
-                     "sigma": round(sigmas[item.spec], 2) if item.spec in sigmas else sigma, "seconds": s["wall_seconds"], "fps": s["achieved_fps"],
-                     "latency_ms": (s["latency_ms"] or {}).get("mean"), "audio": audio or "", "error": s["error"] or ""})
-    table = pd.DataFrame(rows, columns=["file", "output", "kind", "frames", "sigma", "seconds", "fps", "latency_ms",
-                                        "audio", "error"])
-    write_csv(table, out / "denoise.csv")
-    table.attrs.update(summaries=summaries, errors=errors, interrupted=interrupted,
-                       seconds=time.perf_counter() - t0)
-    return table
+    def done(state) -> pd.DataFrame:
+        rows = []
+        for item, s in zip(items, state.summaries):
+            audio = None
+            if s["video"] and item.kind == "video":
+                audio = add_audio(out / s["video"], item.path)
+            output = out / (s["video"] or (item.path.name if item.kind == "photo" and not s["error"] else ""))
+            rows.append({"file": item.spec, "output": str(output) if not s["error"] or s["video"] else "",
+                         "kind": "image" if item.kind == "photo" else item.kind, "frames": s["frames_processed"],
+                         "sigma": round(sigmas[item.spec], 2) if item.spec in sigmas else sigma,
+                         "seconds": s["wall_seconds"], "fps": s["achieved_fps"],
+                         "latency_ms": (s["latency_ms"] or {}).get("mean"), "audio": audio or "",
+                         "error": s["error"] or ""})
+        table = pd.DataFrame(rows, columns=["file", "output", "kind", "frames", "sigma", "seconds", "fps",
+                                            "latency_ms", "audio", "error"])
+        write_csv(table, out / "denoise.csv")
+        table.attrs.update(summaries=state.summaries, errors=state.errors, interrupted=state.interrupted,
+                           seconds=time.perf_counter() - t0)
+        return table
+
+    return run_tool(items, tool, out, f"denoise ({method})", opts.model_copy(update={"video": True}), done,
+                    video_name="{stem}.mp4")
 
 
 def _add_options_doc() -> None:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..files import atomic_path, write_csv
-from ..video.stream import Media, Output, frame_file, frame_options, media_inputs, run_frames, write_summary
+from ..video.stream import Media, Output, frame_file, frame_options, media_inputs, run_tool, write_summary
 
 log = logging.getLogger(__name__)
 
@@ -165,17 +165,17 @@ def run_detector(detector: Detector, inputs, out: str | Path | None = None, anno
             res.shown = shown
         return res
 
-    rows, summaries, errors, interrupted = run_frames(items, tool, out, "detect",
-                                                      opts.model_copy(update={"video": video}))
-    for s in summaries:
-        if s["input"] in trackers:
-            s["tracks"] = trackers[s["input"]].counts()
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    table["track"] = table["track"].astype("Int64")  # empty for photos
-    if out is not None:
-        write_table(table, out, [i.name for i in items])
-        write_summary(summaries, interrupted, out)
-    table.attrs.update(errors=errors, files=len(items), summaries=summaries, interrupted=interrupted)
-    return table
+    def done(state) -> pd.DataFrame:
+        for s in state.summaries:
+            if s["input"] in trackers:
+                s["tracks"] = trackers[s["input"]].counts()
+        table = pd.DataFrame(state.rows, columns=COLUMNS)
+        table["track"] = table["track"].astype("Int64")  # empty for photos
+        if out is not None:
+            write_table(table, out, [i.name for i in items])
+            write_summary(state.summaries, state.interrupted, out)
+        table.attrs.update(errors=state.errors, files=len(items), summaries=state.summaries,
+                           interrupted=state.interrupted)
+        return table
 
-
+    return run_tool(items, tool, out, "detect", opts.model_copy(update={"video": video}), done)

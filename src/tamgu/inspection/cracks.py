@@ -106,7 +106,7 @@ def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = No
     """
     from ..detection.models import set_threads
     from ..video.frames import Dedupe
-    from ..video.stream import Media, Output, frame_file, frame_options, media_inputs, run_frames
+    from ..video.stream import Media, Output, frame_file, frame_options, media_inputs, run_tool
 
     opts = frame_options(options, "cracks", "cracks")
     if mm_per_px is not None and not mm_per_px > 0:
@@ -127,10 +127,10 @@ def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = No
             last, dd = state.setdefault(item.spec, (-np.inf, Dedupe(threshold=dedupe or None)))
             if every and fr.time - last < every:
                 skipped["every"] += 1
-                return Output()
+                return Output(analysed=False)
             if dedupe and not dd.keep(dd.features(fr.image)):
                 skipped["dedupe"] += 1
-                return Output()
+                return Output(analysed=False)
             state[item.spec] = (fr.time, dd)
         mask = find(fr.image)  # holds what the table counts
         rows = measure(mask, mm_per_px)
@@ -140,19 +140,20 @@ def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = No
                           **image_summary(rows, mm_per_px), "mask": mask_file, "overlay": overlay_file})
         return Output(rows, {mask_file: mask, overlay_file: shown}, shown)
 
-    rows, summaries, errors, interrupted = run_frames(items, tool, out, f"cracks ({method})", opts,
-                                                      video_name="{stem}_overlay.mp4")
-    table = pd.DataFrame(rows, columns=CRACK_COLUMNS + (MM_COLUMNS if mm_per_px else []))
-    images = pd.DataFrame(per_image)
-    write_csv(table, out / "cracks.csv")
-    write_csv(images, out / "images.csv")
-    write_json({"tool": "cracks", "method": method, **facts, "mm_per_px": mm_per_px, "min_length_px": min_length,
-                "every_s": every, "dedupe": dedupe, "skipped_frames": skipped, "inputs": len(items),
-                "images": len(images), "cracks": len(table), "interrupted": interrupted, "errors": errors},
-               out / "cracks.json")
-    table.attrs.update(images=images, errors=errors, summaries=summaries, interrupted=interrupted, method=method,
-                       skipped=skipped, files=len(items))
-    return table
+    def done(state) -> pd.DataFrame:
+        table = pd.DataFrame(state.rows, columns=CRACK_COLUMNS + (MM_COLUMNS if mm_per_px else []))
+        images = pd.DataFrame(per_image)
+        write_csv(table, out / "cracks.csv")
+        write_csv(images, out / "images.csv")
+        write_json({"tool": "cracks", "method": method, **facts, "mm_per_px": mm_per_px, "min_length_px": min_length,
+                    "every_s": every, "dedupe": dedupe, "skipped_frames": skipped, "inputs": len(items),
+                    "images": len(images), "cracks": len(table), "interrupted": state.interrupted,
+                    "errors": state.errors}, out / "cracks.json")
+        table.attrs.update(images=images, errors=state.errors, summaries=state.summaries,
+                           interrupted=state.interrupted, method=method, skipped=skipped, files=len(items))
+        return table
+
+    return run_tool(items, tool, out, f"cracks ({method})", opts, done, video_name="{stem}_overlay.mp4")
 
 
 def _add_options_doc() -> None:

@@ -9,28 +9,32 @@ what the driver does, second by second.
     DIR/segments/       the first frame of each segment (the report's samples and Grad-CAM)
     DIR/summary.json    frames read, processed and dropped, achieved fps, latency, what was written
 
-On a live source a reader thread keeps only the newest frame, so a slow model drops frames (counted) instead
-of falling behind; on a file every sampled frame (`every`) is processed as fast as the machine allows. Ctrl-C
-ends cleanly with every output written. A folder of videos writes one such folder per video under DIR.
+Watching is one tool inside the one frame loop (`video.stream.frame_loop`): the loop reads files, folders,
+cameras and streams, writes the annotated video, counts frames, fps and latency and says why a source ended;
+`Watcher` is the per-frame hook (model, smoothing, alerts, the live page) and writes the tables when an input
+ends. On a live source a reader thread keeps only the newest frame, so a slow model drops frames (counted)
+instead of falling behind; on a file every sampled frame (`every`) is processed as fast as the machine allows.
+Ctrl-C ends cleanly with every output written. A folder of videos writes one such folder per video under DIR,
+and one that cannot be read is reported while the others are watched.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
 from ..console import in_notebook
-from ..files import VIDEO_EXTS, no_bar, write_csv, write_image, write_json
-from ..video.reader import LiveFrames, VideoError, iter_frames, parse_source, video_info
-from ..video.writer import VideoOut
+from ..errors import InputError
+from ..files import write_csv, write_json
+from ..video.reader import VideoError
+from ..video.stream import FrameRun, LoopResult, Media, Output, frame_loop, frame_options, media_inputs, options_doc
 from . import timeline
 from .annotate import blend, border, describe, panel
 
@@ -41,11 +45,11 @@ SMOOTH = 0.6   # seconds of probabilities averaged: chosen on generated dashboar
 
 
 def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, smooth: float = SMOOTH,
-          alert: str | None = None, serve: int | None = None, reconnect: int = 0, timeout: float = 5.0,
-          engine: Literal["auto", "torch", "onnx"] = "auto", fold: int | None = None, video: bool = True,
-          accelerator: str = "auto", seconds: float | None = None, progress: bool = True) -> Iterator[dict]:
-    """Watch SOURCE with the run's models; yields one result per processed frame (time_s, frame, label,
-    probabilities) and returns the summary (also DIR/summary.json) when the source ends.
+          alert: str | None = None, serve: int | None = None, engine: Literal["auto", "torch", "onnx"] = "auto",
+          fold: int | None = None, **options) -> FrameRun:
+    """Watch SOURCE with the run's models. Returns a FrameRun: iterate it for one result per processed frame
+    (time_s, frame, label, probabilities, smoothed); when the source ends (or you stop), `.summary` holds the
+    summary (also DIR/summary.json), so `list(tamgu.watch(...))` loses nothing; `.wait()` runs it to the end.
 
     Args:
         run: run folder written by tamgu train
@@ -55,29 +59,26 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
         smooth: seconds of probabilities averaged before the label is taken (0: none)
         alert: CLASSES>=DURATION, e.g. "c1,c2,c3,c4>=2s": any of these classes held that long
         serve: show the annotated stream on a page at http://127.0.0.1:PORT/
-        reconnect: times a live stream that stalls or ends is reopened
-        timeout: seconds without data before a live stream counts as stalled
         engine: auto (onnxruntime on a CPU, PyTorch on a GPU), torch or onnx
         fold: only this fold's model (default: the mean of every fold)
-        video: write the annotated video (off: tables only)
-        seconds: stop after this much of the source
     """
+    from ..detection.models import set_threads
     from ..pipeline.inference import Predictor
 
+    opts = frame_options(options, "watch", "watch")
     if every <= 0:
         raise InputError(f"--every {every}: the time between frames the model sees must be positive.")
     if smooth < 0:
         raise InputError(f"--smooth {smooth}: a smoothing window is 0 seconds or more.")
     out = Path(out)
-    src = Path(str(source))
-    if "://" not in str(source) and src.is_dir():
-        files = sorted(f for f in src.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTS)
-        if not files:
-            raise VideoError(f"{src} holds no videos ({', '.join(sorted(VIDEO_EXTS))}).")
-        sources = [(parse_source(f), out / f.stem) for f in files]
-    else:
-        sources = [(parse_source(source), out)]
-    predictor = Predictor(run, engine=engine, fold=fold, accelerator=accelerator)
+    items = media_inputs(source, "a video file, a folder of videos, a camera (0, /dev/video0) or a stream URL")
+    videos = [i for i in items if i.is_video]
+    if not videos:
+        raise VideoError(f"{source} holds no videos: watch reads video files (any container FFmpeg opens), "
+                         "cameras and streams")
+    several = len(videos) > 1 or Path(str(source)).is_dir()
+    set_threads(opts.threads)
+    predictor = Predictor(run, engine=engine, fold=fold, accelerator=opts.accelerator)
     rule = timeline.parse_alert(alert, predictor.classes) if alert else None
     view = None
     if serve is not None:
@@ -85,166 +86,141 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
 
         view = LiveView(int(serve), str(source))
         print(f"live view: {view.url}", flush=True)
-    summaries = []
-    try:
-        for s, folder in sources:
-            summaries.append((yield from _watch_one(predictor, s, folder, every, smooth, rule, view, reconnect,
-                                                     timeout, video, seconds, progress)))
-            if summaries[-1].get("interrupted"):
-                break
-    finally:
+    folder = (lambda item: item.stem) if several else (lambda item: ".")
+    tool = Watcher(predictor, out, folder, every, smooth, rule, view)
+    state = LoopResult()
+    frames = frame_loop(videos, tool, out, "watch", opts.model_copy(update={"frame_step": 1}),
+                        video_name=lambda item: f"{folder(item)}/annotated.mp4", summary_file=None, state=state)
+
+    def done() -> dict:
         if view is not None:
             view.close()
-    if in_notebook():  # the timeline under the cell
-        from ..reports.figures import finish, timeline_figure
+        summaries = state.summaries
+        if in_notebook():  # the timeline under the cell (a figure left open shows inline)
+            for x in summaries:
+                if x.get("out"):
+                    w = read_watch(x["out"])
+                    timeline.timeline_figure(w["timeline"], w["segments"], x["classes"], w.get("alerts"))
+        if not several and summaries:
+            return summaries[0]
+        overall = {"videos": len(summaries), "out": str(out), "per_video": summaries,
+                   "frames_processed": sum(x["frames_processed"] for x in summaries),
+                   "interrupted": state.interrupted, "errors": state.errors}
+        write_json(overall, out / "summary.json")
+        return overall
 
-        for x in summaries:
-            w = read_watch(x["out"])
-            finish(timeline_figure(w["timeline"], w["segments"], x["classes"], w.get("alerts")))
-    if len(summaries) == 1:
-        return summaries[0]
-    overall = {"videos": len(summaries), "out": str(out), "per_video": summaries,
-               "frames_processed": sum(x["frames_processed"] for x in summaries)}
-    write_json(overall, out / "summary.json")
-    return overall
-
-
-def _watch_one(predictor, src, out: Path, every: float, smooth: float, rule, view, reconnect: int, timeout: float,
-               write_video: bool, seconds: float | None, progress: bool) -> Iterator[dict]:
-    from tqdm.auto import tqdm
-
-    from ..pipeline.cache import resize
-
-    classes = predictor.classes
-    out.mkdir(parents=True, exist_ok=True)
-    live = None
-    if src.live:
-        live = LiveFrames(src, fmt="rgb24", timeout=timeout, reconnect=reconnect)
-        frames, rate, total = iter(live), None, None
-    else:
-        info = video_info(src.url)
-        rate, total = info["rate"], int(info["duration"] * info["fps"]) if info["duration"] else None
-        frames = iter_frames(src.url, fmt="rgb24")
-    bar = tqdm(total=total, desc=f"watch {Path(src.spec).name}", unit="frame", disable=no_bar(progress),
-               leave=False)
-    smoother, alarm_state = timeline.Smoother(smooth), timeline.AlertState(rule)
-    rows, latency, seg_start, seg_label, seg_n = [], [], 0.0, None, 0
-    writer = VideoOut(out / "annotated.mp4", rate) if write_video else None
-    overlay, alarm, next_t, read, last_t = None, False, 0.0, 0, 0.0
-    interrupted, error, t_start = False, None, time.perf_counter()
-    try:
-        for fr in frames:
-            read += 1
-            bar.update(1)
-            last_t = fr.time
-            if seconds is not None and fr.time > seconds:
-                break
-            due = src.live or fr.time + 1e-6 >= next_t
-            result = None
-            if due:
-                t0 = time.perf_counter()
-                p = predictor(resize(fr.image, predictor.size)[None])[0]
-                sp = smoother.add(fr.time, p)
-                label = classes[int(np.argmax(sp))]
-                alarm = alarm_state.update(fr.time, label)
-                done = time.perf_counter()
-                # on a live source the frame waited in the reader's slot too: latency from its arrival
-                latency.append((done - t0) if not src.live else time.monotonic() - fr.captured)
-                if label != seg_label:
-                    seg_label, seg_start = label, fr.time
-                    write_image(fr.image[..., ::-1], out / "segments" / f"seg_{seg_n:03d}_{label}.jpg")
-                    seg_n += 1
-                row = {"time_s": round(float(fr.time), 3), "frame": fr.index,
-                       **{c: float(v) for c, v in zip(classes, p)}, "label": label, "alarm": bool(alarm)}
-                rows.append(row)
-                overlay = panel(classes, sp, label, seg_start, fr.time, rule.text if alarm else None, fr.image.shape[0])
-                while next_t <= fr.time + 1e-6:
-                    next_t += every
-                bar.set_postfix_str(f"{describe(label)[:24]} {sp.max():.2f}" + (" ALERT" if alarm else ""),
-                                    refresh=False)
-                result = {"source": src.spec, **row, "smoothed": dict(zip(classes, map(float, sp)))}
-            if overlay is not None and (writer is not None or view is not None):
-                shown = blend(fr.image.copy(), overlay)
-                if alarm:
-                    border(shown)
-                if writer is not None:
-                    writer.write(shown, fr.time if src.live else None)
-                if view is not None:
-                    view.publish(shown, label=seg_label, label_text=describe(seg_label),
-                                 prob=float(max(rows[-1][c] for c in classes)), processed=len(rows),
-                                 fps=len(rows) / max(1e-9, time.perf_counter() - t_start), alarm=bool(alarm))
-            if result is not None:
-                yield result  # after the frame is written: a caller that stops here loses nothing
-    except (KeyboardInterrupt, GeneratorExit):  # Ctrl-C, or the caller stopped iterating: keep what was done
-        interrupted = True
-    except VideoError as e:  # damage mid-file: what was processed is kept
-        error = str(e)
-    finally:
-        bar.close()
-        wall = time.perf_counter() - t_start
-        if live is not None:
-            live.close()
-            error = error or live.error
-        if writer is not None:
-            writer.close()
-    summary = _finish(out, src, classes, rows, latency, rule, read, live, wall, last_t, every, smooth, predictor,
-                      interrupted, error, writer)
-    if view is not None:
-        view.status["alerts"] = [f"{a.start_s:.1f}–{a.end_s:.1f} s: {a.classes}"
-                                 for a in pd.read_csv(out / "alerts.csv").itertuples()] if rule else []
-    return summary
+    return FrameRun(frames, done)
 
 
-def _finish(out, src, classes, rows, latency, rule, read, live, wall, last_t, every, smooth, predictor, interrupted,
-            error, writer) -> dict:
-    """Write the tables and the summary (also after Ctrl-C or a broken stream)."""
-    cols = ["time_s", "frame", *classes, "label", "alarm"]
-    table = pd.DataFrame(rows, columns=cols)
-    smoothed = timeline.smooth(table["time_s"].to_numpy(), table[classes].to_numpy(), smooth) if len(table) else \
-        np.zeros((0, len(classes)))
-    write_csv(table, out / "timeline.csv")
-    segs = timeline.segments(table["time_s"].to_numpy(), table["label"].tolist(), smoothed, classes, end=last_t)
-    write_csv(segs, out / "segments.csv")
-    alerts = timeline.alerts(table["time_s"].to_numpy(), table["label"].tolist(), rule, end=last_t) \
-        if rule is not None else None
-    if alerts is not None:
-        write_csv(alerts, out / "alerts.csv")
-    lat = np.asarray(latency, float) * 1000
-    summary: dict[str, Any] = {
-        "source": src.spec, "kind": src.kind, "out": str(out), "run": str(predictor.run), "classes": classes,
-        "engine": predictor.engine,
-        "folds": predictor.folds, "image_size": list(predictor.size), "every_s": None if src.live else every,
-        "smooth_s": smooth, "alert": rule.text if rule else None,
-        "frames_read": int(live.read if live is not None else read), "frames_processed": int(len(table)),
-        "frames_dropped": int(live.dropped) if live is not None else 0,
-        "reconnects": int(live.reconnects) if live is not None else 0,
-        "video_seconds": round(float(last_t), 3), "wall_seconds": round(wall, 3),
-        "achieved_fps": round(len(table) / wall, 2) if wall > 0 else None,
-        "read_fps": round(read / wall, 2) if wall > 0 else None,
-        "realtime_factor": round(last_t / wall, 2) if wall > 0 and last_t else None,
-        "latency_ms": {"mean": round(float(lat.mean()), 2), "p95": round(float(np.percentile(lat, 95)), 2)}
-        if len(lat) else None,
-        "segments": int(len(segs)), "alerts": int(len(alerts)) if alerts is not None else None,
-        "interrupted": interrupted, "error": error,
-        "files": {"timeline": "timeline.csv", "segments": "segments.csv",
-                  **({"alerts": "alerts.csv"} if rule else {}),
-                  **({"video": "annotated.mp4"} if writer is not None and writer.frames else {})},
-    }
-    write_json(summary, out / "summary.json")
-    return summary
+watch.__doc__ += options_doc("watch")
+
+SHOWN_HEIGHT = 360  # a smaller video is drawn larger in the annotated video, so the panel fits beside the scene
 
 
+class Watcher:
+    """The per-frame hook of `watch` in the frame loop: the model every `every` seconds of a file (every frame
+    it can of a live source), smoothing, alerts, the panel and the live page; `finish` writes the input's
+    timeline, segments, alerts and summary.json into its folder."""
 
-def run_watch(results: Iterator[dict]) -> dict:
-    """Consume a `watch` to its end and return its summary; Ctrl-C ends it cleanly (outputs written)."""
-    while True:
-        try:
-            try:
-                next(results)
-            except KeyboardInterrupt:
-                results.throw(KeyboardInterrupt)
-        except StopIteration as stop:
-            return stop.value
+    def __init__(self, predictor, out: Path, folder, every: float, smooth: float, rule, view):
+        self.predictor, self.out, self.folder, self.every, self.smooth = predictor, out, folder, every, smooth
+        self.rule, self.view = rule, view
+        self.classes = predictor.classes
+
+    def start(self, item: Media) -> None:
+        (self.out / self.folder(item)).mkdir(parents=True, exist_ok=True)
+        self.smoother, self.alarms = timeline.Smoother(self.smooth), timeline.AlertState(self.rule)
+        self.rows, self.seg_start, self.seg_label, self.seg_n = [], 0.0, None, 0
+        self.overlay, self.alarm, self.next_t, self.last_t = None, False, 0.0, 0.0
+        self.t0 = time.perf_counter()
+
+    def __call__(self, item: Media, fr) -> Output:
+        from ..pipeline.cache import resize
+
+        rgb, classes = np.ascontiguousarray(fr.image[..., ::-1]), self.classes
+        self.last_t = fr.time
+        res = Output(analysed=item.live or fr.time + 1e-6 >= self.next_t)
+        if res.analysed:
+            p = self.predictor(resize(rgb, self.predictor.size)[None])[0]
+            sp = self.smoother.add(fr.time, p)
+            label = classes[int(np.argmax(sp))]
+            self.alarm = self.alarms.update(fr.time, label)
+            if label != self.seg_label:
+                self.seg_label, self.seg_start = label, fr.time
+                res.files[f"{self.folder(item)}/segments/seg_{self.seg_n:03d}_{label}.jpg"] = fr.image
+                self.seg_n += 1
+            row = {"time_s": round(float(fr.time), 3), "frame": fr.index, **{c: float(v) for c, v in zip(classes, p)},
+                   "label": label, "alarm": bool(self.alarm)}
+            self.rows.append(row)
+            shown_h = larger(rgb.shape[0])[0]
+            self.overlay = panel(classes, sp, label, self.seg_start, fr.time, self.rule.text if self.alarm else None,
+                                 shown_h)
+            while self.next_t <= fr.time + 1e-6:
+                self.next_t += self.every
+            res.status = f"{describe(label)[:24]} {sp.max():.2f}" + (" ALERT" if self.alarm else "")
+            res.result = {"source": item.spec, **row, "smoothed": dict(zip(classes, map(float, sp)))}
+        if self.overlay is not None:
+            shown = blend(enlarge(rgb), self.overlay)
+            if self.alarm:
+                border(shown)
+            res.shown = shown[..., ::-1]  # the loop writes BGR pictures
+            if self.view is not None:
+                last = self.rows[-1]
+                self.view.publish(shown, label=self.seg_label, label_text=describe(self.seg_label),
+                                  prob=float(max(last[c] for c in classes)), processed=len(self.rows),
+                                  fps=len(self.rows) / max(1e-9, time.perf_counter() - self.t0),
+                                  alarm=bool(self.alarm))
+        return res
+
+    def finish(self, item: Media, summary: dict) -> dict:
+        """The input's tables and summary.json (also after Ctrl-C or a broken stream); its keys join the loop's."""
+        out, classes, rule = self.out / self.folder(item), self.classes, self.rule
+        table = pd.DataFrame(getattr(self, "rows", []), columns=["time_s", "frame", *classes, "label", "alarm"])
+        last_t = getattr(self, "last_t", 0.0)
+        smoothed = timeline.smooth(table["time_s"].to_numpy(), table[classes].to_numpy(), self.smooth) \
+            if len(table) else np.zeros((0, len(classes)))
+        write_csv(table, out / "timeline.csv")
+        segs = timeline.segments(table["time_s"].to_numpy(), table["label"].tolist(), smoothed, classes, end=last_t)
+        write_csv(segs, out / "segments.csv")
+        alerts = timeline.alerts(table["time_s"].to_numpy(), table["label"].tolist(), rule, end=last_t) \
+            if rule is not None else None
+        if alerts is not None:
+            write_csv(alerts, out / "alerts.csv")
+        wall, read = summary["wall_seconds"], summary["frames_read"]
+        p = self.predictor
+        extra: dict[str, Any] = {
+            "source": item.spec, "out": str(out), "run": str(p.run), "classes": classes, "engine": p.engine,
+            "folds": p.folds, "image_size": list(p.size), "every_s": None if item.live else self.every,
+            "smooth_s": self.smooth, "alert": rule.text if rule else None,
+            "read_fps": round(read / wall, 2) if wall > 0 else None,
+            "realtime_factor": round(last_t / wall, 2) if wall > 0 and last_t else None,
+            "segments": int(len(segs)), "alerts": int(len(alerts)) if alerts is not None else None,
+            "files": {"timeline": "timeline.csv", "segments": "segments.csv", **({"alerts": "alerts.csv"} if rule else {}),
+                      **({"video": "annotated.mp4"} if summary.get("video") else {})}}
+        write_json({**summary, **extra}, out / "summary.json")
+        if self.view is not None:
+            self.view.status["alerts"] = [f"{a.start_s:.1f}–{a.end_s:.1f} s: {a.classes}"
+                                          for a in alerts.itertuples()] if alerts is not None else []
+        return extra
+
+
+def larger(height: int) -> tuple[int, int]:
+    """(height drawn, factor): a frame under SHOWN_HEIGHT pixels is drawn `factor` times larger."""
+    k = max(1, math.ceil(SHOWN_HEIGHT / max(1, height)))
+    return height * k, k
+
+
+def enlarge(rgb: np.ndarray) -> np.ndarray:
+    """The frame at the size it is drawn at (a copy: the panel is blended into it)."""
+    import cv2
+
+    _, k = larger(rgb.shape[0])
+    return cv2.resize(rgb, None, fx=k, fy=k, interpolation=cv2.INTER_NEAREST) if k > 1 else rgb.copy()
+
+
+def run_watch(results: FrameRun) -> dict:
+    """Run a `watch` to its end and return its summary; Ctrl-C ends it cleanly (outputs written)."""
+    return results.wait()
 
 
 def read_watch(folder: str | Path) -> dict:

@@ -150,33 +150,3 @@ def augment_preview(data: str | Path, out: str | Path | None, augment: Literal["
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     return finish(fig, out)
-
-
-def timeline_figure(table: pd.DataFrame, segments: pd.DataFrame, classes: list[str], alerts: pd.DataFrame | None = None,
-                    truth: pd.DataFrame | None = None):
-    """A watched video over time: each class's probability, the label's segments as a coloured band, the
-    alerts shaded red, and (for a generated clip) the true schedule beneath."""
-    import matplotlib.pyplot as plt
-
-    colours = plt.get_cmap("tab10")
-    fig, (ax, band) = plt.subplots(2, 1, figsize=(10, 3.8), sharex=True, gridspec_kw={"height_ratios": [4, 1]})
-    for k, c in enumerate(classes):
-        if c in table:
-            ax.plot(table["time_s"], table[c], lw=1, color=colours(k % 10), label=c)
-    if alerts is not None:
-        for a in alerts.itertuples():
-            ax.axvspan(a.start_s, a.end_s, color="red", alpha=0.12)
-            ax.axvline(a.alarm_s, color="red", lw=1, ls="--")
-    ax.set_ylabel("probability")
-    ax.set_ylim(0, 1.02)
-    ax.legend(ncol=min(10, len(classes)), fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 1.22))
-    rows = [("label", segments)] + ([("truth", truth)] if truth is not None else [])
-    for y, (name, segs) in enumerate(rows):
-        for s in segs.itertuples():
-            k = classes.index(s.label) if s.label in classes else 0
-            band.broken_barh([(s.start_s, s.end_s - s.start_s)], (y, 0.8), color=colours(k % 10))
-            band.text((s.start_s + s.end_s) / 2, y + 0.4, s.label, ha="center", va="center", fontsize=7, color="white")
-    band.set_yticks([0.4 + y for y in range(len(rows))], [n for n, _ in rows])
-    band.set_xlabel("time (s)")
-    fig.tight_layout()
-    return fig

@@ -385,7 +385,7 @@ def watch_page(folder: Path, gradcam: bool = True, per_segment: int = 1) -> Page
     from ..files import read_image
     from ..live.watch import read_watch
     from ..pipeline.synthetic import schedule_path
-    from .figures import timeline_figure
+    from ..live.timeline import timeline_figure
 
     w = read_watch(folder)
     s, table, segs = w["summary"], w["timeline"], w["segments"]

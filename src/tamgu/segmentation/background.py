@@ -13,11 +13,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..detection.core import COLUMNS, Detection
+from ..detection.core import COLUMNS, Detection, write_table
 from ..detection.faces import face_detector
 from ..errors import InputError, check_range
-from ..files import write_csv
-from ..video.stream import Media, Output, frame_file, frame_options, media_inputs, options_doc, read_photo, run_frames
+from ..video.stream import Media, Output, frame_file, frame_options, media_inputs, options_doc, read_photo, run_tool
 
 def _clean_mask(mask: np.ndarray) -> np.ndarray:
     mask = np.where(mask == 255, 255, 0).astype(np.uint8)  # MOG2 marks shadows 127: not foreground
@@ -189,7 +188,7 @@ def background(inputs, out: str | Path, method: Literal["auto", "person", "mog2"
         else:
             mask = _clean_mask(state["sub"].apply(img))  # every frame teaches the model; every Nth is kept
             if fr.index % frame_step:
-                return Output()
+                return Output(analysed=False)
         alpha = (prob * 255).astype(np.uint8) if prob is not None else mask
         res = Output([asdict(d) for d in _blobs(mask, min_area)])
         behind = state["behind"]
@@ -205,12 +204,14 @@ def background(inputs, out: str | Path, method: Literal["auto", "person", "mog2"
         return res
 
     step = 1 if method in ("mog2", "knn") else frame_step  # the background model learns from every frame
-    rows, summaries, errors, interrupted = run_frames(items, tool, out, f"background ({method})", opts,
-                                                      video_name="{stem}_background.mp4", step=step)
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    write_csv(table, out / "detections.csv")
-    table.attrs.update(errors=errors, files=len(items), summaries=summaries, interrupted=interrupted)
-    return table
+    def done(state) -> pd.DataFrame:
+        table = write_table(pd.DataFrame(state.rows, columns=COLUMNS), out, [i.name for i in items])
+        table.attrs.update(errors=state.errors, files=len(items), summaries=state.summaries,
+                           interrupted=state.interrupted)
+        return table
+
+    return run_tool(items, tool, out, f"background ({method})", opts, done, video_name="{stem}_background.mp4",
+                    step=step)
 
 
 background.__doc__ += options_doc("detect")

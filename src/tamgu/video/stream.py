@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -123,9 +124,12 @@ class FrameOptions(BaseModel):
     progress: bool = Field(True, description="progress bars on a terminal or in a notebook (a status line on "
                            "live sources)")
     accelerator: str = Field("auto", description="deep models run with torch: cpu, gpu, mps or auto")
+    stream: bool = Field(False, description="Python: return a FrameRun to iterate frame by frame as the sources "
+                         "play (its .value is what the tool returns otherwise)")
 
 
-ALL_OPTIONS = tuple(FrameOptions.model_fields)
+PYTHON_ONLY = ("stream",)  # options with no command-line flag
+ALL_OPTIONS = tuple(n for n in FrameOptions.model_fields if n not in PYTHON_ONLY)
 # which of them each kind of tool takes (the detectors run no torch model of their own choosing; denoise always
 # writes a video of a video source, so it has no --no-video)
 TOOL_OPTIONS = {
@@ -133,6 +137,7 @@ TOOL_OPTIONS = {
     "faces": ALL_OPTIONS,  # MTCNN runs in torch
     "denoise": tuple(n for n in ALL_OPTIONS if n not in ("video", "accelerator")),
     "cracks": tuple(n for n in ALL_OPTIONS if n != "frame_images"),
+    "watch": tuple(n for n in ALL_OPTIONS if n not in ("frame_step", "frame_images")),  # it has --every
 }
 
 
@@ -143,7 +148,7 @@ def frame_options(options: dict, tool: str, allowed: tuple[str, ...] | str = ALL
     if isinstance(options.get("opts"), FrameOptions):  # already checked by the caller
         return options["opts"]
     for name in options:
-        if name not in allowed:
+        if name not in allowed and name not in PYTHON_ONLY:
             raise InputError(f"{tool} has no option {name!r}{did_you_mean(name, allowed)}; its frame options are "
                              f"{', '.join(allowed)}")
     try:
@@ -159,7 +164,7 @@ def frame_options(options: dict, tool: str, allowed: tuple[str, ...] | str = ALL
 
 def options_doc(allowed: tuple[str, ...] | str = ALL_OPTIONS) -> str:
     """The `Args:` lines of the frame options, for a tool's docstring."""
-    allowed = TOOL_OPTIONS[allowed] if isinstance(allowed, str) else allowed
+    allowed = (TOOL_OPTIONS[allowed] if isinstance(allowed, str) else allowed) + PYTHON_ONLY
     return "".join(f"\n        {n}: {FrameOptions.model_fields[n].description}" for n in allowed)
 
 
@@ -229,12 +234,63 @@ def frames(item: Media, step: int = 1, timeout: float = 5.0, reconnect: int = 0,
 
 @dataclass
 class Output:
-    """What a tool makes of one frame: table rows, files to write (relative path -> BGR/BGRA/grey image), and the
-    picture for the input's video (None: the frame itself is not shown)."""
+    """What a tool makes of one frame: table rows, files to write (relative path -> BGR/BGRA/grey image), the
+    picture for the input's video (None: the frame itself is not shown), whether the frame was analysed (a tool
+    that looks at every Nth second shows the others but does not count them as processed), what a caller
+    iterating the loop gets for this frame (`result`), and a few words for the live status line."""
 
     rows: list[dict] = field(default_factory=list)
     files: dict[str, np.ndarray] = field(default_factory=dict)
     shown: np.ndarray | None = None
+    analysed: bool = True
+    result: dict | None = None
+    status: str = ""
+
+
+@dataclass
+class LoopResult:
+    """What the loop did, filled in as it goes: kept when a caller stops iterating early."""
+
+    rows: list[dict] = field(default_factory=list)
+    summaries: list[dict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+class FrameRun:
+    """What a frame tool returns with `stream=True` (and `watch` always): iterate it for one result per analysed
+    frame, as the sources play; when they end, or the caller stops (break, Ctrl-C), every output is written and
+    `.value` is what the tool returns without streaming, `.summaries` each input's summary. So `list(run)`
+    loses nothing: the summary stays on the object. `.wait()` runs it to the end and returns `.value`."""
+
+    def __init__(self, frames: Iterator[dict], finish: Callable[[], Any]):
+        self._frames, self._finish = frames, finish
+        self._done, self.value = False, None
+
+    def __iter__(self) -> Iterator[dict]:
+        try:
+            yield from self._frames
+        except KeyboardInterrupt:  # the loop has written what it did
+            pass
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        if not self._done:
+            self._frames.close()  # stops the loop where it is; it writes its outputs
+            self._done = True
+            self.value = self._finish()
+
+    def wait(self) -> Any:
+        for _ in self:
+            pass
+        return self.value
+
+    @property
+    def summary(self) -> Any:
+        """The tool's summary once the run has ended (None before)."""
+        v = self.value
+        return getattr(v, "attrs", {}).get("summaries", v) if v is not None else None
 
 
 def frame_file(item: Media, frame: Frame, tag: str = "", ext: str = ".jpg") -> str:
@@ -245,88 +301,126 @@ def frame_file(item: Media, frame: Frame, tag: str = "", ext: str = ".jpg") -> s
 
 
 def run_frames(items: list[Media], tool: Callable[[Media, Frame], Output], out: Path | None, label: str,
-               opts: FrameOptions | None = None, video_name: str = "{stem}_annotated.mp4",
-               step: int | None = None) -> tuple[list[dict], list[dict], list[str], bool]:
+               opts: FrameOptions | None = None, video_name: str | Callable[[Media], str] = "{stem}_annotated.mp4",
+               step: int | None = None, summary_file: str | None = "summary.json"
+               ) -> tuple[list[dict], list[dict], list[str], bool]:
     """Run `tool` on every frame of every input. Returns (rows, summaries, errors, interrupted); each row gains
-    `img`, `frame` and `time_s`. A failing input is reported and skipped; Ctrl-C stops, keeping what was done.
-    With `out`, writes the files the tool returns and, for video sources (with `opts.video`), an H.264 video of
-    the pictures it shows; `out/summary.json` holds every input's counts, fps, latency and why it ended.
-    `step` overrides `opts.frame_step` for a tool that must see every frame (background subtraction)."""
+    `img`, `frame` and `time_s`. See `frame_loop`, which this runs to its end."""
+    state = LoopResult()
+    for _ in frame_loop(items, tool, out, label, opts, video_name, step, summary_file, state):
+        pass
+    return state.rows, state.summaries, state.errors, state.interrupted
+
+
+def frame_loop(items: list[Media], tool: Callable[[Media, Frame], Output], out: Path | None, label: str,
+               opts: FrameOptions | None = None, video_name: str | Callable[[Media], str] = "{stem}_annotated.mp4",
+               step: int | None = None, summary_file: str | None = "summary.json",
+               state: LoopResult | None = None) -> Iterator[dict]:
+    """The one frame loop: `tool` on every frame of every input, yielding each analysed frame's `result`.
+
+    A failing input is reported and skipped; Ctrl-C (or a caller that stops iterating) stops, keeping what was
+    done. With `out`, writes the files the tool returns and, for video sources (with `opts.video`), an H.264
+    video of the pictures it shows (`video_name`: a pattern of the input's stem, or a function of the input);
+    `out/summary.json` holds every input's counts, fps, latency and why it ended. `step` overrides
+    `opts.frame_step` for a tool that must see every frame (background subtraction). A tool may also have
+    `start(item)`, called before an input's first frame, and `finish(item, summary) -> dict`, whose keys join
+    that input's summary (watch writes its timeline there). `state` collects rows, summaries and errors."""
     from tqdm.auto import tqdm
 
     opts = opts or FrameOptions()
+    state = state if state is not None else LoopResult()
     step = opts.frame_step if step is None else step
     video, timeout, reconnect, seconds, progress = opts.video, opts.timeout, opts.reconnect, opts.seconds, opts.progress
-    rows: list[dict] = []
-    summaries: list[dict] = []
-    errors: list[str] = []
-    interrupted = False
+    start, finish = getattr(tool, "start", None), getattr(tool, "finish", None)
     outer = tqdm(items, desc=label, unit="input", disable=no_bar(progress) or len(items) < 2)
-    for item in outer:
-        meter, readers, writer, error = Meter(), [], None, None
-        total = None
-        if item.kind == "video":
+    try:
+        for item in outer:
+            meter, readers, writer, error = Meter(), [], None, None
+            total = rate = None
+            if item.kind == "video":
+                try:
+                    info = video_info(item.path)
+                    total, rate = expected_frames(info, step, seconds), info["rate"] / step
+                except VideoError:
+                    pass
+            if out is not None and video and item.is_video:
+                name = video_name(item) if callable(video_name) else video_name.format(stem=item.stem)
+                writer = VideoOut(out / name, rate)
+            bar = tqdm(total=total, desc=item.name[:30], unit="frame", leave=False, disable=no_bar(progress))
             try:
-                info = video_info(item.path)
-                total = expected_frames(info, step, seconds)
-                rate = info["rate"] / step
-            except VideoError:
-                rate = None
-        else:
-            rate = None
-        if out is not None and video and item.is_video:
-            writer = VideoOut(out / video_name.format(stem=item.stem), rate)
-        bar = tqdm(total=total, desc=item.name[:30], unit="frame", leave=False, disable=no_bar(progress))
-        try:
-            for fr in frames(item, step, timeout, reconnect, readers):
-                meter.read += 1
-                if seconds is not None and fr.time > seconds:
-                    break
-                started = time.perf_counter()
-                result = tool(item, fr)
-                for r in result.rows:
-                    rows.append({"img": item.name, "frame": fr.index, "time_s": round(float(fr.time), 3), **r})
-                if out is not None:
-                    for rel, img in result.files.items():
-                        write_image(img, out / rel)
-                    if writer is not None and result.shown is not None:
-                        writer.write(np.ascontiguousarray(result.shown[..., 2::-1]), fr.time if item.live else None)
-                meter.done(fr, started, item.live)
-                bar.update(1)
-                if item.live:  # the live status line
-                    bar.set_postfix_str(f"{meter.fps():.1f} fps, dropped {readers[0].dropped if readers else 0}",
-                                        refresh=False)
-        except KeyboardInterrupt:
-            interrupted = True
-        except Exception as e:  # noqa: BLE001 - one bad input must not stop the rest; it is reported
-            error = str(e)
-        finally:
-            bar.close()
-            if writer is not None:
-                writer.close()
-        live = readers[0] if readers else None
-        if live is not None and live.error and not error:
-            error = live.error if meter.processed == 0 else None  # a stream that ends after frames is a normal end
-        summary = {"input": item.spec, "kind": item.kind, **meter.summary(live.dropped if live else 0,
-                                                                         live.read if live else None),
-                   "reconnects": int(live.reconnects) if live else 0, "stream_end": live.error if live else None,
-                   "video": str(writer.path.name) if writer is not None and writer.frames else None,
-                   "interrupted": interrupted, "error": error}
-        if meter.processed == 0 and not error and not interrupted:
-            error = summary["error"] = "no frame could be decoded"
-        if error:
-            errors.append(error if error.startswith(item.spec) else f"{item.spec}: {error}")
-        summaries.append(summary)
-        if interrupted:
-            break
-    if out is not None:
-        write_summary(summaries, interrupted, out)
-    return rows, summaries, errors, interrupted
+                if start is not None:
+                    start(item)
+                for fr in frames(item, step, timeout, reconnect, readers):
+                    meter.read += 1
+                    if seconds is not None and fr.time > seconds:
+                        break
+                    started = time.perf_counter()
+                    result = tool(item, fr)
+                    for r in result.rows:
+                        state.rows.append({"img": item.name, "frame": fr.index, "time_s": round(float(fr.time), 3),
+                                           **r})
+                    if out is not None:
+                        for rel, img in result.files.items():
+                            write_image(img, out / rel)
+                        if writer is not None and result.shown is not None:
+                            writer.write(np.ascontiguousarray(result.shown[..., 2::-1]), fr.time if item.live else None)
+                    if result.analysed:
+                        meter.done(fr, started, item.live)
+                    bar.update(1)
+                    if item.live or result.status:  # the live status line
+                        bar.set_postfix_str(", ".join(x for x in (
+                            result.status, f"{meter.fps():.1f} fps" if item.live else "",
+                            f"dropped {readers[0].dropped}" if readers else "") if x), refresh=False)
+                    if result.analysed:  # after the frame is written: a caller that stops here loses nothing
+                        yield {"input": item.spec, "frame": fr.index, "time_s": round(float(fr.time), 3),
+                               "rows": result.rows, **(result.result or {})}
+            except (KeyboardInterrupt, GeneratorExit):
+                state.interrupted = True
+            except Exception as e:  # noqa: BLE001 - one bad input must not stop the rest; it is reported
+                error = str(e)
+            finally:
+                bar.close()
+                if writer is not None:
+                    writer.close()
+            live = readers[0] if readers else None
+            if live is not None and live.error and not error:
+                error = live.error if meter.processed == 0 else None  # a stream that ends after frames: a normal end
+            summary = {"input": item.spec, "kind": item.kind, **meter.summary(live.dropped if live else 0,
+                                                                             live.read if live else None),
+                       "reconnects": int(live.reconnects) if live else 0, "stream_end": live.error if live else None,
+                       "video": str(writer.path.relative_to(out)) if writer is not None and writer.frames else None,
+                       "interrupted": state.interrupted, "error": error}
+            if meter.read == 0 and not error and not state.interrupted:
+                error = summary["error"] = "no frame could be decoded"
+            if finish is not None:
+                summary.update(finish(item, summary))
+            if error:
+                state.errors.append(error if error.startswith(item.spec) else f"{item.spec}: {error}")
+            state.summaries.append(summary)
+            if state.interrupted:
+                break
+    finally:
+        outer.close()
+        if out is not None and summary_file:
+            write_summary(state.summaries, state.interrupted, out, summary_file)
 
 
-def write_summary(summaries: list[dict], interrupted: bool, out: Path) -> None:
+def run_tool(items: list[Media], tool: Callable[[Media, Frame], Output], out: Path | None, label: str,
+             opts: FrameOptions, finish: Callable[[LoopResult], Any], **loop) -> Any:
+    """A frame tool's run: the loop, then `finish(state)` (its tables, its return value). With `opts.stream`,
+    a FrameRun the caller iterates instead; `finish` runs when it ends."""
+    state = LoopResult()
+    frames_ = frame_loop(items, tool, out, label, opts, state=state, **loop)
+    if opts.stream:
+        return FrameRun(frames_, lambda: finish(state))
+    for _ in frames_:
+        pass
+    return finish(state)
+
+
+def write_summary(summaries: list[dict], interrupted: bool, out: Path, name: str = "summary.json") -> None:
     """summary.json in `out`: this run's inputs, and an earlier run's other inputs kept beside them."""
-    path, inputs = out / "summary.json", {s["input"] for s in summaries}
+    path, inputs = out / name, {s["input"] for s in summaries}
     earlier = []
     if path.is_file():
         try:
@@ -368,5 +462,5 @@ def speed_line(summaries: list[dict]) -> str:
 
 
 __all__ = ["Media", "Output", "media_inputs", "is_video", "frames", "run_frames", "frame_file", "speed_line",
-           "read_photo", "Meter", "end_lines", "FrameOptions", "frame_options", "options_doc",
+           "read_photo", "Meter", "end_lines", "frame_loop", "run_tool", "FrameRun", "LoopResult", "FrameOptions", "frame_options", "options_doc",
            "write_summary"]
