@@ -170,9 +170,12 @@ def _commands_and_rows(path: Path) -> tuple[set[str], set[str]]:
     return commands, rows
 
 
-def test_the_two_readmes_carry_the_same_commands_and_option_rows():
-    en_commands, en_rows = _commands_and_rows(ROOT / "README.md")
-    ko_commands, ko_rows = _commands_and_rows(ROOT / "README.ko.md")
+@pytest.mark.parametrize("en", ["README.md"] + sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")
+                                                   if p.name != "benchmarks.md"))
+def test_the_two_languages_carry_the_same_commands_and_option_rows(en):
+    ko = "README.ko.md" if en == "README.md" else en.replace("docs/", "docs/ko/")
+    en_commands, en_rows = _commands_and_rows(ROOT / en)
+    ko_commands, ko_rows = _commands_and_rows(ROOT / ko)
     assert en_commands - ko_commands == set() and ko_commands - en_commands == set()
     assert en_rows - ko_rows == set() and ko_rows - en_rows == set()
 

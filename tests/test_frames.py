@@ -127,7 +127,7 @@ def test_not_a_video_is_a_clear_error(tmp_path):
     bad.write_text("not a video")
     with pytest.raises(VideoError, match="notes.mp4: .*cannot open"):
         frames(bad, tmp_path / "out", progress=False)
-    assert main(["frames", str(bad), "--out", str(tmp_path / "out2")]) == 2
+    assert main(["frames", str(bad), "--out", str(tmp_path / "out2")]) == 1  # read and failed: not a refusal
 
 
 def test_rerun_resumes_without_rewriting(clips, tmp_path):

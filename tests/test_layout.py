@@ -161,7 +161,7 @@ def _options_table(readme: Path) -> set[str]:
     return {m for line in rows for m in re.findall(r"`(--[a-z0-9-]+)", line.split("|")[1])}
 
 
-@pytest.mark.parametrize("readme", ["README.md", "README.ko.md"])
+@pytest.mark.parametrize("readme", ["docs/training.md", "docs/ko/training.md"])
 def test_readme_options_table_lists_every_train_option(readme):
     parser, _ = command_parser("train")
     flags = {s for a in parser._actions for s in a.option_strings if s.startswith("--") and s not in ("--help", "--verbose")}

@@ -29,11 +29,15 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, MissingInput
+from ..errors import InputError, InputsFailed, MissingInput
 from ..files import VIDEO_EXTS, write_csv, write_image, no_bar
 from .reader import NotAVideo, Picked, VideoError, decode, opencv_frames, plan
 
 log = logging.getLogger(__name__)
+
+class VideosPartlyRead(VideoError, InputsFailed):
+    """Some videos (or parts of them) could not be read; the frames of the rest are written and listed."""
+
 
 COLUMNS = ["img", "video", "time_ms", "frame_index", "width", "height", "group", "label"]
 
@@ -350,7 +354,7 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
         old = pd.read_csv(out / "frames.csv", dtype={"img": str, "label": str}, keep_default_na=False)
         table = pd.concat([old[~old["video"].isin(table["video"])], table], ignore_index=True)
     write_csv(table, out / "frames.csv")
-    if problems:
-        raise VideoError("; ".join(problems))
+    if problems:  # the other videos' frames are written: a partial failure (exit 1), not a refusal
+        raise VideosPartlyRead("; ".join(problems))
     table.attrs.update(near_duplicates=near_duplicates, dedupe=dedupe, scene=scene)
     return table
