@@ -18,7 +18,8 @@ def test_every_step_lives_in_a_capability_subpackage():
     top = sorted(m for m in mods if m.count(".") == 1)
     assert top == ["tamgu.argspec", "tamgu.cli", "tamgu.commands", "tamgu.console", "tamgu.denoising", "tamgu.detection",
                    "tamgu.errors", "tamgu.files", "tamgu.inspection", "tamgu.live", "tamgu.machine", "tamgu.pipeline",
-                   "tamgu.recipes", "tamgu.reports", "tamgu.segmentation", "tamgu.tricks", "tamgu.video"]
+                   "tamgu.recipes", "tamgu.reports", "tamgu.runtime", "tamgu.segmentation", "tamgu.statefarm", "tamgu.tricks",
+                   "tamgu.video"]
 
 
 @pytest.mark.parametrize("name", tamgu.__all__)

@@ -33,6 +33,10 @@ class SetupError(TamguError, RuntimeError):
     """Something this machine lacks: a package, a model file, a GPU. The message says how to install it."""
 
 
+class ConfigError(TamguError):
+    """A config or setting that cannot be used (a key, a type, an image size); the message says which and how."""
+
+
 class InputsFailed(TamguError):
     """The work ran, but some inputs could not be used (each was reported); the others' outputs are written."""
 

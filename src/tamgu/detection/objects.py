@@ -208,7 +208,7 @@ def detect_people(inputs, out: str | Path | None = None, method: Literal["ssdlit
         min_score: least detection score (default: 0.5; 0.4 for ssd, whose people score lower)
         all_classes: --model: keep every class, not only person
     """
-    from .models import set_threads
+    from ..runtime import set_threads
 
     opts = frame_options(options, "detect people", "detect")
     check_range("min_score", min_score, 0, 1, what="a detection score")
@@ -243,7 +243,7 @@ def detect_objects(inputs, out: str | Path | None = None, classes: Sequence[str]
         classes: keep only these, comma-separated, in English or Korean (e.g. person,car or 사람,자동차)
         min_score: least probability
     """
-    from .models import set_threads
+    from ..runtime import set_threads
 
     opts = frame_options(options, "detect objects", "detect")
     check_range("min_score", min_score, 0, 1, what="a probability")

@@ -117,7 +117,7 @@ def find(template: str | Path, inputs, out: str | Path | None = None,
         angles: template: rotations in degrees, comma-separated, e.g. -10,0,10
         min_inliers: features: matched points that must fit one homography
     """
-    from .models import set_threads
+    from ..runtime import set_threads
 
     opts = frame_options(options, "find", "detect")
     check_range("threshold", threshold, 0, 1, what="a normalised correlation")

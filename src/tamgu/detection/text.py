@@ -165,7 +165,7 @@ def detect_text(inputs, out: str | Path | None = None, engine: Literal["auto", "
         lang: en, or ko (Tesseract kor)
         min_score: least recognition confidence, 0..1
     """
-    from .models import set_threads
+    from ..runtime import set_threads
 
     opts = frame_options(options, "detect text", "detect")
     check_range("min_score", min_score, 0, 1, what="a recognition confidence")

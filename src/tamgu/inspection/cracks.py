@@ -104,7 +104,7 @@ def cracks(inputs, out: str | Path, method: Literal["ridge", "unet"] | None = No
         views: unet: views of each image it votes over, 1, 2, 4 or 8 (default 8: every flip and quarter turn,
             three quarters agreeing; fewer is faster and raises more false alarms)
     """
-    from ..detection.models import set_threads
+    from ..runtime import set_threads
     from ..video.frames import Dedupe
     from ..video.stream import Media, Output, frame_file, frame_options, media_inputs, run_tool
 

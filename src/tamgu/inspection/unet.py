@@ -316,7 +316,7 @@ def train_cracks(out: str | Path, data: str | Path | None = None, encoder: str =
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     from ..files import atomic_path
-    from ..pipeline.training import trainer_display
+    from ..runtime import trainer_display
     from .data import read_crack_set, read_pair
 
     out = Path(out)
@@ -398,7 +398,7 @@ def load_crack_model(path: str | Path, accelerator: str = "auto", views: int = V
     """A model file written by `tamgu cracks train`, checked: its format, and every tensor of the network it
     describes (a partial or mismatched file is refused). It predicts voting over `views` views of each image."""
     agreeing(views)
-    from ..pipeline.inference import device_for
+    from ..runtime import device_for
     from ..pipeline.weights import WeightsError
 
     path = Path(path)

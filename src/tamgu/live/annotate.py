@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..pipeline.data import CLASS_DESCRIPTIONS
+from ..statefarm import CLASS_DESCRIPTIONS
 
 FONTS = ("/usr/share/fonts/truetype/nanum/NanumGothic.ttf", "/usr/share/fonts/truetype/nanum/NanumBarunGothic.ttf",
          "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

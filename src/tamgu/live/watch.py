@@ -62,7 +62,7 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
         engine: auto (onnxruntime on a CPU, PyTorch on a GPU), torch or onnx
         fold: only this fold's model (default: the mean of every fold)
     """
-    from ..detection.models import set_threads
+    from ..runtime import set_threads
     from ..pipeline.inference import Predictor
 
     opts = frame_options(options, "watch", "watch")
@@ -135,7 +135,7 @@ class Watcher:
         self.t0 = time.perf_counter()
 
     def __call__(self, item: Media, fr) -> Output:
-        from ..pipeline.cache import resize
+        from ..runtime import resize
 
         rgb, classes = np.ascontiguousarray(fr.image[..., ::-1]), self.classes
         self.last_t = fr.time

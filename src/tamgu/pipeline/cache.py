@@ -18,11 +18,11 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from ..files import ZIP_SEP, atomic_path, decode_image, read_bytes, reduce_factor, zip_member_info
+from ..runtime import resize
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +70,6 @@ def decode_resized(ref: str, size: tuple[int, int]) -> np.ndarray | None:
     if img is None:
         return None
     return resize(img, size)
-
-
-def resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """An image at `size` (width, height) the way every image reaches a model: area interpolation."""
-    w, h = size
-    if (img.shape[1], img.shape[0]) != (w, h):
-        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(img)
 
 
 class ImageCache:

@@ -10,33 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import InputError, TamguError, did_you_mean
+from ..errors import ConfigError, InputError, did_you_mean
+from ..runtime import parse_image_size
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-
-class ConfigError(TamguError):
-    """A config that cannot be used; the message says which key and how to fix it."""
-
-
-def parse_image_size(value: str | int | tuple[int, int] | list[int]) -> tuple[int, int]:
-    """`224` -> (224, 224); `"160x120"` -> (160, 120): always (width, height)."""
-    if isinstance(value, (tuple, list)):
-        w, h = value
-    elif isinstance(value, int):
-        w = h = value
-    else:
-        text = str(value).lower().strip()
-        try:
-            if "x" in text:
-                w, h = (int(v) for v in text.split("x"))
-            else:
-                w = h = int(text)
-        except ValueError:
-            raise ConfigError(f"image size {value!r} is not a size: give one number (224) or WxH (160x120).") from None
-    if w < 8 or h < 8:
-        raise ConfigError(f"image size {value!r} is too small: use at least 8 pixels a side.")
-    return int(w), int(h)
 
 
 class TrainConfig(BaseModel):

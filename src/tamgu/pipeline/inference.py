@@ -18,25 +18,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..errors import InputError, SetupError
+from ..errors import InputError
+from ..runtime import device_for
 from .models import fold_batchnorm
 from .table import prob_frame
 from .transforms import ImageTable, collate_skip, tta_views
 
 LONG_PREDICTION = 5000  # images: prediction gets its own progress bar from this many on
 BATCH_SIZE = 64         # images per batch when the caller does not say (no gradients: twice training's 32)
-
-
-def device_for(accelerator: str = "auto") -> torch.device:
-    """The torch device an accelerator name means: cpu, gpu/cuda, mps, or auto (a GPU when there is one)."""
-    a = str(accelerator or "auto").lower()
-    if a in ("gpu", "cuda") or (a == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise SetupError(f"--accelerator {accelerator}: no CUDA GPU is visible here; use cpu or auto.")
-        return torch.device("cuda")
-    if a == "mps" or (a == "auto" and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 @dataclass

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 
 from .config import TrainConfig
 from .data import Dataset
-from .inference import device_for
+from ..runtime import device_for
 from .transforms import EpochShuffle, ImageTable, collate_skip, train_transform
 
 

@@ -13,7 +13,8 @@ from ..errors import InputError
 from ..files import write_csv
 from . import runfolder
 from .data import KAGGLE_CLASSES, load_dataset, read_truth
-from .inference import device_for, predict_folds, resolve_engine
+from ..runtime import device_for
+from .inference import predict_folds, resolve_engine
 from .metrics import score_frame
 from .module import load_checkpoint
 from .table import fold_mean, read_predictions

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .data import CLASS_DESCRIPTIONS, KAGGLE_CLASSES, TRUTH_HEADER, truth_path
+from ..statefarm import CLASS_DESCRIPTIONS, KAGGLE_CLASSES
+from .data import TRUTH_HEADER, truth_path
 from ..files import write_csv, write_image
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ def synth(
         seed: the same seed writes the same dataset
         quality: JPEG quality
     """
-    from .config import parse_image_size
+    from ..runtime import parse_image_size
 
     w, h = parse_image_size(image_size)
     if drivers < 2:
@@ -289,7 +290,7 @@ def synth_clip(out: str | Path, schedule: str = DEFAULT_SCHEDULE, size: str = "6
         noise: a poor camera: sensor noise of this sigma (0..255) and flickering light, so single frames mislead
     """
     from ..video.writer import VideoOut
-    from .config import parse_image_size
+    from ..runtime import parse_image_size
 
     plan = parse_schedule(schedule)
     w, h = parse_image_size(size)

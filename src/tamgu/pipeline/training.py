@@ -22,13 +22,13 @@ from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, Mode
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from ..errors import InputError
-from ..console import interactive, quiet_lightning, verbose
 from ..files import write_csv, write_yaml
 from . import runfolder
 from .config import ConfigError, TrainConfig, config_differences, load_config
 from .data import DataError, Dataset, Problem, find_truth, load_dataset, read_truth
 from .folds import make_folds
-from .inference import device_for, predict_folds
+from ..runtime import device_for, trainer_display
+from .inference import predict_folds
 from .metrics import accuracy, log_loss, score_frame
 from .module import Classifier
 from .loaders import make_loader, on_cuda, training_targets
@@ -36,33 +36,6 @@ from .table import fold_mean
 from .tuning import apply_tuned, tune
 
 log = logging.getLogger(__name__)
-
-
-
-class EpochLines(L.Callback):
-    """One plain line per epoch, for logs and CI where a redrawn progress bar would be noise."""
-
-    def __init__(self, label: str):
-        self.label = label
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # here, after the epoch's validation, the epoch's own training mean is in callback_metrics; at
-        # validation end it still held the previous epoch's (every line showed train_loss one epoch late)
-        if not trainer.is_global_zero:
-            return
-        m = trainer.callback_metrics
-        parts = [f"{k} {float(m[k]):.4f}" for k in ("train_loss_epoch", "val_loss", "val_acc") if k in m]
-        print(f"{self.label} epoch {trainer.current_epoch}: " + ", ".join(p.replace("_epoch", "") for p in parts),
-              flush=True)
-
-
-def trainer_display(label: str) -> dict:
-    """Trainer keyword arguments and callbacks for a long training step labelled `label`."""
-    quiet_lightning()
-    if interactive():
-        return {"enable_progress_bar": True, "enable_model_summary": verbose(), "callbacks": []}
-    return {"enable_progress_bar": False, "enable_model_summary": verbose(), "callbacks": [EpochLines(label)]}
-
 
 
 

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..files import read_image
-from ..pipeline.data import CLASS_DESCRIPTIONS, load_dataset
+from ..pipeline.data import load_dataset
+from ..statefarm import CLASS_DESCRIPTIONS
 from .figures import bar_figure, driver_class_figure, finish
 
 

@@ -21,7 +21,8 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..files import decode_image, no_bar, read_bytes, read_image
-from ..pipeline.data import CLASS_DESCRIPTIONS, load_dataset
+from ..pipeline.data import load_dataset
+from ..statefarm import CLASS_DESCRIPTIONS
 from .figures import augment_preview, bar_figure, driver_class_figure
 from .page import Page
 

@@ -117,7 +117,7 @@ def augment_preview(data: str | Path, out: str | Path | None, augment: Literal["
     import torch
 
     from ..pipeline.cache import ImageCache
-    from ..pipeline.config import parse_image_size
+    from ..runtime import parse_image_size
     from ..pipeline.data import load_dataset
     from ..pipeline.transforms import train_transform
 

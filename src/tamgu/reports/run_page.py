@@ -16,7 +16,8 @@ import pandas as pd
 
 from ..errors import MissingInput
 from ..pipeline import runfolder
-from ..pipeline.data import CLASS_DESCRIPTIONS, load_dataset, read_truth
+from ..pipeline.data import load_dataset, read_truth
+from ..statefarm import CLASS_DESCRIPTIONS
 from ..pipeline.metrics import EPS
 from ..pipeline.table import class_columns
 from .figures import reliability_figure
@@ -246,7 +247,7 @@ def _read(paths: dict[str, str], img: str):
 
 
 def _gradcam_section(s, run, cfg, m, y, p, classes, paths, wrong, per_class):
-    from ..pipeline.config import parse_image_size
+    from ..runtime import parse_image_size
     from ..pipeline.inference import run_models
     from ..pipeline.module import load_checkpoint
     from .heatmaps import gradcam, overlay
@@ -437,8 +438,8 @@ def _watch_run(summary: dict) -> Path | None:
 
 def _segment_gradcam(run: Path, thumbs: list[Path]) -> list:
     from ..files import read_image
-    from ..pipeline.cache import resize
-    from ..pipeline.config import parse_image_size
+    from ..runtime import resize
+    from ..runtime import parse_image_size
     from ..pipeline.models import load_net
     from .heatmaps import gradcam, overlay
 

@@ -150,7 +150,7 @@ def background(inputs, out: str | Path, method: Literal["auto", "person", "mog2"
         history: mog2/knn: frames the background model remembers
         min_area: smallest foreground blob, pixels
     """
-    from ..detection.models import set_threads
+    from ..runtime import set_threads
 
     opts = frame_options(options, "background", "detect")
     check_range("history", history, 1, what="a number of frames")
