@@ -215,6 +215,8 @@ def _detections(table, o):
                                                                   sorted(s["tracks"].items())) + " (distinct tracks)")
     if len(table) and not out:
         print(table.to_string(index=False))
+    if table.attrs.get("hint"):
+        print(f"note: {table.attrs['hint']}")
     errors = table.attrs.get("errors", [])
     for e in errors:
         print(f"  skipped {e}", file=sys.stderr)

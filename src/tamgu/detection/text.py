@@ -16,6 +16,8 @@ from ..errors import InputError, SetupError, check_range
 from ..video.stream import frame_options, options_doc
 from .core import Detection, Detector, run_detector, tagged
 
+log = logging.getLogger(__name__)
+
 def _rapidocr_engine():
     try:
         import rapidocr
@@ -84,15 +86,34 @@ def tesseract_available(lang: str = "kor") -> bool:
 TEXT_LANGUAGES = ("en", "ko")
 
 
-def text_detector(engine: str = "auto", lang: str = "en", min_score: float = 0.5) -> Detector:
-    """`engine`: rapidocr, tesseract, or auto (Tesseract for Korean, RapidOCR otherwise)."""
+# what PP-OCR's recogniser makes of Hangul: CJK ideographs ("町咎" for 비상구) or accented Latin letters ("ô")
+MISREAD_HANGUL = "[\u00c0-\u024f\u4e00-\u9fff]"
+TESSERACT_STYLES = ("lines", "stacked", "page")
+STRIP_HEIGHTS = (48,)  # px: each line goes into the stacked sheet at these heights, the surest reading kept
+LINE_PAD = 0.05   # of a line's height, around each line PP-OCR finds
+KOREAN_LANGS = "kor+eng"  # Tesseract models for --lang ko (signs mix Hangul and Latin)
+KOREAN_STYLE = "stacked"  # chosen by benchmarks/text_engines.py (docs/benchmarks.md, "Reading Korean signs")
+
+
+def resolve_engine(engine: str, lang: str) -> str:
+    """The engine `auto` means for a language: Tesseract for Korean (PP-OCR's recogniser has no Hangul), PP-OCR
+    (RapidOCR) for English."""
+    return ("tesseract" if lang in ("ko", "kor") else "rapidocr") if engine == "auto" else engine
+
+
+def text_detector(engine: str = "auto", lang: str = "en", min_score: float = 0.5, style: str | None = None) -> Detector:
+    """`engine`: rapidocr, tesseract, or auto (Tesseract for Korean, RapidOCR otherwise). `style` (Tesseract):
+    `stacked` (PP-OCR finds the lines, Tesseract reads them all in one call; the default), `lines` (one call per
+    line, binarised) or `page` (Tesseract alone on the whole picture)."""
     if lang not in TEXT_LANGUAGES:
         raise InputError(f"--lang {lang!r}: text is read in {' or '.join(TEXT_LANGUAGES)} (Korean is ko, not kr); "
                          "other languages would silently be read as English.")
     if engine not in ("auto", "rapidocr", "tesseract"):
         raise InputError(f"--engine {engine!r}: use auto, rapidocr or tesseract.")
-    if engine == "auto":
-        engine = "tesseract" if lang in ("ko", "kor") else "rapidocr"
+    engine = resolve_engine(engine, lang)
+    style = style or KOREAN_STYLE
+    if style not in TESSERACT_STYLES:
+        raise InputError(f"style {style!r}: use {', '.join(TESSERACT_STYLES)}.")
     if engine == "rapidocr":
         ocr = _rapidocr_engine()
 
@@ -111,7 +132,7 @@ def text_detector(engine: str = "auto", lang: str = "en", min_score: float = 0.5
 
         return rapid
     if engine == "tesseract":
-        tlang = {"ko": "kor+eng", "kor": "kor+eng", "en": "eng"}.get(lang, lang)
+        tlang = {"ko": KOREAN_LANGS, "kor": KOREAN_LANGS, "en": "eng"}.get(lang, lang)
         for part in tlang.split("+"):
             if not tesseract_available(part):
                 raise SetupError(f"Tesseract with language {part!r} is not installed: "
@@ -136,18 +157,63 @@ def text_detector(engine: str = "auto", lang: str = "en", min_score: float = 0.5
                                      int(x1 - x0), int(y1 - y0), " ".join(line["text"].astype(str))))
             return [o for o in out if o.score >= min_score]
 
-        def tess(img: np.ndarray) -> list[Detection]:
-            if finder is None:
-                return read_lines(img)
+        def line_boxes(img: np.ndarray) -> list[tuple[int, int, int, int]]:
             boxes = finder(img, use_det=True, use_cls=False, use_rec=False).boxes
             out = []
             for x0, y0, x1, y1 in merge_line_boxes([] if boxes is None else boxes):
-                pad = max(2, int(0.05 * (y1 - y0)))
-                x0, y0 = max(0, x0 - pad), max(0, y0 - pad)
-                x1, y1 = min(img.shape[1], x1 + pad), min(img.shape[0], y1 + pad)
-                found = read_lines(clean_line_for_ocr(img[y0:y1, x0:x1]), x0 - OCR_BORDER, y0 - OCR_BORDER, psm=7)
-                out += found
+                pad = max(2, int(LINE_PAD * (y1 - y0)))
+                out.append((max(0, x0 - pad), max(0, y0 - pad), min(img.shape[1], x1 + pad), min(img.shape[0], y1 + pad)))
             return out
+
+        def tess(img: np.ndarray) -> list[Detection]:
+            if finder is None or style == "page":
+                return read_lines(img, psm=11)
+            out = []
+            if style == "lines":
+                for x0, y0, x1, y1 in line_boxes(img):
+                    out += read_lines(clean_line_for_ocr(img[y0:y1, x0:x1]), x0 - OCR_BORDER, y0 - OCR_BORDER, psm=7)
+                return out
+            return read_stacked(img, line_boxes(img))
+
+        def read_stacked(img: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[Detection]:
+            """Every line, cleaned to black on white, stacked with white gaps into one sheet that Tesseract reads
+            in one call (a call per line costs a process each: 10.7 s on opencv-doc's page of text against 6.9 s).
+            Each line goes in at every height of STRIP_HEIGHTS and the surest reading is kept: Tesseract's
+            reading of a short sign flips with its size (docs/benchmarks.md, "Reading Korean signs")."""
+            if not boxes:
+                return []
+            gap = 24
+            strips = []  # (strip, line number)
+            for i, (x0, y0, x1, y1) in enumerate(boxes):
+                crop = img[y0:y1, x0:x1]
+                if crop.size == 0:
+                    continue
+                crop = clean_line_for_ocr(crop)  # black text on white, the sign's edges and specks gone
+                for height in STRIP_HEIGHTS:
+                    k = height / crop.shape[0]
+                    strips.append((cv2.resize(crop, (max(1, int(crop.shape[1] * k)), height),
+                                              interpolation=cv2.INTER_CUBIC), i))
+            width = max(st.shape[1] for st, _ in strips) + 2 * gap
+            tops = np.cumsum([gap] + [st.shape[0] + gap for st, _ in strips])
+            sheet = np.full((int(tops[-1]), width), 255, np.uint8)
+            for (st, _), top in zip(strips, tops):
+                sheet[top:top + st.shape[0], gap:gap + st.shape[1]] = st
+            d = pytesseract.image_to_data(sheet, lang=tlang, config="--psm 6", output_type=pytesseract.Output.DATAFRAME)
+            d = d[(d["conf"] > 0) & d["text"].notna()]
+            d = d[d["text"].astype(str).str.strip() != ""]
+            best: dict[int, tuple[float, str]] = {}
+            for (st, i), top in zip(strips, tops):  # words back to the strip they were read from
+                mid = d["top"] + d["height"] / 2
+                words = d[(mid >= top) & (mid < top + st.shape[0])]
+                if len(words):
+                    conf = float(words["conf"].mean()) / 100
+                    if conf > best.get(i, (-1.0, ""))[0]:
+                        best[i] = (conf, " ".join(words.sort_values("left")["text"].astype(str)))
+            out = []
+            for i, (conf, text) in sorted(best.items()):
+                x0, y0, x1, y1 = boxes[i]
+                out.append(Detection("text", conf, x0, y0, x1 - x0, y1 - y0, text))
+            return [o for o in out if o.score >= min_score]
 
         return tess
     raise InputError(f"unknown text engine {engine!r}: use rapidocr, tesseract or auto")
@@ -170,7 +236,15 @@ def detect_text(inputs, out: str | Path | None = None, engine: Literal["auto", "
     opts = frame_options(options, "detect text", "detect")
     check_range("min_score", min_score, 0, 1, what="a recognition confidence")
     set_threads(opts.threads)
-    return run_detector(tagged(text_detector(engine, lang, min_score), engine), inputs, out, opts=opts)
+    ran = resolve_engine(engine, lang)  # the method column says which engine read, never "auto"
+    method = ran if ran == "rapidocr" else f"tesseract-{KOREAN_STYLE}"
+    table = run_detector(tagged(text_detector(engine, lang, min_score), method), inputs, out, opts=opts)
+    if ran == "rapidocr" and isinstance(table, pd.DataFrame) and table["text"].astype(str).str.contains(MISREAD_HANGUL).any():
+        # PP-OCR's recogniser knows Chinese and English only: Hangul comes back as other letters
+        table.attrs["hint"] = ("some text was read as Chinese or accented letters: if the signs are Korean, use "
+                               "--lang ko (Tesseract reads Hangul; PP-OCR's recogniser does not)")
+        log.warning(table.attrs["hint"])
+    return table
 
 
 detect_text.__doc__ += options_doc("detect")
