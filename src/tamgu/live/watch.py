@@ -114,7 +114,7 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
 
 watch.__doc__ += options_doc("watch")
 
-SHOWN_HEIGHT = 360  # a smaller video is drawn larger in the annotated video, so the panel fits beside the scene
+SHOWN_HEIGHT = 240  # a smaller video is drawn larger in the annotated video, so the panel fits beside the scene
 
 
 class Watcher:
