@@ -1,5 +1,5 @@
 """What every detector shares: the `Detection` row, drawing, the detections table, and `run_detector`, which
-feeds a detector the one frame loop (`video.stream.run_frames`).
+feeds a detector the one frame loop (`video.stream.frame_loop`).
 
 A detector is a function `BGR image -> list[Detection]`. `run_detector` runs it on photos, folders, videos,
 cameras and streams, draws the boxes, gives objects on video a track id, and writes one table
@@ -178,4 +178,5 @@ def run_detector(detector: Detector, inputs, out: str | Path | None = None, anno
                            interrupted=state.interrupted)
         return table
 
-    return run_tool(items, tool, out, "detect", opts.model_copy(update={"video": video}), done)
+    # summary.json is written once, in done(), with each video's track counts
+    return run_tool(items, tool, out, "detect", opts.model_copy(update={"video": video}), done, summary_file=None)

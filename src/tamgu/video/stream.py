@@ -8,7 +8,7 @@ cameras and streams go in; per-frame rows, files and an annotated video come out
     FrameOptions          the options every frame tool shares (frame step, video out, threads, timeout,
                           reconnect, seconds, progress, accelerator): their defaults exist here only, and each
                           tool's command line is generated from it (`argspec`), checked before any input opens
-    run_frames(...)       the loop: calls the tool on each frame, writes what it returns, an H.264 video for
+    frame_loop(...)       the loop: calls the tool on each frame, writes what it returns, an H.264 video for
                           video sources, and a summary per input (frames read/processed/dropped, fps, latency);
                           Ctrl-C ends it with everything written so far
 """
@@ -260,7 +260,7 @@ class LoopResult:
 class FrameRun:
     """What a frame tool returns with `stream=True` (and `watch` always): iterate it for one result per analysed
     frame, as the sources play; when they end, or the caller stops (break, Ctrl-C), every output is written and
-    `.value` is what the tool returns without streaming, `.summaries` each input's summary. So `list(run)`
+    `.value` is what the tool returns without streaming, `.summary` each input's summary. So `list(run)`
     loses nothing: the summary stays on the object. `.wait()` runs it to the end and returns `.value`."""
 
     def __init__(self, frames: Iterator[dict], finish: Callable[[], Any]):
@@ -298,18 +298,6 @@ def frame_file(item: Media, frame: Frame, tag: str = "", ext: str = ".jpg") -> s
     if item.kind == "photo":
         return f"{item.path.stem}{'_' + tag if tag else ''}{ext if tag else item.path.suffix}"
     return f"{item.stem}_f{frame.index:06d}{'_' + tag if tag else ''}{ext}"
-
-
-def run_frames(items: list[Media], tool: Callable[[Media, Frame], Output], out: Path | None, label: str,
-               opts: FrameOptions | None = None, video_name: str | Callable[[Media], str] = "{stem}_annotated.mp4",
-               step: int | None = None, summary_file: str | None = "summary.json"
-               ) -> tuple[list[dict], list[dict], list[str], bool]:
-    """Run `tool` on every frame of every input. Returns (rows, summaries, errors, interrupted); each row gains
-    `img`, `frame` and `time_s`. See `frame_loop`, which this runs to its end."""
-    state = LoopResult()
-    for _ in frame_loop(items, tool, out, label, opts, video_name, step, summary_file, state):
-        pass
-    return state.rows, state.summaries, state.errors, state.interrupted
 
 
 def frame_loop(items: list[Media], tool: Callable[[Media, Frame], Output], out: Path | None, label: str,
@@ -461,6 +449,6 @@ def speed_line(summaries: list[dict]) -> str:
     return ", ".join(parts)
 
 
-__all__ = ["Media", "Output", "media_inputs", "is_video", "frames", "run_frames", "frame_file", "speed_line",
+__all__ = ["Media", "Output", "media_inputs", "is_video", "frames", "frame_file", "speed_line",
            "read_photo", "Meter", "end_lines", "frame_loop", "run_tool", "FrameRun", "LoopResult", "FrameOptions", "frame_options", "options_doc",
            "write_summary"]
