@@ -87,6 +87,25 @@ def test_frame_options_have_one_default_each_and_refuse_unknown_or_out_of_range_
         frame_options({"video": False}, "denoise", "denoise")  # denoise always writes the denoised video
 
 
+def test_no_frame_option_default_is_written_more_than_three_times_in_signatures():
+    """Each default lives in tamgu.defaults or FrameOptions; a signature names it (`progress=PROGRESS`), it does not
+    repeat the value (an AST scan of every function in src/tamgu)."""
+    import ast
+    import collections
+
+    written = collections.Counter()
+    for path in Path(tamgu.__file__).parent.rglob("*.py"):
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                a = fn.args
+                pos = a.posonlyargs + a.args
+                pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
+                for arg, default in pairs:
+                    if arg.arg in FrameOptions.model_fields and isinstance(default, ast.Constant):
+                        written[arg.arg, default.value] += 1
+    assert max(written.values()) <= 3, written.most_common(5)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["detect", "people", "{photo}", "--min-score", "-1"], "--min-score -1.0: give a detection score from 0 to 1"),
     (["find", "{photo}", "{photo}", "--threshold", "-0.5"], "--threshold -0.5: give a normalised correlation"),

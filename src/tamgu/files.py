@@ -19,6 +19,7 @@ import yaml
 
 from .errors import MissingInput
 from .console import in_notebook
+from .defaults import PROGRESS
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -143,7 +144,7 @@ def reduce_factor(src_hw: tuple[int, int], dst_hw: tuple[int, int]) -> int:
     return factor
 
 
-def no_bar(progress: bool = True) -> bool:
+def no_bar(progress: bool = PROGRESS) -> bool:
     """tqdm's `disable`: progress bars only on a terminal or in a notebook; plain output in logs and pipes."""
     return not progress or not (sys.stderr.isatty() or in_notebook())
 

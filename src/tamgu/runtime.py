@@ -11,6 +11,7 @@ import numpy as np
 
 from .console import interactive, quiet_lightning, verbose
 from .errors import ConfigError, InputError, SetupError
+from .defaults import ACCELERATOR
 
 
 def default_threads() -> int:
@@ -38,7 +39,7 @@ def set_threads(threads: int | None) -> int:
     return n
 
 
-def device_for(accelerator: str = "auto"):
+def device_for(accelerator: str = ACCELERATOR):
     """The torch device an accelerator name means: cpu, gpu/cuda, mps, or auto (a GPU when there is one)."""
     import torch
 

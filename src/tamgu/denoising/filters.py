@@ -23,6 +23,7 @@ from ..errors import InputError, SetupError
 from ..reports.figures import finish
 from ..files import list_inputs, write_csv, no_bar
 from .noise import NoiseSpec, estimate_sigma, psnr, ssim, to_float, to_uint8
+from ..defaults import PROGRESS
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +248,7 @@ VIDEO_METHODS = ("temporal", "gaussian", "median", "bilateral", "nlm")
 
 def evaluate_video_denoisers(noise: str = "gaussian:25", methods: list[str] | None = None, size: str = "640x480",
                    frames: int = 60, step: int = 2, seed: int = 0, skip: int = 8, model: str | Path | None = None,
-                   progress: bool = True) -> pd.DataFrame:
+                   progress: bool = PROGRESS) -> pd.DataFrame:
     """Video denoising measured: a slow pan (`step` px a frame) across real photos (scikit-image's astronaut,
     coffee and chelsea), noised with a fixed seed; each method's PSNR and SSIM against the clean frames
     (after the first `skip`, which a temporal method needs to fill its average) and its frames per second
@@ -295,7 +296,7 @@ def evaluate_video_denoisers(noise: str = "gaussian:25", methods: list[str] | No
 
 def evaluate_denoisers(images: str | Path | None = None, noise: str = "gaussian:25", methods: list[str] | None = None,
              model: str | Path | None = None, out: str | Path | None = None, seed: int = 0,
-             known_sigma: bool = True, progress: bool = True) -> pd.DataFrame:
+             known_sigma: bool = True, progress: bool = PROGRESS) -> pd.DataFrame:
     """Add noise (fixed seed) to clean images, run every method, measure PSNR, SSIM and time per megapixel.
 
     `images`: a folder of clean images, or None for scikit-image's evaluation photos (never used for

@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..errors import InputError, MissingInput
 from .noise import NoiseSpec, to_float
+from ..defaults import ACCELERATOR, PROGRESS
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +208,7 @@ def load_pairs(data: str | Path) -> list[tuple[np.ndarray, np.ndarray]]:
 def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str = "gaussian:5-50",
                    target: Literal["noisy", "clean"] = "noisy", epochs: int = 30, steps: int = 200, batch_size: int = 16, patch: int = 64,
                    base: int = 32, depth: int = 3, lr: float = 1e-3, patience: int = 5, seed: int = 0,
-                   accelerator: str = "auto", workers: int = 0, progress: bool = True,
+                   accelerator: str = ACCELERATOR, workers: int = 0, progress: bool = PROGRESS,
                    images: Sequence[np.ndarray] | None = None, clip_grad: float = 1.0) -> dict:
     """Train a Noise2Noise (or, with target="clean", Noise2Clean) U-Net and save it to `out` (a .pt file).
 

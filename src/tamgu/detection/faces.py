@@ -13,6 +13,7 @@ import pandas as pd
 from ..errors import InputError, SetupError, check_range
 from ..video.stream import frame_options, options_doc
 from .core import Detection, Detector, letterbox, run_detector, ssd_anchors, tagged
+from ..defaults import THREADS
 
 # BlazeFace: (file, input size, strides, anchors per location) as in MediaPipe's face_detection graphs
 BLAZEFACE = {"short": ("blazeface_short", 128, (8, 16), (2, 6)), "full": ("blazeface_full", 192, (4,), (1,))}
@@ -20,7 +21,7 @@ FACE_POINTS = ("right_eye", "left_eye", "nose", "mouth", "right_ear", "left_ear"
 
 
 
-def blazeface(range_: str = "short", min_score: float = 0.5, threads: int | None = None) -> Detector:
+def blazeface(range_: str = "short", min_score: float = 0.5, threads: int | None = THREADS) -> Detector:
     """MediaPipe's BlazeFace in LiteRT: faces with six landmarks (eyes, nose, mouth, ears) in `Detection.text`
     as JSON. `short`: faces within about 2 m of the camera; `full`: smaller, farther faces."""
     from .models import TFLite, model_path
@@ -59,7 +60,7 @@ def blazeface(range_: str = "short", min_score: float = 0.5, threads: int | None
     return detect
 
 
-def face_detector(method: str = "blazeface", min_size: int = 30, device: str = "cpu", threads: int | None = None,
+def face_detector(method: str = "blazeface", min_size: int = 30, device: str = "cpu", threads: int | None = THREADS,
                   min_score: float = 0.5, range_: str = "full") -> Detector:
     """`image -> faces` for one method (the detector `detect_faces` runs; background's GrabCut seeds with it)."""
     if method == "blazeface":

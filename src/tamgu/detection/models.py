@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import TamguError
 from ..runtime import default_threads
+from ..defaults import THREADS
 
 MEDIAPIPE = "pip install --no-deps mediapipe==0.10.21 (make install does it; --no-deps: its numpy<2 pin is metadata only)"
 MODELS: dict[str, tuple[str, str, str]] = {  # name -> (package, file inside it, how to install it)
@@ -137,7 +138,7 @@ def _quiet_stderr():
 class TFLite:
     """A .tflite model in LiteRT: `model(x)` with an NHWC float32 batch returns its outputs, in the model's order."""
 
-    def __init__(self, path: str | Path, threads: int | None = None):
+    def __init__(self, path: str | Path, threads: int | None = THREADS):
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:

@@ -13,6 +13,7 @@ import pandas as pd
 from ..errors import InputError, MissingInput, check_range
 from ..video.stream import frame_options, options_doc
 from .core import Detection, Detector, nms, run_detector, tagged
+from ..defaults import THREADS
 
 COCO = ("person bicycle car motorcycle airplane bus train truck boat traffic_light fire_hydrant stop_sign "
         "parking_meter bench bird cat dog horse sheep cow elephant bear zebra giraffe backpack umbrella handbag tie "
@@ -79,7 +80,7 @@ def ssd_box_anchors(size: int = 300, strides: Sequence[int] = (16, 32, 64, 128, 
     return np.concatenate(out).astype(np.float32)
 
 
-def object_detector(classes: Sequence[str] | None = None, min_score: float = 0.4, threads: int | None = None) -> Detector:
+def object_detector(classes: Sequence[str] | None = None, min_score: float = 0.4, threads: int | None = THREADS) -> Detector:
     """MediaPipe Objectron's SSD-MobileNetV2 trained on Open Images: 23 classes (person, car, vehicle, bicycle, dog,
     cat, bottle, chair, ...), label in English, Korean name in `text`, probability 0..1. `classes` keeps only
     those (English or Korean names)."""
@@ -135,7 +136,7 @@ def object_detector(classes: Sequence[str] | None = None, min_score: float = 0.4
     return detect
 
 
-def ssdlite_people(min_score: float = 0.5, threads: int | None = None) -> Detector:
+def ssdlite_people(min_score: float = 0.5, threads: int | None = THREADS) -> Detector:
     """People with the SSDLite-MobileNetV2 person detector in OpenCV's DNN (score: probability 0..1)."""
     from .models import model_path
 

@@ -22,6 +22,7 @@ import pandas as pd
 from ..errors import InputError, check_range
 from ..files import write_csv, write_json
 from .measure import MIN_LENGTH_PX, TOLERANCE_PX, match_scores, measure, skeleton_match
+from ..defaults import ACCELERATOR, PROGRESS
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ MM_COLUMNS = ["length_mm", "mean_width_mm", "max_width_mm"]
 OVERLAY = (0, 0, 255)      # BGR red
 
 
-def crack_finder(method: str | None = None, model: str | Path | None = None, accelerator: str = "auto",
+def crack_finder(method: str | None = None, model: str | Path | None = None, accelerator: str = ACCELERATOR,
                  min_length: float = MIN_LENGTH_PX, views: int | None = None,
                  ) -> tuple[Callable[[np.ndarray], np.ndarray], str, dict]:
     """(finder, method, facts): `ridge` needs nothing; `unet` needs a model file (its threshold is inside) and
@@ -167,7 +168,7 @@ _add_options_doc()
 
 def evaluate_cracks(data: str | Path, model: str | Path | None = None, methods: list[str] | None = None,
                     out: str | Path | None = None, tolerance: float = TOLERANCE_PX, views: int | None = None,
-                    accelerator: str = "auto", progress: bool = True) -> pd.DataFrame:
+                    accelerator: str = ACCELERATOR, progress: bool = PROGRESS) -> pd.DataFrame:
     """`tamgu cracks eval DIR`: each method against a labelled crack set (DIR/images, DIR/masks), one row per
     image and method: skeleton precision, recall and F1 within `tolerance` px, true and predicted length, and
     on crack-free images whether anything was reported (a false alarm). `attrs["summary"]` pools them per method.

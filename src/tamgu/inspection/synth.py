@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..files import write_csv, write_image
+from ..defaults import PROGRESS
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ def surface(size: int = 256, seed: int = 0, texture: str | None = None, cracks: 
 
 def synth_cracks(out: str | Path, n: int = 200, size: int = 256, seed: int = 0,
                  textures: Sequence[str] = TRAIN_TEXTURES, crack_free: float = NO_CRACK_SHARE,
-                 progress: bool = True) -> Path:
+                 progress: bool = PROGRESS) -> Path:
     """`tamgu synth-cracks OUT`: generated concrete surfaces with cracks and their true masks, in the layout
     of the public crack sets (OUT/images, OUT/masks, same stems; 255 = crack), and OUT/surfaces.csv saying
     what each holds. About a fifth have no crack (`crack_free`). Generated, not photographed: judge a model on

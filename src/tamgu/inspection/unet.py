@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from ..errors import InputError, MissingInput
+from ..defaults import ACCELERATOR, PROGRESS, THREADS
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +290,7 @@ def choose_threshold(probs: list[np.ndarray], masks: list[np.ndarray]) -> tuple[
 def train_cracks(out: str | Path, data: str | Path | None = None, encoder: str = ENCODER, weights: str = "imagenet",
                  epochs: int = 20, patience: int = 5, patch: int = PATCH, patches: int = PATCHES_PER_EPOCH,
                  batch_size: int = 16, lr: float = 2e-3, n: int = 200, seed: int = 0, workers: int = 0,
-                 accelerator: str = "auto", threads: int | None = None, progress: bool = True) -> dict:
+                 accelerator: str = ACCELERATOR, threads: int | None = THREADS, progress: bool = PROGRESS) -> dict:
     """`tamgu cracks train --out MODEL.pt`: a crack U-Net trained on a crack set (`--data DIR`: DIR/images and
     DIR/masks, the CRACK500 / DeepCrack layout), or on `n` generated surfaces of the training textures when no
     data is given. Patches, augmentation, Dice + BCE; early stopping on held-out images, whose best probability
@@ -394,7 +395,7 @@ class CrackModel:
         return predict_probs(self.net, [bgr], self.meta["mean"], self.meta["std"], self.device, self.views)[0]
 
 
-def load_crack_model(path: str | Path, accelerator: str = "auto", views: int = VIEWS) -> CrackModel:
+def load_crack_model(path: str | Path, accelerator: str = ACCELERATOR, views: int = VIEWS) -> CrackModel:
     """A model file written by `tamgu cracks train`, checked: its format, and every tensor of the network it
     describes (a partial or mismatched file is refused). It predicts voting over `views` views of each image."""
     agreeing(views)

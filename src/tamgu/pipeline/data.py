@@ -18,6 +18,7 @@ import pandas as pd
 from ..errors import TamguError
 from ..statefarm import KAGGLE_CLASSES
 from ..files import IMAGE_EXTS, ZIP_SEP, decode_image, read_bytes, no_bar
+from ..defaults import PROGRESS
 
 log = logging.getLogger(__name__)
 
@@ -346,7 +347,7 @@ def find_unreadable(refs: list[str], labels: list[str] | None = None, workers: i
 
 
 def check(data: str | Path, groups: str | None = None, classes: list[str] | None = None,
-          decode: bool = True, progress: bool = True) -> dict:
+          decode: bool = True, progress: bool = PROGRESS) -> dict:
     """Validate a dataset and return its summary; raise DataError listing every problem, with fixes.
 
     Args:

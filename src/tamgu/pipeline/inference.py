@@ -23,6 +23,7 @@ from ..runtime import device_for
 from .models import fold_batchnorm
 from .table import prob_frame
 from .transforms import ImageTable, collate_skip, tta_views
+from ..defaults import ACCELERATOR
 
 LONG_PREDICTION = 5000  # images: prediction gets its own progress bar from this many on
 BATCH_SIZE = 64         # images per batch when the caller does not say (no gradients: twice training's 32)
@@ -36,7 +37,7 @@ class Outputs:
 
 def run_models(nets: dict[Hashable, nn.Module], paths: list[str], image_size: tuple[int, int], *,
                output: str | Callable = "probs", tta: int | dict[Hashable, int] = 1, batch_size: int = BATCH_SIZE,
-               workers: int = 0, accelerator: str = "auto", fold_bn: bool = True,
+               workers: int = 0, accelerator: str = ACCELERATOR, fold_bn: bool = True,
                progress: bool | None = None, engine: str = "torch") -> Outputs:
     """Run every model in `nets` on each batch of `paths` (resized to `image_size`, W x H) before the next batch
     is read.
@@ -148,7 +149,7 @@ class Predictor:
     the exported graph, run by onnxruntime ("onnx") or PyTorch ("torch", batch norms folded)."""
 
     def __init__(self, run: str | Path, engine: str = "auto", fold: int | None = None, tta: int | None = None,
-                 accelerator: str = "auto", threads: int = 0):
+                 accelerator: str = ACCELERATOR, threads: int = 0):
         from . import runfolder
         from .export import FoldMean, onnx_bytes, session
         from .models import fold_batchnorm, load_net

@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from ..errors import TamguError
+from ..defaults import PROGRESS
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +301,7 @@ TORCHVISION_BASE = "https://download.pytorch.org/models"  # torchvision's downlo
 _HASH = re.compile(r"-([a-f0-9]{6,})\.")  # torchvision file names carry the first digits of their sha256
 
 
-def fetch_weights(model: str, mirror: str | None = None, progress: bool = True) -> Path:
+def fetch_weights(model: str, mirror: str | None = None, progress: bool = PROGRESS) -> Path:
     """Download `model`'s published ImageNet checkpoint into the standard cache and check it; the one command
     that downloads (training never does). torchvision's architectures (the book's vgg16, vgg19, resnet50, and
     mobilenetv2_100, resnet18, resnet34) come from torchvision's server into TORCH_HOME's hub/checkpoints, checked

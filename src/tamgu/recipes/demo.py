@@ -13,6 +13,7 @@ from ..pipeline.config import ConfigError
 from ..pipeline.prediction import validate_submission
 from ..pipeline.synthetic import synth
 from ..pipeline.training import train
+from ..defaults import ACCELERATOR
 
 RECIPE = Path(__file__).with_name("demo.yaml")  # the generated set and the run's config
 
@@ -23,7 +24,7 @@ def read_recipe(path: Path = RECIPE) -> tuple[dict, dict]:
     return recipe["data"], recipe["run"]
 
 
-def demo(out: str | Path = "runs/demo", accelerator: str = "auto", workers: int = 0) -> dict:
+def demo(out: str | Path = "runs/demo", accelerator: str = ACCELERATOR, workers: int = 0) -> dict:
     """Generate a dataset, train and predict; returns the run summary (plus where the sample submission is).
 
     Args:

@@ -25,6 +25,7 @@ from ..pipeline.data import load_dataset
 from ..statefarm import CLASS_DESCRIPTIONS
 from .figures import augment_preview, bar_figure, driver_class_figure
 from .page import Page
+from ..defaults import PROGRESS
 
 TINY = 32          # px: a side shorter than this is flagged
 BLANK_STD = 3.0    # grey-level standard deviation below which an image is flagged as blank
@@ -60,7 +61,7 @@ def _probe(ref: str) -> dict:
     return row
 
 
-def scan(refs: list[str], progress: bool = True, workers: int = 4) -> pd.DataFrame:
+def scan(refs: list[str], progress: bool = PROGRESS, workers: int = 4) -> pd.DataFrame:
     """`_probe` of every file, in order, threaded (decoding releases the GIL)."""
     with ThreadPoolExecutor(workers) as pool:
         rows = list(tqdm(pool.map(_probe, refs, chunksize=32), total=len(refs), desc="reading images",
@@ -140,7 +141,7 @@ def problem_reasons(both: pd.DataFrame) -> pd.DataFrame:
 
 
 def eda_page(data: str | Path, out: str | Path | None = None, groups: str | None = None, samples: int = 6,
-             seed: int = 0, augment: str = "book", progress: bool = True) -> Page:
+             seed: int = 0, augment: str = "book", progress: bool = PROGRESS) -> Page:
     """Build the EDA page of a dataset (Kaggle folder or zip, or class-per-folder) and save it to `out`
     (default DATA/../eda.html); returns the page, which displays inline in a notebook."""
     ds = load_dataset(data, groups=groups, strict=False)

@@ -17,6 +17,7 @@ from ..detection.core import COLUMNS, Detection, write_table
 from ..detection.faces import face_detector
 from ..errors import InputError, check_range
 from ..video.stream import Media, Output, frame_file, frame_options, media_inputs, options_doc, read_photo, run_tool
+from ..defaults import THREADS
 
 def _clean_mask(mask: np.ndarray) -> np.ndarray:
     mask = np.where(mask == 255, 255, 0).astype(np.uint8)  # MOG2 marks shadows 127: not foreground
@@ -70,7 +71,7 @@ class PersonSegmenter:
     the frame is stretched to 256x256, the model's mask upsampled and refined by a guided filter on the frame;
     on video, each frame's mask is blended with the previous one (`temporal`: the previous one's weight)."""
 
-    def __init__(self, threads: int | None = None, temporal: float = 0.3):
+    def __init__(self, threads: int | None = THREADS, temporal: float = 0.3):
         from ..detection.models import TFLite, model_path
 
         self.model = TFLite(model_path("selfie"), threads)

@@ -28,6 +28,7 @@ from ..pipeline import runfolder
 from ..pipeline.data import load_dataset, read_truth
 from ..pipeline.metrics import accuracy, log_loss, score_frame
 from ..pipeline.table import align, normalise, prob_frame
+from ..defaults import ACCELERATOR
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def knn(feats: np.ndarray, k: int, groups: np.ndarray | None = None) -> tuple[np
 
 
 # ------------------------------------------------------------------------------------------- features
-def compute_features(run: str | Path | runfolder.Run, batch_size: int = 64, accelerator: str = "auto",
+def compute_features(run: str | Path | runfolder.Run, batch_size: int = 64, accelerator: str = ACCELERATOR,
                      workers: int = 0, dataset=None) -> dict[str, np.ndarray]:
     """Pooled backbone features of the run's OOF images (own fold's model) and test images (every fold's,
     side by side), L2-normalised, computed on `accelerator` through the inference loop; cached in
@@ -135,7 +136,7 @@ def feature_source(run: runfolder.Run) -> runfolder.Run:
 
 # ---------------------------------------------------------------------------------------------- step
 def smooth(run: str | Path, out: str | Path, k: int | None = None, alpha: float | None = None,
-           truth: str | Path | None = None, accelerator: str = "auto") -> dict:
+           truth: str | Path | None = None, accelerator: str = ACCELERATOR) -> dict:
     """Smooth a run's (or an ensemble's) predictions over nearest neighbours; writes a run folder `out`.
 
     `k`, `alpha`: fixed values; by default each is chosen on OOF log loss from K_GRID x ALPHA_GRID.

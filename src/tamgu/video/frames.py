@@ -32,6 +32,7 @@ import pandas as pd
 from ..errors import InputError, InputsFailed, MissingInput
 from ..files import VIDEO_EXTS, write_csv, write_image, no_bar
 from .reader import NotAVideo, Picked, VideoError, decode, opencv_frames, plan
+from ..defaults import PROGRESS
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +276,7 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
            end: str | float | None = None, max: int | None = None, keyframes: bool = False, exact: bool = False,
            dedupe: int | None = None, scene: float | None = None, label: str | None = None,
            labels: str | Path | None = None, fmt: Literal["jpg", "png"] = "jpg", quality: int = 90,
-           workers: int = 2, backend: Literal["auto", "pyav", "opencv"] = "auto", progress: bool = True, parts: int | None = None) -> pd.DataFrame:
+           workers: int = 2, backend: Literal["auto", "pyav", "opencv"] = "auto", progress: bool = PROGRESS, parts: int | None = None) -> pd.DataFrame:
     """Cut frames out of videos into `out`; returns the frames table (also `out/frames.csv`).
 
     Sampling by time: `every` ("1s" by default), or `fps`, or `count` spread evenly, within `start`..`end`,

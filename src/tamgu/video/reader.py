@@ -238,7 +238,7 @@ def plan(path: Path, sampling: Sampling, parts: int = 1) -> list[Part]:
     return out
 
 
-def decode(path: Path, sampling: Sampling, part: Part, errors: list[str], threads: int = 0) -> Iterator[Picked]:
+def decode(path: Path, sampling: Sampling, part: Part, errors: list[str], threads: int) -> Iterator[Picked]:
     """The frames nearest `part.targets`, decoded with PyAV. Problems (damage, truncation) go to `errors`;
     the frames before them are yielded. `threads` 0 lets FFmpeg use every core, 1 when parts run side by side."""
     import av

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..defaults import ACCELERATOR, PROGRESS, THREADS
 from ..errors import InputError, MissingInput, did_you_mean
 from ..files import IMAGE_EXTS, VIDEO_EXTS, no_bar, write_image, write_json
 from .reader import Frame, LiveFrames, Source, VideoError, iter_frames, open_video, parse_source, video_info
@@ -115,15 +116,15 @@ class FrameOptions(BaseModel):
     frame_step: int = Field(1, ge=1, description="videos: every Nth frame (a live source: the newest frame each time)")
     video: bool = Field(True, description="write an annotated H.264 video of each video source")
     frame_images: bool = Field(False, description="also write every processed frame of a video as an image (heavy)")
-    threads: int | None = Field(None, ge=1, description="threads for the model, OpenCV and torch (default: the "
+    threads: int | None = Field(THREADS, ge=1, description="threads for the model, OpenCV and torch (default: the "
                                 "cores, at most 4)")
     timeout: float = Field(5.0, gt=0, description="seconds without data before a live stream counts as stalled")
     reconnect: int = Field(0, ge=0, description="times a live stream that stalls, ends or refuses is reopened, "
                            "waiting longer each time (0.5 s, 1 s, 2 s ... at most 8 s)")
     seconds: float | None = Field(None, gt=0, description="stop each source after this many seconds of it")
-    progress: bool = Field(True, description="progress bars on a terminal or in a notebook (a status line on "
+    progress: bool = Field(PROGRESS, description="progress bars on a terminal or in a notebook (a status line on "
                            "live sources)")
-    accelerator: str = Field("auto", description="deep models run with torch: cpu, gpu, mps or auto")
+    accelerator: str = Field(ACCELERATOR, description="deep models run with torch: cpu, gpu, mps or auto")
     stream: bool = Field(False, description="Python: return a FrameRun to iterate frame by frame as the sources "
                          "play (its .value is what the tool returns otherwise)")
 
