@@ -16,8 +16,9 @@ def _all_modules() -> list[str]:
 def test_every_step_lives_in_a_capability_subpackage():
     mods = _all_modules()
     top = sorted(m for m in mods if m.count(".") == 1)
-    assert top == ["tamgu.argspec", "tamgu.cli", "tamgu.commands", "tamgu.console", "tamgu.defaults", "tamgu.denoising", "tamgu.detection",
-                   "tamgu.errors", "tamgu.files", "tamgu.inspection", "tamgu.live", "tamgu.machine", "tamgu.pipeline",
+    assert top == ["tamgu.argspec", "tamgu.cli", "tamgu.commands", "tamgu.console", "tamgu.defaults", "tamgu.denoising",
+                   "tamgu.detection", "tamgu.errors", "tamgu.files", "tamgu.inspection", "tamgu.live", "tamgu.machine",
+                   "tamgu.nilm", "tamgu.pipeline",
                    "tamgu.recipes", "tamgu.reports", "tamgu.runtime", "tamgu.segmentation", "tamgu.statefarm", "tamgu.tricks",
                    "tamgu.video"]
 

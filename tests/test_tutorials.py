@@ -19,9 +19,9 @@ def _build():
     return mod
 
 
-def test_seven_notebooks_in_each_language_stored_without_outputs_and_in_step_with_their_source():
+def test_eight_notebooks_in_each_language_stored_without_outputs_and_in_step_with_their_source():
     rendered = _build().render()
-    assert len(KO) == 7 and len(list((ROOT / "en").glob("*.ipynb"))) == 7
+    assert len(KO) == 8 and len(list((ROOT / "en").glob("*.ipynb"))) == 8
     for path, text in rendered.items():
         assert path.read_text(encoding="utf-8") == text, f"{path.name} differs from tutorials/build.py: run it"
         nb = nbformat.reads(text, as_version=4)

@@ -474,6 +474,60 @@ wall.attrs["images"][["frame", "time_s", "cracks", "total_length_mm", "widest_mm
 ]
 
 
+NOTEBOOKS["07_nilm"] = [
+    md("""# 07. 전력 분해(NILM): 서브태스크 게이트 네트워크
+**배우는 것**: 집 전체 전력 하나만으로 가전마다 쓰는 전력을 추정하기(성균관대 Shin 외, "Subtask Gated Networks for Non-Intrusive Load Monitoring", AAAI 2019). 기준 모델 seq2point와 게이트 네트워크(회귀 × 켜짐/꺼짐 확률)를 **집 단위 폴드**로 학습하고, 본 적 없는 집에서 판정합니다. 5장의 규율(그룹으로 나누기, 추정과 심판을 나란히)이 이미지가 아닌 신호에도 그대로 적용됩니다.
+**걸리는 시간**: 약 15분(CPU 2코어, 대부분 학습).""",
+       """# 07. Load disaggregation (NILM): subtask gated networks
+**What it teaches**: estimating what each appliance draws from a house's total power alone (Shin et al., Sungkyunkwan University, "Subtask Gated Networks for Non-Intrusive Load Monitoring", AAAI 2019). The seq2point baseline and the gated network (regression × on/off probability) are trained with **folds by house** and judged on houses never seen. The chapter's discipline (split by group, the estimate beside the judge) carries over unchanged to a signal that is not an image.
+**Time**: about 15 minutes (2 CPU cores, mostly training)."""),
+    code(SETUP),
+    md("""## 생성한 집: 정직하게 밝힙니다
+오프라인에는 실제 가정 전력 데이터가 없습니다. 그래서 집을 만듭니다: 냉장고는 하루 종일 압축기가 돌고 쉬기를 반복하고, 주전자·전자레인지는 아침저녁에 몇 분, 세탁기·식기세척기는 여러 단계 프로그램(가열, 세탁, 탈수)으로 돕니다. 그 위에 대기 전력, 조명·TV·난방기처럼 라벨 없는 부하, 계량기 노이즈가 더해집니다. 집마다 가전 모델(전력, 시간)이 다르고, `test/`의 집은 **다른 모양과 더 큰 노이즈**에서 뽑습니다.""",
+       """## Generated houses, said plainly
+No real household power data is available offline, so houses are generated: a fridge's compressor cycles all day, a kettle and a microwave run for minutes in the morning and evening, a washing machine and a dishwasher run multi-state programmes (heat, wash, spin). On top come standby draw, unlabelled loads (lights, a TV, a heater) and meter noise. Every house has its own appliance models (power, durations), and the houses in `test/` are drawn from **other shapes and more noise**."""),
+    code('''data = tamgu.synth_houses(WORK / "houses", houses=3 if FAST else 6, test_houses=1 if FAST else 2,
+                          days=0.25 if FAST else 3)
+house = pd.read_csv(data / "train" / "house_1.csv")
+house["time"] = pd.to_datetime(house["timestamp"], unit="s")
+day = house[house["time"] < house["time"].iloc[0] + pd.Timedelta(hours=12)]
+day.plot(x="time", y=["aggregate", "fridge", "kettle", "washing_machine", "dishwasher"], subplots=True,
+         figsize=(11, 7), legend=True)
+plt.show()
+(house.drop(columns=["timestamp", "time", "aggregate"]) > 15).mean().rename("share of time on")'''),
+    md("""## 두 모델, 집 단위 폴드
+`seq2point`는 전체 전력의 창(기본 99개 값, 약 10분)을 보고 창 가운데 시점의 가전 전력을 맞힙니다. 게이트 네트워크는 같은 회귀 탑에 켜짐/꺼짐 분류 탑의 확률을 곱하고, 두 손실(곱한 출력의 오차 + 켜짐/꺼짐 분류)을 함께 줄입니다. 가전이 꺼져 있으면 게이트가 0에 가깝게 닫혀 회귀가 0 근처의 노이즈를 맞히려 애쓰지 않습니다. 폴드는 집 단위라서 OOF는 본 적 없는 집에 대한 추정이고, `test/`의 집은 심판입니다. 기준선 `mean`은 가전마다 학습 평균입니다.""",
+       """## Two models, folds by house
+`seq2point` sees a window of the total (99 readings by default, about 10 minutes) and predicts each appliance's power at the window's middle. The gated network multiplies the same regression tower by an on/off tower's probability and lowers both losses together (the gated output's error plus the on/off classification). When the appliance is off the gate closes near zero, so the regression is not asked to chase the noise around zero. Folds are by house, so OOF estimates houses never seen, and the houses in `test/` are the judge. The `mean` baseline is each appliance's training mean."""),
+    code('''summary = tamgu.train_nilm(data, out=WORK / "nilm_run", folds=3, epochs=1 if FAST else 4,
+                           stride=4 if FAST else 2)
+metrics = pd.read_csv(WORK / "nilm_run" / "metrics.csv")
+metrics.pivot_table(index=["split", "appliance"], columns="model", values="mae", sort=False).round(1)'''),
+    md("MAE(와트)는 낮을수록 좋습니다. 켜짐 비율이 낮은 가전(주전자, 전자레인지, 세탁기, 식기세척기)에서 게이트 네트워크가 seq2point보다 나은지가 논문의 주장입니다. OOF와 test를 나란히 보세요: 새 집에서 점수가 얼마나 떨어지나요?",
+       "MAE (watts): lower is better. The paper's claim is that the gated network beats seq2point on appliances that are mostly off (kettle, microwave, washing machine, dishwasher). Read OOF beside test: how much does a new house cost?"),
+    code('''metrics.pivot_table(index=["split", "appliance"], columns="model", values=["f1", "sae"], sort=False).round(2)'''),
+    md("## 한 시간 축에서 보기\n보고서는 전체 전력, 가전마다의 실제 값, 모델마다의 추정을 같은 시간 축에 그립니다.",
+       "## On one time axis\nThe report draws the total, each appliance's truth and each model's estimate on one time axis."),
+    code('''tamgu.report(WORK / "nilm_run")'''),
+    md("""## 새 집 분해하기, 그리고 실제 데이터
+학습한 실행으로 어떤 집이든 분해합니다(가전 계량값이 있으면 채점도 합니다). 실제 데이터는 직접 내려받아 그대로 줍니다: REDD는 `low_freq/house_N/channel_M.dat`와 `labels.dat`, UK-DALE은 `house_N/channel_M.dat`와 `labels.dat`, 또는 `timestamp, aggregate, 가전...` 열의 CSV. 예: `tamgu nilm train redd/ --appliances fridge,microwave,dishwasher --period 6`.""",
+       """## Disaggregating a new house, and real data
+A trained run disaggregates any house (and scores itself when the appliances were metered). Real sets are downloaded by hand and given as they are: REDD's `low_freq/house_N/channel_M.dat` with `labels.dat`, UK-DALE's `house_N/channel_M.dat` with `labels.dat`, or a CSV with `timestamp, aggregate, appliance...` columns. For example: `tamgu nilm train redd/ --appliances fridge,microwave,dishwasher --period 6`."""),
+    code('''new = tamgu.predict_nilm(WORK / "nilm_run", data / "test", out=WORK / "nilm_new")
+pd.read_csv(WORK / "nilm_new" / "predictions.csv").head()'''),
+    md("""## 연습 문제
+1. `window`를 49와 199로 바꿔 보세요. 세탁기(긴 프로그램)와 주전자(몇 분)에서 어떻게 달라지나요?
+2. `methods=["gated"]`, `appliances=["kettle"]`로 가전 하나만 학습하면(논문의 방식) 여러 가전을 한 번에 학습할 때보다 나은가요?
+3. 폴드를 집 단위 대신 시간 순으로 나누면 OOF가 test보다 얼마나 낙관적일까요? 5장의 무작위 분할과 비교해 보세요.
+4. 켜짐 비율이 높은 냉장고에서도 게이트가 도움이 되나요? 이유는?""",
+       """## Exercises
+1. Try `window` 49 and 199. How do the washing machine (a long programme) and the kettle (minutes) change?
+2. Train one appliance alone, `methods=["gated"]`, `appliances=["kettle"]` (the paper's way): is it better than learning all appliances at once?
+3. If folds split by time instead of by house, how optimistic would OOF be against test? Compare with chapter 5's random split.
+4. Does the gate help the fridge, which is on much of the time? Why or why not?"""),
+]
+
+
 def build(lang: str, cells: list[dict]) -> nbformat.NotebookNode:
     nb = new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

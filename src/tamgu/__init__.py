@@ -41,6 +41,7 @@ _EXPORTS = {
     "ensemble": "tricks.ensemble", "smooth": "tricks.smoothing", "pseudo": "tricks.pseudo",
     "train": "pipeline.training", "collect": "pipeline.training",
     "environment": "machine",
+    "synth_houses": "nilm.synth", "train_nilm": "nilm.run", "predict_nilm": "nilm.run", "read_houses": "nilm.data",
     "report": "reports.run_page", "eda_page": "reports.eda_page", "gradcam": "reports.heatmaps",
 }
 __all__ = sorted(_EXPORTS)

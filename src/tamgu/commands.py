@@ -318,6 +318,24 @@ def _cracks_eval(table, o):
         print(f"\nper image: {Path(o['out']) / 'eval.csv'}")
 
 
+def _nilm_synth(out, o):
+    print(f"wrote generated households to {out} (train/ to learn from, test/ held out)")
+
+
+def _nilm(summary, o):
+    metrics = summary.get("metrics", {})
+    for split, per_appliance in metrics.items():
+        models = summary["models"]
+        print(f"\n{split}: MAE in watts (signal aggregate error, on/off F1)")
+        print(f"{'appliance':<16}" + "".join(f"{m:>24}" for m in models))
+        for a, per_model in per_appliance.items():
+            cells = "".join(f"{per_model[m]['mae']:>9.1f} ({per_model[m]['sae']:5.2f}, {per_model[m]['f1']:4.2f})"
+                            for m in models)
+            print(f"{a:<16}{cells}")
+    where = summary.get("run") if "out" not in summary else summary["out"]
+    print(f"\nfolder: {where}  (a page: tamgu report {where})")
+
+
 # ---------------------------------------------------------------------------------------------- table
 def _train_shape() -> Shape:
     from .pipeline.config import TrainConfig
@@ -417,6 +435,12 @@ COMMANDS = [
             help="a trained run on a video, a camera or a stream: timeline, segments, alerts, annotated video"),
     Command("weights fetch", "pipeline.weights:fetch_weights", _fetch,
             help="download a model's published ImageNet weights into the standard cache, checked (needs internet)"),
+    Command("nilm synth", "nilm.synth:synth_houses", _nilm_synth, Shape(positional=("out",)),
+            help="write generated households (aggregate and appliance power) for learning NILM offline"),
+    Command("nilm train", "nilm.run:train_nilm", _nilm, Shape(positional=("data",)),
+            help="seq2point beside the subtask gated network: appliances from the total, folds by house, judged"),
+    Command("nilm predict", "nilm.run:predict_nilm", _nilm, Shape(positional=("run", "data")),
+            help="disaggregate houses with a trained NILM run (judged when the appliances were metered)"),
     Command("demo", "recipes.demo:demo", _demo,
             help="the main job on a generated dataset: a 4-fold driver split on a CPU in minutes"),
 ]

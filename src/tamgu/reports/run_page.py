@@ -28,24 +28,27 @@ REQUIRED = (runfolder.CONFIG, runfolder.SUMMARY, runfolder.OOF)  # what a finish
 
 def report(run: str | Path, out: str | Path | None = None, gradcam: bool = True, worst: int = 12,
            per_class: int = 2) -> Page:
-    """The page of a run folder, an ensemble folder (`tamgu ensemble`), a `tamgu reproduce`, `tamgu watch` or
-    `tamgu cracks` folder, saved to `out` (default RUN/report.html); returns the page, which displays inline in
+    """The page of a run folder, an ensemble folder (`tamgu ensemble`), a `tamgu reproduce`, `tamgu watch`,
+    `tamgu cracks` or `tamgu nilm` folder, saved to `out` (default RUN/report.html); returns the page, which displays inline in
     a notebook.
 
     Args:
-        run: run folder (tamgu train), ensemble folder (tamgu ensemble), or a tamgu reproduce, watch or cracks folder
+        run: run folder (tamgu train), ensemble folder (tamgu ensemble), or a tamgu reproduce, watch, cracks or nilm folder
         out: the page (default RUN/report.html)
         gradcam: Grad-CAM heat maps (off: faster)
         worst: confidently wrong OOF images to show
         per_class: Grad-CAM samples per class
     """
     from .cracks_page import cracks_page, is_cracks_folder
+    from .nilm_page import is_nilm_folder, nilm_page
 
     run = Path(run)
     if (run / "results.csv").is_file():
         page = chapter_page(run)
     elif is_cracks_folder(run):
         page = cracks_page(run)
+    elif is_nilm_folder(run):
+        page = nilm_page(run)
     elif (run / "timeline.csv").is_file() and (run / "summary.json").is_file():
         page = watch_page(run, gradcam)
     elif all((run / f).is_file() for f in REQUIRED):
@@ -55,7 +58,7 @@ def report(run: str | Path, out: str | Path | None = None, gradcam: bool = True,
         missing = [f for f in REQUIRED if not (run / f).is_file()]
         raise MissingInput(
             f"{run} is not a finished run: {', '.join(missing)} missing. Give a folder written by tamgu train "
-            "(after every fold finished, or tamgu collect), tamgu ensemble, tamgu reproduce, tamgu watch or tamgu cracks.")
+            "(after every fold finished, or tamgu collect), tamgu ensemble, tamgu reproduce, tamgu watch, tamgu cracks or tamgu nilm.")
     page.save(Path(out) if out else run / "report.html")
     return page  # a notebook shows it once, through Page._repr_html_
 
