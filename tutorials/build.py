@@ -496,9 +496,9 @@ day.plot(x="time", y=["aggregate", "fridge", "kettle", "washing_machine", "dishw
 plt.show()
 (house.drop(columns=["timestamp", "time", "aggregate"]) > 15).mean().rename("share of time on")'''),
     md("""## 두 모델, 집 단위 폴드
-`seq2point`는 전체 전력의 창(기본 99개 값, 약 10분)을 보고 창 가운데 시점의 가전 전력을 맞힙니다. 게이트 네트워크는 같은 회귀 탑에 켜짐/꺼짐 분류 탑의 확률을 곱하고, 두 손실(곱한 출력의 오차 + 켜짐/꺼짐 분류)을 함께 줄입니다. 가전이 꺼져 있으면 게이트가 0에 가깝게 닫혀 회귀가 0 근처의 노이즈를 맞히려 애쓰지 않습니다. 폴드는 집 단위라서 OOF는 본 적 없는 집에 대한 추정이고, `test/`의 집은 심판입니다. 기준선 `mean`은 가전마다 학습 평균입니다.""",
+`seq2point`는 전체 전력의 창(기본 199개 값, 약 20분)을 보고 창 가운데 시점의 가전 전력을 맞힙니다. 게이트 네트워크는 같은 회귀 탑에 켜짐/꺼짐 분류 탑의 확률을 곱하고, 두 손실(곱한 출력의 오차 + 켜짐/꺼짐 분류)을 함께 줄입니다. 가전이 꺼져 있으면 게이트가 0에 가깝게 닫혀 회귀가 0 근처의 노이즈를 맞히려 애쓰지 않습니다. 폴드는 집 단위라서 OOF는 본 적 없는 집에 대한 추정이고, `test/`의 집은 심판입니다. 기준선 `mean`은 가전마다 학습 평균입니다.""",
        """## Two models, folds by house
-`seq2point` sees a window of the total (99 readings by default, about 10 minutes) and predicts each appliance's power at the window's middle. The gated network multiplies the same regression tower by an on/off tower's probability and lowers both losses together (the gated output's error plus the on/off classification). When the appliance is off the gate closes near zero, so the regression is not asked to chase the noise around zero. Folds are by house, so OOF estimates houses never seen, and the houses in `test/` are the judge. The `mean` baseline is each appliance's training mean."""),
+`seq2point` sees a window of the total (199 readings by default, about 20 minutes) and predicts each appliance's power at the window's middle. The gated network multiplies the same regression tower by an on/off tower's probability and lowers both losses together (the gated output's error plus the on/off classification). When the appliance is off the gate closes near zero, so the regression is not asked to chase the noise around zero. Folds are by house, so OOF estimates houses never seen, and the houses in `test/` are the judge. The `mean` baseline is each appliance's training mean."""),
     code('''summary = tamgu.train_nilm(data, out=WORK / "nilm_run", folds=3, epochs=1 if FAST else 4,
                            stride=4 if FAST else 2)
 metrics = pd.read_csv(WORK / "nilm_run" / "metrics.csv")
