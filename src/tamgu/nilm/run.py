@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..defaults import ACCELERATOR
 from ..errors import InputError, MissingInput, check_range
-from ..files import write_csv, write_json
+from ..files import atomic_path, write_csv, write_json
 from .data import PERIOD, House, choose_appliances, parse_period, read_houses
 from .models import METHODS
 
@@ -129,6 +129,10 @@ def infer(module, x: np.ndarray, scales: np.ndarray, batch_size: int = 2048) -> 
     return np.clip(np.concatenate(out), 0, None) * scales
 
 
+def model_file(run: Path, method: str, fold: int) -> Path:
+    return run / "models" / f"{method}_fold{fold}.pt"
+
+
 def _data_parts(data: Path, test: str | Path | None) -> tuple[Path, Path | None]:
     if (data / "train").is_dir():
         return data / "train", Path(test) if test else (data / "test" if (data / "test").is_dir() else None)
@@ -155,6 +159,8 @@ def train_nilm(data: str | Path, out: str | Path = "runs/nilm", test: str | Path
         batch_size: windows per training step
         lr: Adam's learning rate
     """
+    import torch
+
     started = time.perf_counter()
     for m in methods:
         if m not in METHODS:
@@ -172,7 +178,6 @@ def train_nilm(data: str | Path, out: str | Path = "runs/nilm", test: str | Path
     split = house_folds([h.name for h in houses], folds)
     on_watts = {a: float(ON_WATTS.get(a, DEFAULT_ON)) for a in names}
     out = Path(out)
-    (out / "models").mkdir(parents=True, exist_ok=True)
 
     agg = np.concatenate([h.table["aggregate"].to_numpy() for h in houses])
     norm = (float(agg.mean()), float(agg.std() or 1.0))
@@ -196,16 +201,14 @@ def train_nilm(data: str | Path, out: str | Path = "runs/nilm", test: str | Path
         on = (y > np.array([on_watts[a] for a in names])).astype(np.float32)
         xv, yv, keys = arrays(val_houses, names, window, 1, norm)
         part = keys.assign(fold=k)
-        for a, j in zip(names, range(len(names))):
+        for j, a in enumerate(names):
             part[a] = yv[:, j]
             part[f"{a}_{BASELINE}"] = float(y[:, j].mean())
         for m in methods:
-            import torch
-
             module = fit(m, x, y / scales, on, window, epochs, batch_size, lr, accelerator, seed + k,
                          f"{m} fold {k}")
-            torch.save({"state_dict": module.state_dict(), "hparams": dict(module.hparams), "fold": k},
-                       out / "models" / f"{m}_fold{k}.pt")
+            with atomic_path(model_file(out, m, k)) as tmp:  # a killed run never leaves half a model
+                torch.save({"state_dict": module.state_dict(), "hparams": dict(module.hparams), "fold": k}, tmp)
             pred = infer(module, xv, scales)
             for j, a in enumerate(names):
                 part[f"{a}_{m}"] = pred[:, j]
@@ -259,17 +262,18 @@ def load_run(run: str | Path) -> tuple[dict, dict[str, list]]:
     if not (run / SETTINGS).exists():
         raise MissingInput(f"{run}: no {SETTINGS}; give a folder `tamgu nilm train` wrote.")
     settings = json.loads((run / SETTINGS).read_text())
+    files = {m: [model_file(run, m, k) for k in range(len(settings["folds"]))] for m in settings["methods"]}
+    missing = [str(f) for fs in files.values() for f in fs if not f.exists()]
+    if missing:
+        raise MissingInput(f"{missing[0]}: missing ({len(missing)} model file(s) in all); the run was interrupted -- "
+                           "train it again.")
     nets: dict[str, list] = {}
-    for m in settings["methods"]:
+    for m, paths in files.items():
         nets[m] = []
-        for k in range(len(settings["folds"])):
-            path = run / "models" / f"{m}_fold{k}.pt"
-            if not path.exists():
-                raise MissingInput(f"{path}: missing; the run was interrupted -- train it again.")
+        for path in paths:
             saved = torch.load(path, map_location="cpu", weights_only=True)
             module = Disaggregator(**saved["hparams"])
-            result = module.load_state_dict(saved["state_dict"], strict=True)  # refuses a partial load
-            assert not result.missing_keys and not result.unexpected_keys
+            module.load_state_dict(saved["state_dict"], strict=True)  # refuses a partial load
             nets[m].append(module.eval())
     return settings, nets
 
