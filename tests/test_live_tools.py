@@ -16,7 +16,8 @@ import pytest
 import skimage.data
 
 from tamgu.cli import main
-from tamgu.detection.core import Detection, run_detector
+from tamgu.detection.core import Detection
+from tamgu.detection.runner import run_detector
 from tamgu.detection.faces import detect_faces
 from tamgu.segmentation.background import background
 from tamgu.video.stream import is_video, media_inputs
@@ -227,21 +228,6 @@ def test_a_bad_source_gets_one_line_from_every_tool(tool, source, message, tmp_p
     assert len(err) == 1 and message in err[0]
 
 
-def test_objects_are_named_in_english_and_korean_and_filtered_by_class(portraits, tmp_path):
-    from tamgu.detection.objects import detect_objects
-
-    cv2.imwrite(str(tmp_path / "chelsea.png"), cv2.cvtColor(skimage.data.chelsea(), cv2.COLOR_RGB2BGR))
-    t = detect_objects([portraits / "grace_hopper.png", tmp_path / "chelsea.png"], progress=False)
-    top = t.sort_values("score").groupby("img").last()
-    assert top.loc["grace_hopper.png", "label"] == "person" and top.loc["grace_hopper.png", "text"] == "사람"
-    assert top.loc["chelsea.png", "label"] == "cat" and top.loc["chelsea.png", "text"] == "고양이"
-    assert (t["score"].between(0, 1)).all() and set(t["method"]) == {"ssd-oidv4"}
-    only = detect_objects([portraits / "grace_hopper.png", tmp_path / "chelsea.png"], classes=["고양이"], progress=False)
-    assert set(only["label"]) == {"cat"}
-    with pytest.raises(ValueError, match="not one of this detector's classes"):
-        detect_objects(tmp_path / "chelsea.png", classes=["airplane"], progress=False)
-
-
 def test_a_missing_or_wrong_objects_model_is_named_with_its_fix(tmp_path, monkeypatch):
     import io
     import tarfile
@@ -251,7 +237,7 @@ def test_a_missing_or_wrong_objects_model_is_named_with_its_fix(tmp_path, monkey
 
     monkeypatch.setenv("TAMGU_MODELS", str(tmp_path / "none"))
     with pytest.raises(ModelError, match="npm pack @mediapipe/objectron"):
-        detect_objects([], progress=False)
+        detect_objects([], model="objectron", progress=False)
     fake = tmp_path / "fake.tgz"
     with tarfile.open(fake, "w:gz") as tar:
         blob = b"x" * 500
@@ -263,17 +249,7 @@ def test_a_missing_or_wrong_objects_model_is_named_with_its_fix(tmp_path, monkey
     assert not (tmp_path / "models").exists()
 
 
-def test_tracks_follow_an_object_across_frames_and_count_objects_not_detections(face_clip, tmp_path):
-    from tamgu.detection.tracking import IoUTracker
-
-    tracker = IoUTracker()
-    moving = [[Detection("person", 0.9, 10 + 5 * i, 20, 40, 80), Detection("person", 0.8, 300 - 4 * i, 30, 40, 80)]
-              for i in range(12)]
-    ids = [tracker.update(frame) for frame in moving]
-    assert all(i == ids[0] for i in ids) and len(set(ids[0])) == 2
-    tracker.update([])  # a missed frame does not end a track
-    assert tracker.update([Detection("person", 0.9, 72, 20, 40, 80)]) == [ids[0][0]]
-    assert tracker.counts() == {"person": 2}
+def test_a_face_on_video_is_one_track(face_clip, tmp_path):
     t = detect_faces(face_clip, tmp_path, progress=False)
     assert t["track"].nunique() == 1 and len(t) >= 25  # one face in every frame: one track
     assert json.loads((tmp_path / "summary.json").read_text())["inputs"][0]["tracks"] == {"face": 1}
@@ -283,10 +259,10 @@ def test_the_deep_people_detector_finds_people_and_not_a_cat(portraits, tmp_path
     from tamgu.detection.objects import detect_people
 
     cv2.imwrite(str(tmp_path / "chelsea.png"), cv2.cvtColor(skimage.data.chelsea(), cv2.COLOR_RGB2BGR))
-    for method in ("ssdlite", "ssd"):
+    for method in ("coco", "ssdlite", "ssd"):
         t = detect_people([portraits, tmp_path / "chelsea.png"], method=method, progress=False)
         assert set(t["img"]) == {"astronaut.png", "grace_hopper.png"} and set(t["label"]) == {"person"}, method
-    assert (detect_people(portraits, progress=False)["score"] > 0.85).all()  # SSDLite is sure of a portrait
+    assert (detect_people(portraits, method="ssdlite", progress=False)["score"] > 0.85).all()  # sure of a portrait
     vtest = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
     if vtest.exists():  # a street: several walkers a frame, upright boxes, fewer tracks than detections
         street = detect_people(vtest, tmp_path / "street", frame_step=5, seconds=10, progress=False)

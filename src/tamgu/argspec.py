@@ -45,6 +45,7 @@ class Shape:
     const: dict[str, Any] = field(default_factory=dict)     # --opt alone means this value (nargs ?)
     exclusive: tuple[tuple[str, ...], ...] = ()             # at most one of each group
     python_only: tuple[str, ...] = ()       # parameters that take Python objects (arrays, models)
+    repeat: tuple[str, ...] = ()            # options given once per value (--line 0,0,9,9 --line ...), each as text
     config: Any = None                      # a pydantic model whose fields are options too (train's TrainConfig)
     config_fields: tuple[str, ...] | None = None  # only these of its fields (None: all but data/out)
     config_group: str = "run options (also settable in --config YAML; flags win)"
@@ -198,6 +199,10 @@ def add_options(parser: argparse.ArgumentParser, options: list[Option], shape: S
             # a config field's flag left out stays None (unset), so that --config YAML's value holds
             target.add_argument(flag, action="store_true", default=None if o.default is None else bool(o.default),
                                 help=text, **kw)
+            continue
+        if o.name in shape.repeat:
+            target.add_argument(flag, help=f"{text} (repeatable)", metavar=flag[2:].upper(), action="append", type=str,
+                                default=list(o.default or ()), **kw)
             continue
         if o.name in shape.const:
             kw.update(nargs="?", const=shape.const[o.name])

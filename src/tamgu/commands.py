@@ -212,7 +212,20 @@ def _detections(table, o):
         for s in table.attrs["summaries"]:
             if s.get("tracks"):
                 print(f"  {Path(s['input']).name}: " + ", ".join(f"{n} {label}" for label, n in
-                                                                  sorted(s["tracks"].items())) + " (distinct tracks)")
+                                                                  sorted(s["tracks"].items())) + " (confirmed tracks)")
+            for line, per in s.get("crossings", {}).items():
+                print(f"    {line}: " + "; ".join(f"{label} " + ", ".join(f"{d} {n}" for d, n in sorted(ways.items()))
+                                                  for label, ways in sorted(per.items())))
+            for zone, per in s.get("zone_visits", {}).items():
+                print(f"    {zone}: " + ", ".join(f"{n} {label}" for label, n in sorted(per.items())) + " visits")
+        if out and (Path(out) / "crossings.csv").is_file():
+            print(f"crossings: {Path(out) / 'crossings.csv'}")
+        if out and (Path(out) / "zones.csv").is_file():
+            print(f"zone visits: {Path(out) / 'zones.csv'}")
+        for fmt in ("coco", "yolo", "cvat"):
+            if o.get("export") == fmt and out:
+                print(f"pre-labels ({fmt}): {Path(out) / fmt} (import into CVAT or Label Studio; read back with "
+                      f"tamgu crops or tamgu detect eval)")
     if len(table) and not out:
         print(table.to_string(index=False))
     if table.attrs.get("hint"):
@@ -310,6 +323,29 @@ def _cracks_train(res, o):
           f"{res['epochs_run']} epochs, threshold {res['threshold']} (skeleton F1 on {res['val_images']} held-out "
           f"images: {res['threshold_f1'][str(res['threshold'])]:.3f}), {res['seconds'] / 60:.1f} min")
     print(f"  trained on {res['trained_on']}")
+
+
+def _synth_crossing(paths, o):
+    print(f"wrote {paths['video']} with its true crossings ({paths['truth']}) and tracks ({paths['tracks']})\n"
+          f"count them: tamgu detect objects {paths['video']} --line {paths['line']} --out runs/street")
+
+
+def _crops(table, o):
+    per = ", ".join(f"{n} {c}" for c, n in table.attrs["classes"].items())
+    print(f"{len(table)} crops ({per}) in {table.attrs['groups']} groups -> {o['out']}\n"
+          f"next: tamgu train {o['out']} --split group  (one object's crops stay in one fold)")
+
+
+def _detect_eval(result, o):
+    print(f"{result['images']} images, {result['boxes']} boxes drawn, {result['detections']} detections of their "
+          f"classes\nmAP@0.5 {result['map50']:.3f}   mAP@0.5:0.95 {result['map']:.3f}")
+    for c, r in result["per_class"].items():
+        print(f"  {c:<16} AP@0.5 {r['ap50']:.3f}  AP {r['ap']:.3f}  ({r['boxes']} boxes)")
+    for video, r in result.get("tracking", {}).items():
+        print(f"{video}: MOTA {r['mota']:.3f}  IDF1 {r['idf1']:.3f}  HOTA {r['hota']:.3f}  id switches "
+              f"{r['id_switches']}  ({r['objects']} objects, {r['tracks']} tracks)")
+    if result["not_in_annotations"]:
+        print(f"note: {result['not_in_annotations']} detections are on images the annotations do not cover")
 
 
 def _cracks_eval(table, o):
@@ -411,10 +447,17 @@ COMMANDS = [
             help="faces: BlazeFace (default, with landmarks), Haar or MTCNN; photos, videos, cameras, streams"),
     Command("detect text", "detection.text:detect_text", _detections, _frame_shape("detect"),
             help="text: PP-OCR (RapidOCR), or Tesseract for Korean; photos, videos, cameras, streams"),
-    Command("detect people", "detection.objects:detect_people", _detections, _frame_shape("detect"),
-            help="people: SSDLite (default), the 23-class SSD, HOG, or your ONNX detector with --model"),
-    Command("detect objects", "detection.objects:detect_objects", _detections, _frame_shape("detect"),
-            help="23 kinds of object (person, car, vehicle, bicycle, dog, cat, ...), with track ids on video"),
+    Command("detect people", "detection.objects:detect_people", _detections,
+            _frame_shape("detect", rename={"lines": "line", "zones": "zone"}, repeat=("lines", "zones")),
+            help="people: COCO's SSD (default), SSDLite, the 23-class SSD, HOG or your ONNX; tracks and counts"),
+    Command("detect objects", "detection.objects:detect_objects", _detections,
+            _frame_shape("detect", rename={"lines": "line", "zones": "zone"}, repeat=("lines", "zones")),
+            help="COCO's 80 classes (person, car, truck, motorcycle, dog, ...): tracks, line and zone counts, "
+                 "pre-labels out"),
+    Command("detect eval", "detection.judge:evaluate_detections", _detect_eval, Shape(required=("detections",)),
+            help="detections against drawn boxes (COCO, YOLO, CVAT): mAP@0.5, mAP@0.5:0.95, MOTA, IDF1, HOTA"),
+    Command("crops", "detection.crops:crops", _crops,
+            help="boxes of an annotation set cut into a class-per-folder dataset with groups (for --split group)"),
     Command("find", "detection.search:find", _detections, _frame_shape("detect"),
             help="find a template image inside photos, videos, cameras and streams, at any scale and rotation"),
     Command("background", "segmentation.background:background", _background, _frame_shape("detect"),
@@ -429,6 +472,8 @@ COMMANDS = [
             help="score ridge and U-Net on a labelled crack set: skeleton F1 within 2 px, false alarms"),
     Command("synth clip", "pipeline.synthetic:synth_clip", _synth_clip, Shape(positional=("out",)),
             help="write a generated dashboard clip of a new driver following a schedule of poses"),
+    Command("synth crossing", "detection.synth:crossing_clip", _synth_crossing, Shape(positional=("out",)),
+            help="write a generated street where a person, a cat and a motorcycle cross a line at known times"),
     Command("export", "pipeline.export:export", _export,
             help="a trained run as one ONNX file (fold mean inside) that onnxruntime alone can run"),
     Command("watch", "live.watch:watch", _watch, _frame_shape("watch"),

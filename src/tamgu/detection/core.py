@@ -1,4 +1,4 @@
-"""What every detector shares: the `Detection` row, drawing, the detections table, and `run_detector`, which
+"""What every detector shares: the `Detection` row, drawing and the detections table. `runner.run_detector`
 feeds a detector the one frame loop (`video.stream.frame_loop`).
 
 A detector is a function `BGR image -> list[Detection]`. `run_detector` runs it on photos, folders, videos,
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from ..files import atomic_path, write_csv
-from ..video.stream import Media, Output, frame_file, frame_options, media_inputs, run_tool, write_summary
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +85,9 @@ def tagged(detector: Detector, method: str) -> Detector:
     return run
 
 
-def draw(img: np.ndarray, dets: list[Detection]) -> np.ndarray:
-    """Boxes with label and score; a found template's quadrilateral and a face's landmarks (JSON in `text`)."""
+def draw(img: np.ndarray, dets: list[Detection], classes: dict[int, str] | None = None) -> np.ndarray:
+    """Boxes with label and score; a found template's quadrilateral and a face's landmarks (JSON in `text`);
+    `classes`: a classifier's name for each track, shown after the label."""
     out = img.copy()
     for d in dets:
         cv2.rectangle(out, (d.x, d.y), (d.x + d.w, d.y + d.h), (0, 220, 0), 2)
@@ -99,7 +99,7 @@ def draw(img: np.ndarray, dets: list[Detection]) -> np.ndarray:
                 cv2.circle(out, (int(px), int(py)), 2, (0, 200, 255), -1, cv2.LINE_AA)
         caption = f"{d.label} {d.score:.2f}" + (f" {d.text}" if d.text and shape is None and d.text.isascii() else "")
         if getattr(d, "track", None):
-            caption = f"#{d.track} " + caption
+            caption = f"#{d.track} " + caption + (f" > {classes[d.track]}" if classes and d.track in classes else "")
         cv2.putText(out, caption, (d.x, max(12, d.y - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 220, 0), 1, cv2.LINE_AA)
     return out
 
@@ -129,54 +129,3 @@ def write_table(table: pd.DataFrame, out: Path, inputs: list[str] | None = None)
     with atomic_path(out / "detections.json") as tmp:
         tmp.write_text(json.dumps(table.to_dict(orient="records"), ensure_ascii=False, indent=1, default=str))
     return table
-
-
-def run_detector(detector: Detector, inputs, out: str | Path | None = None, annotate: bool = True,
-                 **options) -> pd.DataFrame:
-    """Run `detector` on photos, folders, videos, cameras and streams; returns (and writes to `out`) the
-    detections table (img, frame, time_s, label, score, box, text).
-
-    Photos get an annotated copy in `out/annotated/`; a video source an annotated H.264 video
-    (`out/<name>_annotated.mp4`, with `video`) and, with `frame_images`, one annotated JPEG per processed
-    frame. `out/summary.json` says per input how many frames were read, processed and dropped, at what fps
-    and latency. Unreadable inputs are reported and skipped; the others go on (the CLI then exits 1). A second
-    run into the same `out` merges by input: its inputs' rows replace theirs, other inputs' rows stay.
-    `options` are the frame options (`video.stream.FrameOptions`).
-    """
-    from .tracking import IoUTracker
-
-    opts = frame_options(options, "run_detector", "faces")
-    items = media_inputs(inputs)
-    out = Path(out) if out else None
-    video, frame_images = opts.video and annotate, opts.frame_images
-    trackers: dict[str, IoUTracker] = {}
-
-    def tool(item: Media, fr) -> Output:
-        dets = detector(fr.image)
-        if item.is_video:  # the same object across frames keeps its id: a video's table counts objects
-            tracker = trackers.setdefault(item.spec, IoUTracker())
-            for d, k in zip(dets, tracker.update(dets)):
-                d.track = k
-        res = Output([asdict(d) for d in dets])
-        if out is not None and annotate and (item.kind == "photo" or frame_images or video):
-            shown = draw(fr.image, dets)
-            if item.kind == "photo" or frame_images:
-                res.files[f"annotated/{frame_file(item, fr)}"] = shown
-            res.shown = shown
-        return res
-
-    def done(state) -> pd.DataFrame:
-        for s in state.summaries:
-            if s["input"] in trackers:
-                s["tracks"] = trackers[s["input"]].counts()
-        table = pd.DataFrame(state.rows, columns=COLUMNS)
-        table["track"] = table["track"].astype("Int64")  # empty for photos
-        if out is not None:
-            write_table(table, out, [i.name for i in items])
-            write_summary(state.summaries, state.interrupted, out)
-        table.attrs.update(errors=state.errors, files=len(items), summaries=state.summaries,
-                           interrupted=state.interrupted)
-        return table
-
-    # summary.json is written once, in done(), with each video's track counts
-    return run_tool(items, tool, out, "detect", opts.model_copy(update={"video": video}), done, summary_file=None)

@@ -12,7 +12,8 @@ import pandas as pd
 
 from ..errors import InputError, SetupError, check_range
 from ..video.stream import frame_options, options_doc
-from .core import Detection, Detector, letterbox, run_detector, ssd_anchors, tagged
+from .core import Detection, Detector, letterbox, ssd_anchors, tagged
+from .runner import run_detector
 from ..defaults import THREADS
 
 # BlazeFace: (file, input size, strides, anchors per location) as in MediaPipe's face_detection graphs

