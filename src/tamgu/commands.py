@@ -461,7 +461,7 @@ COMMANDS = [
     Command("find", "detection.search:find", _detections, _frame_shape("detect"),
             help="find a template image inside photos, videos, cameras and streams, at any scale and rotation"),
     Command("background", "segmentation.background:background", _background, _frame_shape("detect"),
-            help="keep the person (deep segmentation, any camera) or what moves (MOG2/KNN): masks, cut-outs, videos"),
+            help="keep the person (deep, people near the camera) or what moves (MOG2/KNN, a still far camera)"),
     Command("synth-cracks", "inspection.synth:synth_cracks", _synth_cracks, Shape(positional=("out",)),
             help="write generated concrete surfaces with true crack masks (the CRACK500 layout)"),
     Command("cracks", "inspection.cracks:cracks", _cracks, _frame_shape("cracks"),

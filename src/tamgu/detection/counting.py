@@ -2,6 +2,7 @@
 
     --line x1,y1,x2,y2      crossings.csv: time_s, track, label, direction, line; one row per object per crossing.
                             An object crosses when its box centre, beside the segment, moves to the other side
+                            (farther than MARGIN of its box from the line: a walker standing on it never counts)
                             and is seen there CROSS_FRAMES times; the time is where its path met the line. A
                             track remembers its side while it lives, so an object the detector misses right at
                             the line still counts (supervision's LineZone forgets a side after 3 unseen frames:
@@ -22,6 +23,7 @@ import numpy as np
 from ..errors import InputError
 
 CROSS_FRAMES = 2   # frames on the new side before a crossing counts (a box wobbling on the line counts once)
+MARGIN = 0.15      # a centre nearer the line than this share of the box (across the line) is on neither side
 ZONE_GAP = 0.5     # seconds out of a zone (or unseen) before a visit ends
 LINE_COLOURS = [(0, 200, 255), (255, 160, 0), (200, 0, 255), (0, 255, 120)]
 
@@ -112,7 +114,9 @@ class Counter:
         for n, line in enumerate(self.lines):
             for d in tracked:
                 dist, beside = self._side(line, d.x + d.w / 2, d.y + d.h / 2)
-                if not beside or dist == 0:
+                x1, y1, x2, y2 = line
+                across = (abs(y2 - y1) * d.w + abs(x2 - x1) * d.h) / float(np.hypot(x2 - x1, y2 - y1))
+                if not beside or abs(dist) <= MARGIN * across:  # on the line: a standing walker does not count
                     continue
                 side = dist > 0
                 st = self._sides.setdefault((n, d.track), {"side": side, "run": 0})

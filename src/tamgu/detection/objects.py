@@ -186,7 +186,7 @@ def detect_people(inputs, out: str | Path | None = None, method: Literal["coco",
                   export: Literal["coco", "yolo", "cvat"] | None = None, **options) -> pd.DataFrame:
     """`tamgu detect people`: people in photos, videos, cameras and streams, with track ids on video, counted
     across --line and in --zone. `coco`: the person class of the 80-class COCO SSD (the default: on a street
-    filmed from a first floor, vtest.avi, it finds the most walkers, 6.2 a frame beside SSDLite's 4.3, and runs
+    filmed from a first floor, vtest.avi, it finds the most walkers, 6.3 a frame beside SSDLite's 4.3, and runs
     faster; docs/benchmarks.md); `ssdlite`: an SSDLite-MobileNetV2 trained for people, in OpenCV's DNN (sure of
     a person near the camera, misses far and small ones); `ssd`: the person class of MediaPipe Objectron's
     23-class SSD (the fastest); `hog`: OpenCV's classical HOG detector (its score is an SVM margin, unbounded);

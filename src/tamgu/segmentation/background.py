@@ -141,12 +141,14 @@ def background(inputs, out: str | Path, method: Literal["auto", "person", "mog2"
     `foreground` detection in detections.csv; summary.json has fps and latency per input.
 
     Methods: `person` (MediaPipe's selfie segmentation, refined at full resolution, smoothed over time on
-    video: any camera, moving or not), `mog2`/`knn` (background subtraction: a still camera, anything that
-    moves), `grabcut` (seeded by a found face; the classical baseline). `auto` is `person`.
+    video: people near the camera, as in a call or a portrait; the camera may move), `mog2`/`knn` (background
+    subtraction: a still camera, anything that moves; the one for a far camera over a street, where the person
+    model made one blob of a lamp post and a sign and missed 3 of 5 walkers on vtest.avi), `grabcut` (seeded by a
+    found face; the classical baseline). `auto` is `person`.
 
     Args:
         inputs: photos, folders, videos, a camera (0, /dev/video0) or a stream URL
-        method: auto (person), person, mog2, knn or grabcut
+        method: auto (person), person (people near the camera), mog2 or knn (a still camera, far ones too) or grabcut
         replace: what goes behind the person: blur, a colour (green, #00b140) or an image file
         history: mog2/knn: frames the background model remembers
         min_area: smallest foreground blob, pixels
