@@ -129,6 +129,18 @@ def test_predict_reproduces_the_held_out_estimates_and_the_report_draws_them(tin
     assert "metrics" not in s and not (tmp_path / "bare" / "metrics.csv").exists()
 
 
+def test_an_interrupted_run_resumes_with_the_models_it_finished(tiny_run, tmp_path):
+    import shutil
+
+    root, first = tiny_run
+    run = shutil.copytree(root / "run", tmp_path / "run")
+    (run / "models" / "gated_fold2.pt").unlink()  # killed while training the last network
+    again = tamgu.train_nilm(root / "data", out=run, folds=3, epochs=1, stride=4, window=49)
+    assert again["resumed_models"] == 5 and len(list((run / "models").glob("*.pt"))) == 6
+    old, new = pd.read_csv(root / "run" / "oof.csv"), pd.read_csv(run / "oof.csv")
+    pd.testing.assert_frame_equal(old[old["fold"] < 2], new[new["fold"] < 2])  # loaded, not retrained
+
+
 def test_bad_training_options_are_refused_before_any_training(tiny_run, tmp_path):
     root, _ = tiny_run
     with pytest.raises(InputError, match="--folds 5: only 3 houses"):

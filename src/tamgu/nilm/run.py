@@ -188,7 +188,12 @@ def train_nilm(data: str | Path, out: str | Path = "runs/nilm", test: str | Path
                 "scales": scales.tolist(), "on_watts": on_watts, "methods": list(methods), "epochs": epochs,
                 "stride": stride, "folds": split, "seed": seed, "train": str(train_dir),
                 "test": str(test_dir) if test_dir else None}
+    import json
+
+    # an interrupted run resumes: with the same settings, each fold's finished model file is loaded, not retrained
+    same = (out / SETTINGS).is_file() and json.loads((out / SETTINGS).read_text()) == json.loads(json.dumps(settings))
     write_json(settings, out / SETTINGS)
+    resumed = 0
 
     oof_parts, test_preds = [], {m: [] for m in methods}
     x_test = y_test = keys_test = None
@@ -205,10 +210,14 @@ def train_nilm(data: str | Path, out: str | Path = "runs/nilm", test: str | Path
             part[a] = yv[:, j]
             part[f"{a}_{BASELINE}"] = float(y[:, j].mean())
         for m in methods:
-            module = fit(m, x, y / scales, on, window, epochs, batch_size, lr, accelerator, seed + k,
-                         f"{m} fold {k}")
-            with atomic_path(model_file(out, m, k)) as tmp:  # a killed run never leaves half a model
-                torch.save({"state_dict": module.state_dict(), "hparams": dict(module.hparams), "fold": k}, tmp)
+            if same and model_file(out, m, k).is_file():
+                module = load_model(model_file(out, m, k))
+                resumed += 1
+            else:
+                module = fit(m, x, y / scales, on, window, epochs, batch_size, lr, accelerator, seed + k,
+                             f"{m} fold {k}")
+                with atomic_path(model_file(out, m, k)) as tmp:  # a killed run never leaves half a model
+                    torch.save({"state_dict": module.state_dict(), "hparams": dict(module.hparams), "fold": k}, tmp)
             pred = infer(module, xv, scales)
             for j, a in enumerate(names):
                 part[f"{a}_{m}"] = pred[:, j]
@@ -232,7 +241,7 @@ def train_nilm(data: str | Path, out: str | Path = "runs/nilm", test: str | Path
     table = pd.concat(metrics, ignore_index=True)
     write_csv(table.round(4), out / METRICS)
     summary = {"run": str(out), "appliances": names, "models": models, "houses": [h.name for h in houses],
-               "test_houses": [h.name for h in held], "metrics": _nested(table),
+               "test_houses": [h.name for h in held], "metrics": _nested(table), "resumed_models": resumed,
                "seconds": round(time.perf_counter() - started, 1)}
     write_json(summary, out / SUMMARY)
     return summary
@@ -254,10 +263,6 @@ def load_run(run: str | Path) -> tuple[dict, dict[str, list]]:
     """The run's settings and, per method, its fold networks (every file checked before any is used)."""
     import json
 
-    import torch
-
-    from .models import Disaggregator
-
     run = Path(run)
     if not (run / SETTINGS).exists():
         raise MissingInput(f"{run}: no {SETTINGS}; give a folder `tamgu nilm train` wrote.")
@@ -267,15 +272,19 @@ def load_run(run: str | Path) -> tuple[dict, dict[str, list]]:
     if missing:
         raise MissingInput(f"{missing[0]}: missing ({len(missing)} model file(s) in all); the run was interrupted -- "
                            "train it again.")
-    nets: dict[str, list] = {}
-    for m, paths in files.items():
-        nets[m] = []
-        for path in paths:
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-            module = Disaggregator(**saved["hparams"])
-            module.load_state_dict(saved["state_dict"], strict=True)  # refuses a partial load
-            nets[m].append(module.eval())
-    return settings, nets
+    return settings, {m: [load_model(path) for path in paths] for m, paths in files.items()}
+
+
+def load_model(path: Path):
+    """One fold's network from its file, every tensor matched (a partial load is refused)."""
+    import torch
+
+    from .models import Disaggregator
+
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    module = Disaggregator(**saved["hparams"])
+    module.load_state_dict(saved["state_dict"], strict=True)
+    return module.eval()
 
 
 def predict_nilm(run: str | Path, data: str | Path, out: str | Path = "runs/nilm_predict") -> dict:
