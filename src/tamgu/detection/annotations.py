@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, MissingInput
-from ..files import atomic_path
+from ..files import write_text
 
 FORMATS = ("coco", "yolo", "cvat")
 IMAGE_COLUMNS = ["file", "width", "height", "video", "frame"]
@@ -85,6 +85,10 @@ def from_detections(table: pd.DataFrame, frames: pd.DataFrame) -> Annotations:
     return Annotations(images, boxes, class_order(boxes["label"]))
 
 
+def write_text_at(path: Path, text: str) -> Path:
+    return write_text(text, path)  # files.write_text: atomic, parents made
+
+
 def _num(v) -> int | float:
     f = round(float(v), 2)
     return int(f) if f.is_integer() else f
@@ -98,13 +102,6 @@ def write_annotations(ann: Annotations, folder: str | Path, fmt: str) -> list[Pa
     if unknown:
         raise InputError(f"labels {unknown} are not among the classes {ann.classes}")
     return {"coco": _write_coco, "yolo": _write_yolo, "cvat": _write_cvat}[fmt](ann, folder)
-
-
-def _write_text(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
 
 
 def _write_coco(ann: Annotations, folder: Path) -> list[Path]:
@@ -129,12 +126,12 @@ def _write_coco(ann: Annotations, folder: Path) -> list[Path]:
     doc = {"info": {"description": "tamgu pre-labels"}, "licenses": [],
            "categories": [{"id": i, "name": c, "supercategory": ""} for c, i in cats.items()],
            "images": images, "annotations": boxes}
-    return [_write_text(folder / COCO_JSON, json.dumps(doc, ensure_ascii=False, indent=1) + "\n")]
+    return [write_text_at(folder / COCO_JSON, json.dumps(doc, ensure_ascii=False, indent=1) + "\n")]
 
 
 def _write_yolo(ann: Annotations, folder: Path) -> list[Path]:
-    out = [_write_text(folder / "classes.txt", "".join(f"{c}\n" for c in ann.classes)),
-           _write_text(folder / "data.yaml", "path: .\ntrain: images\nval: images\nnames:\n"
+    out = [write_text_at(folder / "classes.txt", "".join(f"{c}\n" for c in ann.classes)),
+           write_text_at(folder / "data.yaml", "path: .\ntrain: images\nval: images\nnames:\n"
                        + "".join(f"  {i}: {json.dumps(c, ensure_ascii=False)}\n" for i, c in enumerate(ann.classes)))]
     cls = {c: i for i, c in enumerate(ann.classes)}
     by_file = dict(list(ann.boxes.groupby("file", sort=False)))
@@ -144,7 +141,7 @@ def _write_yolo(ann: Annotations, folder: Path) -> list[Path]:
             W, H = float(r.width), float(r.height)
             lines.append(f"{cls[b.label]} {(b.x + b.w / 2) / W:.6f} {(b.y + b.h / 2) / H:.6f} {b.w / W:.6f} "
                          f"{b.h / H:.6f}\n")
-        out.append(_write_text(folder / "labels" / f"{Path(r.file).stem}.txt", "".join(lines)))
+        out.append(write_text_at(folder / "labels" / f"{Path(r.file).stem}.txt", "".join(lines)))
     return out
 
 
@@ -176,7 +173,7 @@ def _box_el(parent: ET.Element, b, **attrs) -> None:
 
 def _write_xml(root: ET.Element, path: Path) -> Path:
     ET.indent(root, "  ")
-    return _write_text(path, '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n")
+    return write_text_at(path, '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n")
 
 
 def _write_cvat(ann: Annotations, folder: Path) -> list[Path]:
