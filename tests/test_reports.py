@@ -112,8 +112,14 @@ def test_a_page_displays_once_in_a_notebook(monkeypatch, tiny_run):
 
     shown = []
     fake = types.SimpleNamespace(display=lambda obj: shown.append(obj))
+    from tamgu import console
+
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
     monkeypatch.setitem(sys.modules, "IPython.display", fake)
+    assert not console.in_notebook()  # ipykernel imported (as jupyter_client does) but no kernel running
+    shell = types.SimpleNamespace(kernel=object())  # a running kernel's shell
+    monkeypatch.setattr(console, "_shell", lambda: shell)
+    assert console.in_notebook()
     page = tamgu.report(tiny_run, gradcam=False)
     assert shown == [] and isinstance(page, Page)
     page = Page("안녕")

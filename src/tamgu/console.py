@@ -39,5 +39,15 @@ def interactive() -> bool:
 
 
 def in_notebook() -> bool:
-    """Running inside Jupyter (IPython kernel): figures and pages display under the cell."""
-    return "ipykernel" in sys.modules
+    """Running inside Jupyter (an IPython kernel): figures and pages display under the cell. A kernel must be
+    running, not merely imported: jupyter_client imports ipykernel to find its kernel spec, so a script (or a
+    test) that ran a notebook has ipykernel in sys.modules without being in one."""
+    return getattr(_shell(), "kernel", None) is not None  # a kernel's shell (Jupyter, Colab); a terminal's has none
+
+
+def _shell():
+    """IPython's running shell, if IPython and ipykernel are loaded at all (never imported here: too slow)."""
+    if "ipykernel" not in sys.modules or "IPython" not in sys.modules:
+        return None
+    get = getattr(sys.modules["IPython"], "get_ipython", None)
+    return get() if get else None
