@@ -88,20 +88,31 @@ def speed(model: str, data: Path, size: str, batch: int, batches: int, accelerat
 
 
 def train_run(data: Path, out: Path, common: list[str], extra: list[str]) -> tuple[float, dict]:
-    """`tamgu train` in its own process (DDP relaunches the command it runs): wall seconds and the summary."""
+    """`tamgu train` in its own process (DDP relaunches the command it runs): wall seconds and the summary (with
+    `_summaries_printed`: how many OOF summaries the processes printed; rank 0 alone should)."""
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "tamgu.cli", "train", str(data), "--out", str(out), *common,
                            *extra], capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"tamgu train {' '.join(extra)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
-    return time.perf_counter() - t0, json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    summary["_summaries_printed"] = proc.stdout.count("  OOF ")
+    return time.perf_counter() - t0, summary
 
 
-def checks(single: dict, multi: dict, same_folds: bool, fp32: dict, amp: dict) -> list[tuple[str, bool, str]]:
-    """(check, passed, detail) for the DDP and AMP comparisons."""
+def files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def checks(single: dict, multi: dict, same_folds: bool, fp32: dict, amp: dict,
+           same_files: bool = True) -> list[tuple[str, bool, str]]:
+    """(check, passed, detail) for the DDP and AMP comparisons. `same_files`: DDP's rank 0 alone wrote the files one
+    device writes, and printed one summary (this was a test in the suite until it cost a minute of every run)."""
     d_ddp = abs(multi["oof"]["log_loss"] - single["oof"]["log_loss"])
     d_amp = abs(amp["oof"]["log_loss"] - fp32["oof"]["log_loss"])
-    return [("DDP makes the same folds as one device", same_folds, "folds.csv identical" if same_folds else
+    return [("DDP's rank 0 alone writes what one device writes, one summary", same_files,
+             "same files, one summary" if same_files else "files or printed summaries differ"),
+            ("DDP makes the same folds as one device", same_folds, "folds.csv identical" if same_folds else
              "folds.csv differs"),
             (f"DDP OOF log loss within {DDP_TOLERANCE} of one device", d_ddp <= DDP_TOLERANCE,
              f"{single['oof']['log_loss']:.4f} vs {multi['oof']['log_loss']:.4f} (difference {d_ddp:.4f})"),
@@ -149,9 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ntamgu train, 2 folds: {t1:.0f} s on 1 device, {tn:.0f} s on {devices} (DDP, {per_device} per "
               f"device): x{t1 / tn:.2f}")
         same = pd.read_csv(work / "one" / "folds.csv").equals(pd.read_csv(work / "all" / "folds.csv"))
+        same_files = files(work / "one") == files(work / "all") and multi["_summaries_printed"] == 1
         _, amp = train_run(data, work / "amp", common, ["--devices", "1", "--batch-size", "32", "--precision",
                                                         amp_precision])
-        results = checks(single, multi, same, single, amp)
+        results = checks(single, multi, same, single, amp, same_files)
     print()
     for check, ok, detail in results:
         print(f"  {'PASS' if ok else 'FAIL'}  {check}: {detail}")

@@ -237,8 +237,8 @@ def test_gpu_check_fails_when_ddp_or_amp_move_the_oof_beyond_the_stated_toleranc
     spec.loader.exec_module(gpu_check)
     s = lambda ll: {"oof": {"log_loss": ll}}  # noqa: E731
     assert all(ok for _, ok, _ in gpu_check.checks(s(0.50), s(0.52), True, s(0.50), s(0.51)))
-    failed = [c for c, ok, _ in gpu_check.checks(s(0.50), s(0.60), False, s(0.50), s(0.55)) if not ok]
-    assert len(failed) == 3
+    failed = [c for c, ok, _ in gpu_check.checks(s(0.50), s(0.60), False, s(0.50), s(0.55), False) if not ok]
+    assert len(failed) == 4
     assert gpu_check.main(["--models", "resnet50"]) == 2  # no GPU here: it says to use --dry-run, and stops
 
 
