@@ -239,3 +239,89 @@ def test_a_sample_at_the_very_end_is_not_past_it(tmp_path):
     table = frames(path, tmp_path / "out", every="1s", progress=False)
     assert len(table) == 10  # as ffmpeg -vf fps=1: 0..9 s, not a last one at 10 s
     assert (table["time_ms"] - range(0, 10000, 1000)).abs().max() <= 34  # within one frame
+
+
+# ------------------------------------------------------------------------------ labels by time range
+def _segments(path, rows, header="video,start,end,label"):
+    path.write_text(header + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    return path
+
+
+def test_segments_label_stretches_of_one_video_clear_of_each_change(clips, tmp_path):
+    path, times = clips["cfr"]  # 6 s
+    seg = _segments(tmp_path / "seg.csv", [(path.name, "00:00:00.000", "00:00:02.000", "walk"),
+                                           (path.name, 2, "4s", "crouch"), (path.name, 4, 6, "walk")])
+    table = frames(path, tmp_path / "out", every="250ms", segments=seg, margin=0.3, exact=True, progress=False)
+    t = table["time_ms"] / 1000
+    assert ((t - 2).abs() >= 0.3 - 1e-3).all() and ((t - 4).abs() >= 0.3 - 1e-3).all()  # clear of both changes
+    assert (table["label"] == ["crouch" if 2 < x < 4 else "walk" for x in t]).all()
+    assert table["group"].eq(path.stem).all()  # the video stays the group: folds by group cannot leak
+    assert all((tmp_path / "out" / img).is_file() and img.startswith(f"{lbl}/{path.stem}/")
+               for img, lbl in zip(table["img"], table["label"]))
+    assert 0.0 in set(t)  # the video's own start is no change of label: no margin there
+
+
+def test_label_studio_timeline_export_is_read_in_the_videos_own_frame_rate(clips, tmp_path):
+    import json
+
+    path, _ = clips["cfr"]  # 25 fps
+    result = [{"id": "a", "type": "timelinelabels", "from_name": "timeline", "to_name": "video", "origin": "manual",
+               "value": {"ranges": [{"start": 1, "end": 50}], "timelinelabels": ["phone"]}},
+              {"id": "b", "type": "timelinelabels", "from_name": "timeline", "to_name": "video", "origin": "manual",
+               "value": {"ranges": [{"start": 51, "end": 100}, {"start": 126, "end": 150}],
+                         "timelinelabels": ["drive"]}}]
+    export = [{"id": 7, "data": {"video": f"/data/upload/3/1a2b3c4d-{path.name}"},
+               "annotations": [{"id": 1, "result": result, "was_cancelled": False}]}]
+    (tmp_path / "ls.json").write_text(json.dumps(export))
+    table = frames(path, tmp_path / "out", every="500ms", segments=tmp_path / "ls.json", progress=False)
+    got = dict(zip(table["time_ms"] // 500 * 500, table["label"]))
+    assert got[0] == "phone" and got[1000] == "phone" and got[2500] == "drive" and got[5000] == "drive"
+    assert not any(4000 - 250 <= ms < 5000 + 250 for ms in table["time_ms"])  # 4-5 s is unlabelled: no frames
+
+
+@pytest.mark.parametrize("rows,words", [
+    ([("cfr.mp4", 0, 3, "a"), ("cfr.mp4", 2.5, 5, "b")], r"line 3 \(b from 2.5 s\) overlaps .*line 2"),
+    ([("cfr.mp4", 4, 2, "a")], r"line 2: the segment ends \(2 s\) before it starts"),
+    ([("cfr.mp4", 0, 2, "a"), ("other.mp4", 0, 2, "a")], r"line 3: video 'other.mp4' is not among the inputs"),
+    ([("cfr.mp4", 0, 2, "a/b")], r"line 2: label 'a/b' cannot be a folder name"),
+    ([("cfr.mp4", 0, "", "a")], r"line 2: end empty \(a half-written row\?\)"),
+    ([("cfr.mp4", 0, "soon", "a")], r"line 2: end 'soon' is not a time"),
+    ([], r"has no segments"),
+])
+def test_bad_segments_are_refused_naming_the_row_before_any_decoding(clips, tmp_path, rows, words):
+    path, _ = clips["cfr"]
+    seg = _segments(tmp_path / "seg.csv", rows)
+    with pytest.raises(tamgu.TamguError, match=words):
+        frames(path, tmp_path / "out", segments=seg, progress=False)
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_whole_video_labels_refuse_two_labels_for_one_video_and_empty_files(clips, tmp_path):
+    path, _ = clips["cfr"]
+    (tmp_path / "two.csv").write_text(f"video,label\n{path.name},a\n{path.name},b\n")
+    with pytest.raises(tamgu.TamguError, match=r"line 3: cfr.mp4 already has the label 'a'.*--segments"):
+        frames(path, tmp_path / "out", labels=tmp_path / "two.csv", progress=False)
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(tamgu.TamguError, match="is empty"):
+        frames(path, tmp_path / "out", labels=tmp_path / "empty.csv", progress=False)
+    (tmp_path / "times.csv").write_text(f"video,label,start,end\n{path.name},a,0,2\n")
+    with pytest.raises(tamgu.TamguError, match="start/end columns: labels by time range are read by --segments"):  # not silently ignoring the times
+        frames(path, tmp_path / "out", labels=tmp_path / "times.csv", progress=False)
+
+
+def test_runs_into_one_folder_add_up_and_start_holds_on_variable_frame_rate(clips, tmp_path):
+    path, times = clips["vfr"]  # frames 40 ms and 120 ms apart: the frame nearest 0.17 s is at 0.16 s
+    out = tmp_path / "out"
+    first = frames(path, out, every="1s", start=0.17, end=2.5, label="walk", exact=True, progress=False)
+    assert first["time_ms"].min() >= 170  # never a frame before --start
+    frames(path, out, every="1s", start=3, end=5.5, label="run", progress=False)
+    table = pd.read_csv(out / "frames.csv")
+    assert set(table["label"]) == {"walk", "run"} and len(table) == len(first) + 3  # the second run added rows
+    # the same video and class over the same stretch again (every 500 ms): its rows replaced, stale images gone
+    frames(path, out, every="500ms", start=0.17, end=2.5, label="walk", progress=False)
+    table = pd.read_csv(out / "frames.csv")
+    assert (table["label"] == "walk").sum() == 5 and (table["label"] == "run").sum() == 3  # 0.17, 0.67 .. 2.17 s
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*.jpg")}
+    assert on_disk == set(table["img"])  # no image without a row, no row without an image
+    warnings = tamgu.check(out, folds=2)["warnings"]  # one video: a class in 1 group < 2 folds
+    assert warnings and "walk is in 1 group(s)" in warnings[0] and "fewer than 2 folds" in warnings[0]

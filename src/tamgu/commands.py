@@ -76,6 +76,7 @@ def _check(s, o):
     if s["per_group"]:
         counts = list(s["per_group"].values())
         print(f"  per group: {min(counts)} to {max(counts)} images")
+    print("".join(f"  warning: {w}\n" for w in s.get("warnings", [])), end="")
 
 
 def _eda(s, o):
@@ -158,6 +159,9 @@ def _pseudo(s, o):
 def _frames(table, o):
     n = table["video"].nunique() if len(table) else 0
     print(f"{len(table)} frames from {n} videos -> {o['out']} (table: {Path(o['out']) / 'frames.csv'})")
+    per = table[table["label"] != ""].groupby("label")["group"].agg(["size", "nunique"]) if len(table) else ()
+    if len(per):
+        print("  per class: " + ", ".join(f"{c} {r['size']} ({r['nunique']} videos)" for c, r in per.iterrows()))
     dropped = table.attrs.get("near_duplicates", 0)
     if dropped:
         why = (f"perceptual hashes within {table.attrs['dedupe']} of 64 bits" if table.attrs.get("dedupe") else
@@ -390,7 +394,7 @@ def _frames_shape() -> Shape:
     from .video.frames import DEDUPE_DISTANCE, SCENE_CUT
 
     return Shape(rename={"fmt": "format"}, const={"dedupe": DEDUPE_DISTANCE, "scene": SCENE_CUT},
-                 exclusive=(("every", "fps", "count"), ("label", "labels")))
+                 exclusive=(("every", "fps", "count"), ("label", "labels", "segments")))
 
 
 def _frame_shape(kind: str, **shape) -> Callable[[], Shape]:

@@ -347,13 +347,15 @@ def find_unreadable(refs: list[str], labels: list[str] | None = None, workers: i
 
 
 def check(data: str | Path, groups: str | None = None, classes: list[str] | None = None,
-          decode: bool = True, progress: bool = PROGRESS) -> dict:
-    """Validate a dataset and return its summary; raise DataError listing every problem, with fixes.
+          decode: bool = True, folds: int | None = None, progress: bool = PROGRESS) -> dict:
+    """Validate a dataset and return its summary; raise DataError listing every problem, with fixes. The
+    summary's `warnings` say what `train --split group` would refuse later (a class in fewer groups than folds).
 
     Args:
         data: Kaggle folder, Kaggle .zip, or class-per-folder image set
         classes: comma-separated class names the folders must match
         decode: decode every image (off: faster, misses corrupt ones)
+        folds: the folds training will use (default: train's)
     """
     ds = load_dataset(data, groups=groups, classes=classes, strict=False)
     problems = list(ds.problems)
@@ -361,7 +363,25 @@ def check(data: str | Path, groups: str | None = None, classes: list[str] | None
         problems += find_unreadable(ds.train["path"].tolist() + ds.test["path"].tolist(), progress=progress)
     if problems:
         raise DataError(problems)
-    return ds.summary()
+    summary = ds.summary()
+    summary["warnings"] = group_warnings(ds.train, folds)
+    return summary
+
+
+def group_warnings(train: pd.DataFrame, folds: int | None = None) -> list[str]:
+    """Classes whose images come from fewer groups than folds: folds by group leave some fold without them."""
+    from .config import TrainConfig
+
+    k = folds or TrainConfig.model_fields["folds"].default
+    if not len(train) or not train["group"].notna().any():
+        return []
+    per = train.groupby("label")["group"].nunique()
+    few = per[per < k]
+    if few.empty:
+        return []
+    return [f"{', '.join(f'{c} is in {n} group(s)' for c, n in few.items())}, fewer than {k} folds: "
+            f"`train --split group --folds {k}` will refuse this set, since some fold would train without those "
+            "classes. Label the class in more videos (or drivers), or use fewer folds."]
 
 
 def truth_path(data: str | Path) -> Path:

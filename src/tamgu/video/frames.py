@@ -14,12 +14,12 @@ frames, writes them, deduplicates them and keeps frames.csv.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import functools
 import hashlib
 import json
 import logging
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,10 +29,12 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, InputsFailed, MissingInput
+from ..errors import InputError, InputsFailed, MissingInput, check_range
 from ..files import VIDEO_EXTS, write_csv, write_image, no_bar
 from .reader import NotAVideo, Picked, VideoError, decode, opencv_frames, plan
 from ..defaults import PROGRESS
+from .segments import MARGIN, match_videos, parse_time, read_segments
+from .segments import windows as segment_windows
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +43,6 @@ class VideosPartlyRead(VideoError, InputsFailed):
 
 
 COLUMNS = ["img", "video", "time_ms", "frame_index", "width", "height", "group", "label"]
-
-
-def parse_time(value: str | float | int | None) -> float | None:
-    """Seconds from `1.5`, `"1.5"`, `"500ms"`, `"2s"`, `"1m30s"`, `"1h"`, `"00:01:30.5"`."""
-    if value is None or isinstance(value, (int, float)):
-        return None if value is None else float(value)
-    text = str(value).strip().lower()
-    if ":" in text:
-        parts = [float(p) for p in text.split(":")]
-        return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "": 1}
-    tokens = re.findall(r"([\d.]+)\s*(ms|s|m|h|)", text)
-    if not tokens or "".join(n + u for n, u in tokens) != text.replace(" ", ""):
-        raise InputError(f"time {value!r} is not a duration: write 1.5, 500ms, 2s, 1m30s or 00:01:30")
-    return sum(float(n) * units[u] for n, u in tokens)
 
 
 @dataclass
@@ -69,6 +56,7 @@ class Sampling:
     max: int | None = None
     keyframes: bool = False        # keyframes only: fast previews
     exact: bool = False            # decode every frame (no skipping of unreferenced frames)
+    windows: tuple = ()            # labelled stretches (segments.Window): samples only inside them, each labelled
 
     def __post_init__(self) -> None:
         if self.every is not None and self.every <= 0:
@@ -82,18 +70,50 @@ class Sampling:
         if self.end is not None and self.end <= self.start:
             raise VideoError(f"--end {self.end:g} s is not after --start {self.start:g} s: nothing lies between them.")
 
-    def targets(self, duration: float | None, frame_dur: float = 0.0) -> np.ndarray:
+    def spans(self, duration: float | None, frame_dur: float = 0.0) -> list[tuple[float, float | None]]:
+        """The stretches samples are taken from: start..end, or each window within them."""
         # a video of duration D has its last frame at D - frame_dur: a sample at D itself is past the end
         end = self.end if self.end is not None else (duration - frame_dur / 2 if duration else None)
+        if not self.windows:
+            return [(self.start, end)]
+        spans = [(builtins.max(w.start, self.start), w.end if end is None else builtins.min(w.end, end))
+                 for w in self.windows]
+        return [(a, b) for a, b in spans if b > a]
+
+    def bounds(self, targets: np.ndarray, duration: float | None = None,
+               frame_dur: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """For each target, the earliest and latest presentation time a frame may have to stand for it: a
+        variable-frame-rate file's nearest frame can lie before --start or outside a segment."""
+        spans = self.spans(duration, frame_dur)
+        lo = np.array([a for a, _ in spans])
+        hi = np.array([np.inf if b is None else b for _, b in spans])
+        i = np.clip(np.searchsorted(lo, targets, side="right") - 1, 0, len(spans) - 1)
+        return lo[i], hi[i]
+
+    def label_at(self, t: float) -> str | None:
+        """The window's label at time `t` (None without windows)."""
+        for w in self.windows:
+            if w.start - 1e-6 <= t <= w.end + 1e-6:
+                return w.label
+        return None
+
+    def targets(self, duration: float | None, frame_dur: float = 0.0) -> np.ndarray:
+        if self.windows:  # --segments: --every/--fps within each window, --count per window
+            parts = [self._targets(a, b) for a, b in self.spans(duration, frame_dur)]
+            t = np.concatenate(parts) if parts else np.zeros(0)
+            return t[: self.max] if self.max else t
+        return self._targets(self.start, self.spans(duration, frame_dur)[0][1])
+
+    def _targets(self, start: float, end: float | None) -> np.ndarray:
         if self.count is not None:
             if end is None:
                 raise VideoError("the video's duration is unknown, so --count cannot spread samples: use --every")
-            span = max(0.0, end - self.start)
-            t = self.start + (np.arange(self.count) + 0.5) * span / self.count
+            span = builtins.max(0.0, end - start)
+            t = start + (np.arange(self.count) + 0.5) * span / self.count
         else:
             if end is None:
-                end = self.start + 24 * 3600.0  # unknown length: decoding stops at the end anyway
-            t = np.arange(self.start, end, self.every)
+                end = start + 24 * 3600.0  # unknown length: decoding stops at the end anyway
+            t = np.arange(start, end, self.every)
         return t[: self.max] if self.max else t
 
 
@@ -176,8 +196,9 @@ class _Saved:
     index: int
     width: int
     height: int
-    name: str
+    name: str               # relative to the output folder
     features: tuple | None
+    label: str = ""
 
 
 def _cores() -> int:
@@ -192,15 +213,18 @@ def extract_video(path: Path, out: Path, sampling: Sampling, label: str | None =
     With PyAV the video is cut at keyframes into `parts` stretches (default: 4 per core) decoded side by side;
     each writes its own images, and dedupe then decides in time order (deleting the images it drops).
     """
-    rel_dir = Path(label) / path.stem if label else Path(path.stem)
-    folder = out / rel_dir
+    def rel_dir(t: float) -> tuple[Path, str]:  # where a frame taken at `t` goes, and its label
+        lbl = sampling.label_at(t) if sampling.windows else label
+        return (Path(lbl) / path.stem if lbl else Path(path.stem)), lbl or ""
+
     params = {"sampling": asdict(sampling), "fmt": fmt, "quality": quality, "dedupe": dedupe, "scene": scene,
               "label": label, "size": path.stat().st_size}
     key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
-    done_file = folder / ".done.csv"
+    # what a finished video wrote, so that a rerun skips it (segments: one file for the video's class folders)
+    done_file = out / ".done" / f"{path.stem}.csv" if sampling.windows else out / rel_dir(0.0)[0] / ".done.csv"
     if done_file.exists() and done_file.read_text().startswith(f"# {key}\n"):
-        return pd.read_csv(done_file, comment="#", dtype={"img": str, "label": str}), []  # resumed: nothing to do
-    folder.mkdir(parents=True, exist_ok=True)
+        return pd.read_csv(done_file, comment="#", dtype={"img": str, "label": str},
+                           keep_default_na=False), []  # resumed: nothing to do
     enc = [cv2.IMWRITE_JPEG_QUALITY, quality] if fmt == "jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 3]
     gate = Dedupe(dedupe, scene)
     cores = _cores()
@@ -225,11 +249,12 @@ def extract_video(path: Path, out: Path, sampling: Sampling, label: str | None =
             saved, pending = [], []
             try:
                 for p in source(errs):
-                    fname = f"{path.stem}_{int(round(p.time * 1000)):08d}.{fmt}"
-                    if not (folder / fname).exists():  # a rerun skips frames already written
-                        pending.append(writer.submit(write_image, p.image, folder / fname, enc))
+                    folder, lbl = rel_dir(p.time)
+                    fname = (folder / f"{path.stem}_{int(round(p.time * 1000)):08d}.{fmt}").as_posix()
+                    if not (out / fname).exists():  # a rerun skips frames already written
+                        pending.append(writer.submit(write_image, p.image, out / fname, enc))
                     h, w = p.image.shape[:2]
-                    saved.append(_Saved(p.time, p.index, w, h, fname, gate.features(p.image)))
+                    saved.append(_Saved(p.time, p.index, w, h, fname, gate.features(p.image), lbl))
                     if progress is not None:
                         progress.update(1)
             except VideoError as e:
@@ -257,14 +282,15 @@ def extract_video(path: Path, out: Path, sampling: Sampling, label: str | None =
                 continue
             last = s.time
             if not gate.keep(s.features):
-                (folder / s.name).unlink(missing_ok=True)
+                (out / s.name).unlink(missing_ok=True)
                 dropped += 1
                 continue
-            rows.append(((rel_dir / s.name).as_posix(), path.name, int(round(s.time * 1000)), s.index, s.width,
-                         s.height, path.stem, label or ""))
+            rows.append((s.name, path.name, int(round(s.time * 1000)), s.index, s.width, s.height, path.stem,
+                         s.label))
     df = pd.DataFrame(rows, columns=COLUMNS)
     df.attrs["near_duplicates"] = dropped  # said in the summary: a --dedupe too wide can keep 1 frame of 40
     if not errors:
+        done_file.parent.mkdir(parents=True, exist_ok=True)
         with open(done_file, "w") as fh:
             fh.write(f"# {key}\n")
             df.to_csv(fh, index=False)
@@ -275,13 +301,17 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
            fps: float | None = None, count: int | None = None, start: str | float | None = None,
            end: str | float | None = None, max: int | None = None, keyframes: bool = False, exact: bool = False,
            dedupe: int | None = None, scene: float | None = None, label: str | None = None,
-           labels: str | Path | None = None, fmt: Literal["jpg", "png"] = "jpg", quality: int = 90,
+           labels: str | Path | None = None, segments: str | Path | None = None, margin: float = MARGIN,
+           fmt: Literal["jpg", "png"] = "jpg", quality: int = 90,
            workers: int = 2, backend: Literal["auto", "pyav", "opencv"] = "auto", progress: bool = PROGRESS, parts: int | None = None) -> pd.DataFrame:
     """Cut frames out of videos into `out`; returns the frames table (also `out/frames.csv`).
 
     Sampling by time: `every` ("1s" by default), or `fps`, or `count` spread evenly, within `start`..`end`,
     at most `max` per video. `labels` is a CSV video,label that sorts videos into class folders (or one
-    `label` for all). `workers` videos run at once; each is cut at keyframes into `parts` stretches decoded
+    `label` for all); `segments` labels stretches of the videos instead (CSV video,start,end,label or Label
+    Studio's JSON export): frames are taken only inside them, `margin` seconds clear of each change of label,
+    each into its segment's class folder. A second run into the same folder adds its rows to frames.csv (a
+    video run again replaces its own rows of the same class folders). `workers` videos run at once; each is cut at keyframes into `parts` stretches decoded
     side by side (default 4 per core; 1 decodes in one pass). Damaged videos are reported, their earlier
     frames kept, and the others processed; the function then raises VideoError listing them.
 
@@ -300,6 +330,8 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
         scene: keep one frame per scene: histogram distance for a cut
         label: class folder for every frame
         labels: CSV video,label sorting videos into class folders
+        segments: labels by time range: CSV video,start,end,label or Label Studio's JSON export
+        margin: with segments: seconds kept clear of each boundary where the label changes
         fmt: image format of the frames: jpg or png
         quality: JPEG quality
         workers: videos processed in parallel
@@ -317,18 +349,24 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
     step = parse_time(every) if every is not None else (1.0 / fps if fps else (None if count is not None else 1.0))
     sampling = Sampling(every=step, count=count, start=parse_time(start) or 0.0, end=parse_time(end), max=max,
                         keyframes=keyframes, exact=exact)
+    if sum(x is not None for x in (label, labels, segments)) > 1:
+        raise InputError("choose one of --label (every frame), --labels (a class per video) and --segments "
+                         "(classes by time range)")
+    check_range("margin", margin, 0, what="seconds")
     files = _video_files([inputs] if isinstance(inputs, (str, Path)) else list(inputs))
-    mapping: dict[str, str] = {}
-    if labels is not None:
-        lab = pd.read_csv(labels, dtype=str, encoding="utf-8-sig")
-        if not {"video", "label"} <= set(lab.columns):
-            raise InputError(f"{labels}: a labels CSV needs the columns video,label")
-        mapping = {Path(v).name: lbl for v, lbl in zip(lab["video"], lab["label"])}
-        mapping.update({Path(v).stem: lbl for v, lbl in zip(lab["video"], lab["label"])})
-        unlabelled = [f.name for f in files if f.name not in mapping and f.stem not in mapping]
-        if unlabelled:  # it would silently become a class of its own, named after the video
-            raise InputError(f"{labels} gives no label for {len(unlabelled)} video(s): {', '.join(unlabelled[:5])}; "
-                             "add a row video,label for each (or leave them out of the inputs).")
+    mapping = whole_video_labels(labels, files) if labels is not None else {}
+    windows: dict[Path, tuple] = {}
+    if segments is not None:  # checked whole before any decoding: a bad row costs nothing
+        from .reader import video_info
+
+        rates = {f.name: video_info(f).get("fps") for f in files} if str(segments).lower().endswith(".json") else {}
+        table = read_segments(segments, {k: v for k, v in rates.items() if v})
+        for f, key in match_videos(table, files, str(segments)).items():
+            windows[f] = tuple(segment_windows(table, key, margin))
+            if not windows[f]:
+                raise InputError(f"{segments}: every segment of {f.name} is shorter than twice --margin "
+                                 f"({margin:g} s), so no frame is far enough from a change of label: lower "
+                                 "--margin or lengthen the segments.")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     overall = tqdm(total=None, desc="frames", unit="frame", disable=no_bar(progress))
@@ -338,7 +376,8 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
         lbl = mapping.get(f.name, mapping.get(f.stem, label)) if mapping else label
         bar = tqdm(desc=f.name, unit="frame", leave=False, disable=no_bar(progress))
         try:
-            return extract_video(f, out, sampling, lbl, fmt, quality, dedupe, scene, backend, _Both(bar, overall),
+            mine = dataclasses.replace(sampling, windows=windows[f]) if f in windows else sampling
+            return extract_video(f, out, mine, lbl, fmt, quality, dedupe, scene, backend, _Both(bar, overall),
                                  parts)
         finally:
             bar.close()
@@ -351,11 +390,68 @@ def frames(inputs: list[str | Path] | str | Path, out: str | Path, every: str | 
             near_duplicates += df.attrs.get("near_duplicates", 0)
     overall.close()
     table = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=COLUMNS)
-    if (out / "frames.csv").exists():  # keep rows of videos from earlier runs into the same folder
-        old = pd.read_csv(out / "frames.csv", dtype={"img": str, "label": str}, keep_default_na=False)
-        table = pd.concat([old[~old["video"].isin(table["video"])], table], ignore_index=True)
-    write_csv(table, out / "frames.csv")
+    table = add_rows(out, table, sampling.start, sampling.end, {f.name for f in windows})
     if problems:  # the other videos' frames are written: a partial failure (exit 1), not a refusal
         raise VideosPartlyRead("; ".join(problems))
     table.attrs.update(near_duplicates=near_duplicates, dedupe=dedupe, scene=scene)
+    return table
+
+
+def whole_video_labels(labels: str | Path, files: list[Path]) -> dict[str, str]:
+    """A CSV video,label: each input video's class. Refuses an empty or half-written file, a video given two
+    labels (rather than guess which is meant) and input videos without a label."""
+    from .segments import check_label, video_key
+
+    path = Path(labels)
+    if not path.is_file():
+        raise MissingInput(f"{labels}: no such labels file (a CSV video,label)")
+    try:
+        lab = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{labels} is empty: write the header video,label and one row per video.") from None
+    if {"start", "end"} & set(lab.columns):  # times would be silently ignored: one label per video
+        raise InputError(f"{labels} has start/end columns: labels by time range are read by --segments "
+                         "(video,start,end,label); --labels gives one label per whole video.")
+    if not {"video", "label"} <= set(lab.columns):
+        raise InputError(f"{labels}: a labels CSV needs the columns video,label")
+    mapping: dict[str, str] = {}
+    for i, (v, lbl) in enumerate(zip(lab["video"], lab["label"]), start=2):
+        where = f"{labels}, line {i}"
+        if not v.strip() or not lbl.strip():
+            raise InputError(f"{where}: video or label empty (a half-written row?): fill it in or delete the row.")
+        key = video_key(v)
+        check_label(lbl, where)
+        if mapping.get(key, lbl) != lbl:
+            raise InputError(f"{where}: {key} already has the label {mapping[key]!r}; a video has one whole-video "
+                             "label (for several classes in one video, label time ranges with --segments).")
+        mapping[key] = mapping[Path(key).stem] = lbl
+    if not mapping:
+        raise InputError(f"{labels} has no rows: add one row video,label per video.")
+    unlabelled = [f.name for f in files if f.name not in mapping and f.stem not in mapping]
+    if unlabelled:  # it would silently become a class of its own, named after the video
+        raise InputError(f"{labels} gives no label for {len(unlabelled)} video(s): {', '.join(unlabelled[:5])}; "
+                         "add a row video,label for each (or leave them out of the inputs).")
+    return mapping
+
+
+def add_rows(out: Path, table: pd.DataFrame, start: float = 0.0, end: float | None = None,
+             whole: set[str] = frozenset()) -> pd.DataFrame:
+    """frames.csv after this run. Earlier runs' rows stay unless this run covered them: the same video and class
+    within this run's start..end, or any row of a video in `whole` (run with --segments, which label it all).
+    Images of replaced rows that this run did not write again are deleted (they are tamgu's own outputs), so
+    the folder and frames.csv agree and check and train never meet a dead path or an orphan image."""
+    path = out / "frames.csv"
+    if path.exists():
+        old = pd.read_csv(path, dtype={"img": str, "label": str, "video": str, "group": str}, keep_default_na=False)
+        redone = set(zip(table["video"], table["label"]))
+        t = old["time_ms"].to_numpy() / 1000.0
+        inside = (t >= start - 1e-6) & (t < (np.inf if end is None else end) + 1e-6)
+        covered = np.array([(v, lbl) in redone for v, lbl in zip(old["video"], old["label"])], bool) & inside
+        covered |= old["video"].isin(whole).to_numpy()
+        for img in set(old.loc[covered, "img"]) - set(table["img"]):
+            (out / img).unlink(missing_ok=True)
+        old = old[~covered]
+        old = old[[(out / p).exists() for p in old["img"]]]
+        table = pd.concat([old, table], ignore_index=True)
+    write_csv(table, path)
     return table

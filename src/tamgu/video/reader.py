@@ -7,6 +7,7 @@ timing and errors are handled once.
 
     plan / decode         `tamgu frames`' sampled decoding: parts cut at keyframes, decoded side by side
     is_video(path)        whether a file holds a video stream (a known extension, else the container is probed)
+    open_source(source)   a file, camera or stream (`video.stream.parse_source` reads what the user wrote)
     LiveFrames(source)    cameras and streams: the newest frame, read by a thread, reconnecting with back-off
 """
 
@@ -126,12 +127,13 @@ def video_info(path: str | Path) -> dict:
 # a far next sample is reached by seeking, and a keyframe index (MP4, Matroska, AVI) cuts the video into parts that
 # decode side by side, each exactly as the one pass would. OpenCV is the fallback for what PyAV cannot open.
 class Sampling(Protocol):
-    """When to take frames (`video.frames.Sampling` is the one tamgu builds from --every, --count, ...)."""
-
+    """When to take frames (`video.frames.Sampling` is the one tamgu builds from --every, --count, ...): the
+    target times, and the earliest and latest time a frame may have to stand for each."""
     keyframes: bool
     exact: bool
 
     def targets(self, duration: float | None, frame_dur: float = 0.0) -> np.ndarray: ...
+    def bounds(self, targets: np.ndarray, duration: float | None, frame_dur: float) -> tuple[np.ndarray, ...]: ...
 
 
 @dataclass
@@ -151,21 +153,28 @@ class Part:
     end: float | None = None       # None: the end of the video
 
 
-def _pick(frames: Iterator[tuple[float, object]], targets: np.ndarray, tolerance: float) -> Iterator[tuple[float, object]]:
-    """For each target time, the nearest of the frames given (time-ordered); each frame at most once."""
+def _pick(frames: Iterator[tuple[float, object]], targets: np.ndarray, tolerance: float,
+          bounds: tuple[np.ndarray, np.ndarray] | None = None) -> Iterator[tuple[float, object]]:
+    """For each target time, the nearest of the frames given (time-ordered); each frame at most once. A frame
+    outside `bounds` (earliest, latest time per target) never stands for that target: a variable-frame-rate
+    file's frame at 9.8 s is not taken for --start 10s."""
+    n = len(targets)
+    lo, hi = bounds if bounds is not None else (np.full(n, -np.inf), np.full(n, np.inf))
     ti, prev, last = 0, None, None
     for t, f in frames:
-        while ti < len(targets) and t >= targets[ti]:
-            choice = prev if prev is not None and targets[ti] - prev[0] < t - targets[ti] else (t, f)
-            if last is None or choice[0] != last:
+        while ti < n and t >= targets[ti]:
+            now = (t, f) if t <= hi[ti] + 1e-6 else None
+            before = prev if prev is not None and prev[0] >= lo[ti] - 1e-6 else None
+            choice = before if before and (now is None or targets[ti] - before[0] < t - targets[ti]) else now
+            if choice is not None and choice[0] != last:
                 last = choice[0]
                 yield choice
             ti += 1
-        if ti >= len(targets):
+        if ti >= n:
             return
         prev = (t, f)
     # targets past the last frame: the last frame serves those within the tolerance
-    if prev is not None and ti < len(targets) and targets[ti] - prev[0] <= tolerance and prev[0] != last:
+    if prev is not None and ti < n and targets[ti] - prev[0] <= tolerance and lo[ti] - 1e-6 <= prev[0] != last:
         yield prev
 
 
@@ -299,7 +308,8 @@ def decode(path: Path, sampling: Sampling, part: Part, errors: list[str], thread
                               "were kept: re-download or re-copy it")
 
         tolerance = frame_dur * (3 if sampling.keyframes else 1.5)
-        for t, f in _pick(decoded(), targets, tolerance):
+        bounds = sampling.bounds(targets, duration, frame_dur)
+        for t, f in _pick(decoded(), targets, tolerance, bounds):
             img = f.to_ndarray(format="bgr24")
             rot = getattr(f, "rotation", 0) or 0
             if rot:
@@ -325,19 +335,17 @@ def opencv_frames(path: Path, sampling: Sampling, errors: list[str]) -> Iterator
                 yield cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, (i, img)  # the time of the frame just read
                 i += 1
 
-        for t, (i, img) in _pick(decoded(), targets, 1.5 / fps):
+        bounds = sampling.bounds(targets, n / fps if n > 0 else None, 1 / fps)
+        for t, (i, img) in _pick(decoded(), targets, 1.5 / fps, bounds):
             yield Picked(t, i, img)
     finally:
         cap.release()
 
 
-
 # ------------------------------------------------------------------------------------------ live sources
-STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "srt", "rtp")
-
-
 @dataclass(frozen=True)
 class Source:
+    """A video file, a camera or a stream, as `video.stream.parse_source` read it from what the user wrote."""
     spec: str                 # as the user wrote it
     url: str                  # what FFmpeg opens (a camera index becomes /dev/videoN)
     kind: str                 # file | camera | stream
@@ -346,32 +354,6 @@ class Source:
     @property
     def live(self) -> bool:
         return self.kind != "file"
-
-
-def parse_source(spec: str | Path) -> Source:
-    """A video file, a camera (`0`, `/dev/video0`) or a stream URL (`rtsp://`, `http://`...), checked before
-    work starts; a URL is kept as written (never read as a path, which loses a slash)."""
-    text = str(spec)
-    head = text.split(":/", 1)[0].lower()
-    if "://" not in text and ":/" in text and head in STREAM_SCHEMES:  # a slash lost on the way (a path join)
-        raise VideoError(f"{text}: a stream address needs two slashes after {head}: ({head}://{text.split(':/', 1)[1]})")
-    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
-    if scheme in STREAM_SCHEMES:
-        return Source(text, text, "stream")
-    if scheme:
-        raise VideoError(f"{text}: unknown stream scheme {scheme!r}; tamgu reads {', '.join(STREAM_SCHEMES)} "
-                         "streams, cameras (0, /dev/video0) and video files")
-    if text.isdigit():
-        text = f"/dev/video{text}"
-    if text.startswith("/dev/video"):
-        if not Path(text).exists():
-            raise VideoError(f"camera {spec} ({text}) does not exist: is it plugged in? `ls /dev/video*` lists "
-                             "the cameras this machine sees")
-        return Source(str(spec), text, "camera", "v4l2")
-    if not Path(text).exists():
-        raise VideoError(f"{text} does not exist: give a video file, a folder of videos, a camera (0) or a stream "
-                         "URL (rtsp://..., http://...)")
-    return Source(text, text, "file")
 
 
 def open_source(src: Source, timeout: float = 5.0):

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..defaults import ACCELERATOR, PROGRESS, THREADS
 from ..errors import InputError, MissingInput, did_you_mean
 from ..files import IMAGE_EXTS, VIDEO_EXTS, no_bar, write_image, write_json
-from .reader import Frame, LiveFrames, Source, VideoError, iter_frames, open_video, parse_source, video_info
+from .reader import Frame, LiveFrames, Source, VideoError, iter_frames, open_video, video_info
 from .writer import VideoOut
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,35 @@ def is_video(path: str | Path) -> bool:
         return True
     except (VideoError, ValueError):
         return False
+
+
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "srt", "rtp")
+
+
+def parse_source(spec: str | Path) -> Source:
+    """A video file, a camera (`0`, `/dev/video0`) or a stream URL (`rtsp://`, `http://`...), checked before
+    work starts; a URL is kept as written (never read as a path, which loses a slash)."""
+    text = str(spec)
+    head = text.split(":/", 1)[0].lower()
+    if "://" not in text and ":/" in text and head in STREAM_SCHEMES:  # a slash lost on the way (a path join)
+        raise VideoError(f"{text}: a stream address needs two slashes after {head}: ({head}://{text.split(':/', 1)[1]})")
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme in STREAM_SCHEMES:
+        return Source(text, text, "stream")
+    if scheme:
+        raise VideoError(f"{text}: unknown stream scheme {scheme!r}; tamgu reads {', '.join(STREAM_SCHEMES)} "
+                         "streams, cameras (0, /dev/video0) and video files")
+    if text.isdigit():
+        text = f"/dev/video{text}"
+    if text.startswith("/dev/video"):
+        if not Path(text).exists():
+            raise VideoError(f"camera {spec} ({text}) does not exist: is it plugged in? `ls /dev/video*` lists "
+                             "the cameras this machine sees")
+        return Source(str(spec), text, "camera", "v4l2")
+    if not Path(text).exists():
+        raise VideoError(f"{text} does not exist: give a video file, a folder of videos, a camera (0) or a stream "
+                         "URL (rtsp://..., http://...)")
+    return Source(text, text, "file")
 
 
 @dataclass(frozen=True)
