@@ -16,9 +16,9 @@ def _all_modules() -> list[str]:
 def test_every_step_lives_in_a_capability_subpackage():
     mods = _all_modules()
     top = sorted(m for m in mods if m.count(".") == 1)
-    assert top == ["tamgu.argspec", "tamgu.cli", "tamgu.commands", "tamgu.console", "tamgu.defaults", "tamgu.denoising",
+    assert top == ["tamgu.argspec", "tamgu.cli", "tamgu.commands", "tamgu.console", "tamgu.curation", "tamgu.defaults", "tamgu.denoising",
                    "tamgu.detection", "tamgu.errors", "tamgu.files", "tamgu.inspection", "tamgu.live", "tamgu.machine",
-                   "tamgu.nilm", "tamgu.pipeline",
+                   "tamgu.nilm", "tamgu.pipeline", "tamgu.printers",
                    "tamgu.recipes", "tamgu.reports", "tamgu.runtime", "tamgu.segmentation", "tamgu.statefarm", "tamgu.tricks",
                    "tamgu.video"]
 

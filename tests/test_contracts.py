@@ -14,7 +14,7 @@ import pytest
 import skimage.data
 
 import tamgu
-from tamgu import commands
+from tamgu import commands, printers
 from tamgu.cli import BUG_EXIT, main
 from tamgu.errors import InputError, InputsFailed, MissingInput, SetupError, TamguError
 from tamgu.video.reader import VideoError, backoff
@@ -144,7 +144,7 @@ def test_reconnect_waits_longer_each_time_and_keeps_trying_while_the_server_refu
     s = t.attrs["summaries"][0]
     assert refused == 1 and s["reconnects"] == 2 and server.requests == 2  # a refused try counts; then it played
     assert s["frames_read"] > 30  # the second connection gave the whole clip
-    commands._detections(t, {"out": str(tmp_path / "o")})
+    printers.detections(t, {"out": str(tmp_path / "o")})
     printed = capsys.readouterr().out  # every tool says why a live source ended
     assert f"{server.url}: the stream" in printed and "(after 2 reconnects)" in printed
 

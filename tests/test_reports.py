@@ -213,7 +213,7 @@ def open_in_chromium(page_file: Path, screenshot: Path) -> dict:
     return result
 
 
-@pytest.mark.parametrize("which", ["eda", "run", "ensemble", "cracks"])
+@pytest.mark.parametrize("which", ["eda", "run", "ensemble", "cracks", "audit"])
 def test_pages_open_offline_in_headless_chromium(which, tiny_data, tiny_run, tmp_path):
     _browser_or_skip()
     if which == "eda":
@@ -224,6 +224,9 @@ def test_pages_open_offline_in_headless_chromium(which, tiny_data, tiny_run, tmp
         page = tamgu.report(tmp_path / "found", out=tmp_path / "page.html")
     elif which == "run":
         page = tamgu.report(tiny_run, out=tmp_path / "page.html", per_class=1)
+    elif which == "audit":
+        tamgu.audit(tiny_run, tmp_path / "audit", progress=False)
+        page = tamgu.report(tmp_path / "audit", out=tmp_path / "page.html")
     else:
         tamgu.ensemble([tiny_run, tiny_run], out=tmp_path / "blend")
         page = tamgu.report(tmp_path / "blend", out=tmp_path / "page.html")
@@ -244,3 +247,52 @@ def test_problem_list_names_every_reason_of_every_file():
                    "c": "tiny (20x15); blank (grey std 0.5); odd size 20x15 (most are 640x480)",
                    "d": "blank (grey std 2.0)"}
     assert problem_reasons(scan.iloc[:0]).empty
+
+
+# ------------------------------------------------------------------------------------------------ audit
+def test_confident_learning_finds_moved_labels_among_its_first_rows():
+    """6% of labels moved to another class, judged by out-of-sample probabilities of a good model: the moved
+    images lead label_issues (the acceptance figure), suggested back to their true class, noise estimated."""
+    from tamgu.curation.audit import confident_learning
+
+    rng = np.random.default_rng(0)
+    n, k = 2000, 10
+    truth = rng.integers(0, k, n)
+    logits = rng.normal(0, 1, (n, k))
+    logits[np.arange(n), truth] += 3.5  # about 96% accurate
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    given, moved = truth.copy(), rng.choice(n, 120, replace=False)
+    given[moved] = (truth[moved] + rng.integers(1, k, len(moved))) % k
+    table = confident_learning(probs, given)
+    assert np.isin(moved, table["row"].to_numpy()[: 2 * len(moved)]).mean() >= 0.7
+    assert np.isin(table["row"], moved).mean() >= 0.8  # precision
+    hit = table[table["row"].isin(moved)]
+    assert (hit["suggested"].to_numpy() == truth[hit["row"]]).mean() > 0.95
+    assert table["score"].is_monotonic_decreasing and abs(table.attrs["noise"] - 0.06) < 0.015
+
+
+def test_audit_writes_issues_a_page_and_fixes_that_train_reads(tiny_run, tiny_data, tmp_path, capsys):
+    out = tmp_path / "audit"
+    assert main(["audit", str(tiny_run), "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr()
+    assert "label issues of 180 images" in printed.out and "near chance" in printed.err  # a 2-epoch model
+    for name in ("label_issues.csv", "duplicates.csv", "outliers.csv", "map.csv", "fixes.csv", "audit.html"):
+        assert (out / name).is_file(), name
+    issues = pd.read_csv(out / "label_issues.csv")
+    assert list(issues.columns[:5]) == ["img", "given", "suggested", "score", "p_given"] and "group" in issues
+    assert issues["score"].is_monotonic_decreasing
+    # the user edits fixes.csv: one image dropped, one relabelled; a rerun of audit keeps the edits
+    fixes = pd.read_csv(out / "fixes.csv", dtype=str, keep_default_na=False)
+    assert len(fixes) == len(issues) and (fixes["action"] == "").all()
+    fixes.loc[0, "action"], fixes.loc[1, "action"] = "drop", "relabel"
+    fixes.to_csv(out / "fixes.csv", index=False)
+    tamgu.audit(tiny_run, out, progress=False)
+    assert pd.read_csv(out / "fixes.csv", dtype=str, keep_default_na=False)["action"].tolist()[:2] == ["drop", "relabel"]
+    run = tamgu.train(tiny_data, out=tmp_path / "fixed", folds=2, epochs=1, fixes=out / "fixes.csv", **TINY)
+    folds = pd.read_csv(tmp_path / "fixed" / "folds.csv")
+    assert fixes.loc[0, "img"] not in set(folds["img"]) and len(folds) == 179
+    assert folds.set_index("img").loc[fixes.loc[1, "img"], "label"] == fixes.loc[1, "label"]
+    assert run["oof"]["images"] == 179
+    (tmp_path / "bad.csv").write_text("img,action,label\nimg_x.jpg,burn,c0\n")
+    with pytest.raises(tamgu.TamguError, match=r"bad.csv, line 2: action 'burn'"):
+        tamgu.train(tiny_data, out=tmp_path / "bad", fixes=tmp_path / "bad.csv", **TINY)

@@ -1,4 +1,5 @@
-"""The command table: each `tamgu` command, the library function it calls, and how its result prints.
+"""The command table: each `tamgu` command, the library function it calls, and how its result prints
+(`printers`).
 
 Options are generated from each function's signature and docstring (`argspec`); only the chosen command's
 module is imported, so `tamgu check` does not load torch.
@@ -7,14 +8,11 @@ module is imported, so `tamgu check` does not load torch.
 from __future__ import annotations
 
 import importlib
-import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from .errors import InputsFailed
+from . import printers as show
 from .argspec import Shape
 
 # Help for parameters many commands share (a function's own docstring wins)
@@ -42,338 +40,6 @@ class Command:
         module, name = self.target.split(":")
         return getattr(importlib.import_module(f"tamgu.{module}"), name)
 
-
-# ------------------------------------------------------------------------------------------- printers
-def print_summary(summary: dict, _: dict | None = None) -> None:
-    if not summary:  # a DDP rank other than 0: rank 0 reports
-        return
-    print(f"\n{'fold':>6} {'log loss':>9} {'accuracy':>9} {'images':>7}")
-    for k, v in sorted(summary["per_fold"].items(), key=lambda kv: int(kv[0])):
-        print(f"{k:>6} {v['log_loss']:9.4f} {v['accuracy']:9.3f} {v['images']:7d}")
-    o = summary["oof"]
-    print(f"{'OOF':>6} {o['log_loss']:9.4f} {o['accuracy']:9.3f} {o['images']:7d}   (uniform guess: "
-          f"{summary['uniform_log_loss']:.4f})")
-    if "heldout" in summary:
-        h = summary["heldout"]
-        print(f"\n{'':6} {'log loss':>9} {'accuracy':>9} {'images':>7}")
-        print(f"{'CV':>6} {o['log_loss']:9.4f} {o['accuracy']:9.3f} {o['images']:7d}   driver-CV estimate (OOF)")
-        print(f"{'test':>6} {h['log_loss']:9.4f} {h['accuracy']:9.3f} {h['images']:7d}   held-out test drivers "
-              f"(private leaderboard), gap {h['log_loss'] - o['log_loss']:+.4f}")
-    print(f"\nrun folder: {summary['run']}")
-    if "submission" in summary:
-        print(f"submission: {summary['submission']}")
-
-
-def _synth(out, o):
-    print(f"wrote a generated State Farm dataset to {out}")
-
-
-def _check(s, o):
-    print(f"OK: {s['root']} ({s['layout']} layout)")
-    print(f"  classes: {len(s['classes'])} ({', '.join(s['classes'])})")
-    print(f"  train images: {s['train_images']} in {s['groups']} groups; test images: {s['test_images']}")
-    print("  per class: " + ", ".join(f"{c} {n}" for c, n in s["per_class"].items()))
-    if s["per_group"]:
-        counts = list(s["per_group"].values())
-        print(f"  per group: {min(counts)} to {max(counts)} images")
-    print("".join(f"  warning: {w}\n" for w in s.get("warnings", [])), end="")
-
-
-def _eda(s, o):
-    if not isinstance(s, dict):  # --out page.html
-        print(f"EDA page -> {s.path} (open it in a browser)")
-        return
-    print(f"{s['train_images']} training and {s['test_images']} test images, {len(s['classes'])} classes, "
-          f"{len(s['per_group'])} groups -> {s['report']}")
-
-
-def _augment(fig, o):
-    print(f"originals and {o['augment']} augmentations -> {o['out']}")
-
-
-def _env(table, o):
-    print(table.to_string(index=False))
-
-
-def _samples(table, o):
-    print(table.groupby(["kind", "source"]).size().rename("files").reset_index().to_string(index=False))
-    for m in table.attrs.get("missing", []):
-        print(f"not installed, so not included: {m}")
-    print(f"-> {o['out']} (list: {Path(o['out']) / 'samples.csv'})")
-
-
-def _report(page, o):
-    print(f"report -> {page.path} (open it in a browser)")
-
-
-def _predict(sub, o):
-    print(f"predicted {len(sub)} images -> {o.get('out') or Path(o['run']) / 'submission.csv'}")
-
-
-def _score(s, o):
-    print(json.dumps(s, indent=2))
-
-
-def _demo(summary, o):
-    print_summary(summary)
-    print(f"submission validated against {summary['sample_submission']}")
-
-
-def _reproduce(table, o):
-    from .recipes.chapter5 import results_markdown
-
-    print("\n" + results_markdown(table))
-    print(f"table: {Path(o['out']) / 'results.md'} and results.csv")
-
-
-def _ensemble(s, o):
-    import pandas as pd
-
-    print(pd.DataFrame(s["table"]).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    if s.get("weights") is not None:
-        print(f"\nweights: {s['weights']}")
-    if "temperature" in s:
-        print(f"temperature: {s['temperature']:.3f}")
-    print(f"\nensemble folder: {o['out']}")
-
-
-def _smooth(s, o):
-    b = s["before"]
-    print(f"k {s['k']}, alpha {s['alpha']} (chosen on OOF; grid in {Path(o['out']) / 'grid.csv'})")
-    print(f"{'':8} {'before':>9} {'after':>9}")
-    print(f"{'OOF':8} {b['oof_log_loss']:9.4f} {s['oof']['log_loss']:9.4f}")
-    if "heldout" in s:
-        print(f"{'held-out':8} {b['heldout_log_loss']:9.4f} {s['heldout']['log_loss']:9.4f}")
-    print(f"\nsmoothed run folder: {o['out']}")
-
-
-def _pseudo(s, o):
-    print("test images above each confidence threshold:")
-    for r in s["thresholds"]:
-        print(f"  > {r['threshold']:.1f}: {r['images']:6d} ({r['share']:.0%})")
-    print(f"\n{s['pseudo_images']} pseudo-labelled images (cap {s['cap']}, threshold {s['threshold']}) added for "
-          f"training only -> {s['data']}")
-    print("  per class: " + ", ".join(f"{c} {n}" for c, n in s["per_class"].items()))
-
-
-def _frames(table, o):
-    n = table["video"].nunique() if len(table) else 0
-    print(f"{len(table)} frames from {n} videos -> {o['out']} (table: {Path(o['out']) / 'frames.csv'})")
-    per = table[table["label"] != ""].groupby("label")["group"].agg(["size", "nunique"]) if len(table) else ()
-    if len(per):
-        print("  per class: " + ", ".join(f"{c} {r['size']} ({r['nunique']} videos)" for c, r in per.iterrows()))
-    dropped = table.attrs.get("near_duplicates", 0)
-    if dropped:
-        why = (f"perceptual hashes within {table.attrs['dedupe']} of 64 bits" if table.attrs.get("dedupe") else
-               "no scene change")
-        print(f"  {dropped} sampled frame(s) left out as near-duplicates of the frame before ({why}); a smaller "
-              "--dedupe keeps more")
-
-
-def _denoise(table, o):
-    from .video.stream import end_lines, speed_line
-
-    bad = table[table["error"] != ""] if len(table) else table
-    print(f"denoised {len(table) - len(bad)} of {len(table)} input(s) with {o['method']} -> {o['out']}")
-    if table.attrs.get("summaries"):
-        print(speed_line(table.attrs["summaries"]))
-        for line in end_lines(table.attrs["summaries"]):
-            print(line)
-    for r in table.itertuples():
-        if str(r.audio).startswith("dropped"):
-            print(f"  {Path(r.file).name}: sound {r.audio}", file=sys.stderr)
-    for r in bad.itertuples():
-        print(f"  skipped {r.file}: {r.error}", file=sys.stderr)
-    if len(bad):
-        raise InputsFailed(f"{len(bad)} file(s) could not be denoised (listed above)")
-
-
-def _denoise_train(res, o):
-    print(f"saved {res['model']} (best val loss {res['best_val_loss']:.5f} after {res['epochs']} epochs)")
-
-
-def _denoise_eval(table, o):
-    summary = table.groupby("method", sort=False)[["psnr", "ssim", "sec_per_mp"]].mean()
-    print(f"noise {table['noise'].iloc[0]}, {table['image'].nunique()} images\n")
-    print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
-    if o.get("out"):
-        print(f"\ntable and side-by-side picture in {o['out']}")
-
-
-def _detections(table, o):
-    from .video.stream import end_lines, speed_line
-
-    out = o.get("out")
-    files = table.attrs.get("files")
-    with_any = table["img"].nunique() if len(table) else 0
-    seen = f" in {files} input(s), {with_any} with any" if files is not None else f" in {with_any} files"
-    print(f"{len(table)} detections{seen}" + (f" -> {Path(out) / 'detections.csv'}" if out else ""))
-    if table.attrs.get("summaries"):
-        print(speed_line(table.attrs["summaries"]) + (" (stopped by Ctrl-C; outputs written)"
-                                                       if table.attrs.get("interrupted") else ""))
-        for line in end_lines(table.attrs["summaries"]):
-            print(line)
-        for s in table.attrs["summaries"]:
-            if s.get("tracks"):
-                print(f"  {Path(s['input']).name}: " + ", ".join(f"{n} {label}" for label, n in
-                                                                  sorted(s["tracks"].items())) + " (confirmed tracks)")
-            for line, per in s.get("crossings", {}).items():
-                print(f"    {line}: " + "; ".join(f"{label} " + ", ".join(f"{d} {n}" for d, n in sorted(ways.items()))
-                                                  for label, ways in sorted(per.items())))
-            for zone, per in s.get("zone_visits", {}).items():
-                print(f"    {zone}: " + ", ".join(f"{n} {label}" for label, n in sorted(per.items())) + " visits")
-        if out and (Path(out) / "crossings.csv").is_file():
-            print(f"crossings: {Path(out) / 'crossings.csv'}")
-        if out and (Path(out) / "zones.csv").is_file():
-            print(f"zone visits: {Path(out) / 'zones.csv'}")
-        for fmt in ("coco", "yolo", "cvat"):
-            if o.get("export") == fmt and out:
-                print(f"pre-labels ({fmt}): {Path(out) / fmt} (import into CVAT or Label Studio; read back with "
-                      f"tamgu crops or tamgu detect eval)")
-    if len(table) and not out:
-        print(table.to_string(index=False))
-    if table.attrs.get("hint"):
-        print(f"note: {table.attrs['hint']}")
-    errors = table.attrs.get("errors", [])
-    for e in errors:
-        print(f"  skipped {e}", file=sys.stderr)
-    if errors:
-        raise InputsFailed(f"{len(errors)} input(s) could not be read (listed above)")
-
-
-def _export(meta, o):
-    w, h = meta["image_size"]
-    print(f"exported {len(meta['folds'])} fold(s) of {meta['model']} ({len(meta['classes'])} classes, {w}x{h}, "
-          f"TTA {meta['tta']}) -> {meta['path']} ({meta['bytes'] / 1e6:.1f} MB)")
-    print(f"run it with onnxruntime alone: input 'images' uint8 RGB (batch, {h}, {w}, 3), output 'probs'")
-
-
-def _watch(results, o):
-    from .live.watch import run_watch
-
-    s = run_watch(results)
-    if "per_video" in s:
-        for v in s["per_video"]:
-            _watch_lines(v)
-        print(f"\n{s['videos']} videos -> {s['out']}")
-        for e in s["errors"]:
-            print(f"  skipped {e}", file=sys.stderr)
-        if s["errors"]:
-            raise InputsFailed(f"{len(s['errors'])} video(s) could not be watched (listed above)")
-        return
-    _watch_lines(s)
-    if s["error"]:
-        raise InputsFailed(f"{s['source']} could not be watched to its end (said above)")
-
-
-def _watch_lines(s: dict) -> None:
-    lat = s["latency_ms"] or {"mean": float("nan"), "p95": float("nan")}
-    print(f"{s['source']}: {s['frames_read']} frames read, {s['frames_processed']} processed, "
-          f"{s['frames_dropped']} dropped; {s['achieved_fps']} fps ({s['realtime_factor']}x real time), "
-          f"latency {lat['mean']:.1f} ms (p95 {lat['p95']:.1f}), engine {s['engine']}")
-    print(f"  {s['segments']} segments" + (f", {s['alerts']} alerts ({s['alert']})" if s["alert"] else "")
-          + f" -> {s['out']}" + (" (interrupted: outputs written)" if s["interrupted"] else "")
-          + (f"\n  the source ended: {s['error'] or s.get('stream_end')}"
-             if s["error"] or s.get("stream_end") else ""))
-
-
-def _fetch(path, o):
-    print(f"{o['model']}: checked and saved -> {path}")
-
-
-def _synth_clip(path, o):
-    print(f"wrote a generated dashboard clip to {path} (truth: {path}.schedule.csv)")
-
-
-def _background(table, o):
-    print(f"{o.get('method', 'auto')} masks, cut-outs and videos in {o['out']}; foreground blobs:", end=" ")
-    _detections(table, o)
-
-
-def _synth_cracks(out, o):
-    print(f"wrote {o.get('n', 200)} generated concrete surfaces with true crack masks to {out} (images/, masks/, "
-          "surfaces.csv)")
-
-
-def _cracks(table, o):
-    from .video.stream import end_lines, speed_line
-
-    images = table.attrs["images"]
-    with_any = int((images["cracks"] > 0).sum()) if len(images) else 0
-    unit = "mm" if o.get("mm_per_px") else "px"
-    print(f"{len(table)} cracks in {len(images)} image(s), {with_any} with any ({table.attrs['method']}) -> "
-          f"{Path(o['out']) / 'cracks.csv'} and images.csv")
-    if len(table):
-        top = images.sort_values(f"total_length_{unit}", ascending=False).head(5)
-        for r in top.itertuples():
-            if r.cracks:
-                print(f"  {r.mask.replace('_mask.png', '')}: {r.cracks} crack(s), {getattr(r, 'total_length_' + unit):.1f} "
-                      f"{unit} in all, widest {getattr(r, 'widest_' + unit):.2f} {unit}")
-    skipped = table.attrs.get("skipped", {})
-    if table.attrs.get("summaries") and any(s["kind"] != "photo" for s in table.attrs["summaries"]):
-        print(speed_line(table.attrs["summaries"]) + (f"; {skipped['every']} frame(s) skipped by --every, "
-                                                       f"{skipped['dedupe']} as near-duplicates"
-                                                       if sum(skipped.values()) else ""))
-        for line in end_lines(table.attrs["summaries"]):
-            print(line)
-    for e in table.attrs.get("errors", []):
-        print(f"  skipped {e}", file=sys.stderr)
-    if table.attrs.get("errors"):
-        raise InputsFailed(f"{len(table.attrs['errors'])} input(s) could not be read (listed above)")
-
-
-def _cracks_train(res, o):
-    print(f"saved {res['model']}: {res['encoder']} U-Net, best val loss {res['best_val_loss']:.4f} after "
-          f"{res['epochs_run']} epochs, threshold {res['threshold']} (skeleton F1 on {res['val_images']} held-out "
-          f"images: {res['threshold_f1'][str(res['threshold'])]:.3f}), {res['seconds'] / 60:.1f} min")
-    print(f"  trained on {res['trained_on']}")
-
-
-def _synth_crossing(paths, o):
-    print(f"wrote {paths['video']} with its true crossings ({paths['truth']}) and tracks ({paths['tracks']})\n"
-          f"count them: tamgu detect objects {paths['video']} --line {paths['line']} --out runs/street")
-
-
-def _crops(table, o):
-    per = ", ".join(f"{n} {c}" for c, n in table.attrs["classes"].items())
-    print(f"{len(table)} crops ({per}) in {table.attrs['groups']} groups -> {o['out']}\n"
-          f"next: tamgu train {o['out']} --split group  (one object's crops stay in one fold)")
-
-
-def _detect_eval(result, o):
-    print(f"{result['images']} images, {result['boxes']} boxes drawn, {result['detections']} detections of their "
-          f"classes\nmAP@0.5 {result['map50']:.3f}   mAP@0.5:0.95 {result['map']:.3f}")
-    for c, r in result["per_class"].items():
-        print(f"  {c:<16} AP@0.5 {r['ap50']:.3f}  AP {r['ap']:.3f}  ({r['boxes']} boxes)")
-    for video, r in result.get("tracking", {}).items():
-        print(f"{video}: MOTA {r['mota']:.3f}  IDF1 {r['idf1']:.3f}  HOTA {r['hota']:.3f}  id switches "
-              f"{r['id_switches']}  ({r['objects']} objects, {r['tracks']} tracks)")
-    if result["not_in_annotations"]:
-        print(f"note: {result['not_in_annotations']} detections are on images the annotations do not cover")
-
-
-def _cracks_eval(table, o):
-    print(table.attrs["summary"].to_string(index=False))
-    if o.get("out"):
-        print(f"\nper image: {Path(o['out']) / 'eval.csv'}")
-
-
-def _nilm_synth(out, o):
-    print(f"wrote generated households to {out} (train/ to learn from, test/ held out)")
-
-
-def _nilm(summary, o):
-    metrics = summary.get("metrics", {})
-    for split, per_appliance in metrics.items():
-        models = summary["models"]
-        print(f"\n{split}: MAE in watts (signal aggregate error, on/off F1)")
-        print(f"{'appliance':<16}" + "".join(f"{m:>24}" for m in models))
-        for a, per_model in per_appliance.items():
-            cells = "".join(f"{per_model[m]['mae']:>9.1f} ({per_model[m]['sae']:5.2f}, {per_model[m]['f1']:4.2f})"
-                            for m in models)
-            print(f"{a:<16}{cells}")
-    where = summary.get("run") if "out" not in summary else summary["out"]
-    print(f"\nfolder: {where}  (a page: tamgu report {where})")
 
 
 # ---------------------------------------------------------------------------------------------- table
@@ -408,89 +74,91 @@ def _frame_shape(kind: str, **shape) -> Callable[[], Shape]:
 
 
 COMMANDS = [
-    Command("synth", "pipeline.synthetic:synth", _synth, Shape(positional=("out",)),
+    Command("synth", "pipeline.synthetic:synth", show.synth, Shape(positional=("out",)),
             help="write a generated dataset in the Kaggle State Farm layout"),
-    Command("check", "pipeline.data:check", _check,
+    Command("check", "pipeline.data:check", show.check,
             help="validate a dataset and print its summary"),
-    Command("eda", "reports.eda:eda", _eda,
+    Command("eda", "reports.eda:eda", show.eda,
             help="exploratory analysis: counts, driver x class table, samples (a folder, or one page: --out eda.html)"),
-    Command("augment-preview", "reports.figures:augment_preview", _augment,
+    Command("augment-preview", "reports.figures:augment_preview", show.augment,
             help="a grid of training images and their augmented versions"),
-    Command("train", "pipeline.training:train", print_summary, _train_shape,
+    Command("train", "pipeline.training:train", show.print_summary, _train_shape,
             help="cross-validate a model, predict the test set, write a submission"),
-    Command("env", "machine:environment", _env,
+    Command("env", "machine:environment", show.env,
             help="what this machine has: versions, CPU/GPU, offline ImageNet weights, caches"),
-    Command("samples", "video.samples:samples", _samples, Shape(positional=("out",)),
+    Command("samples", "video.samples:samples", show.samples, Shape(positional=("out",)),
             help="real photos and videos that ship offline, copied into one folder for practice"),
-    Command("report", "reports.run_page:report", _report,
+    Command("report", "reports.run_page:report", show.report,
             help="a run, an ensemble or a reproduce folder as one HTML page (curves, errors, Grad-CAM)"),
-    Command("collect", "pipeline.training:collect", print_summary,
+    Command("collect", "pipeline.training:collect", show.print_summary,
             help="assemble a run whose folds were trained on separate machines (--fold K)"),
-    Command("predict", "pipeline.prediction:predict", _predict,
+    Command("predict", "pipeline.prediction:predict", show.predict,
             help="re-predict test images with a trained run"),
-    Command("score", "pipeline.prediction:score", _score, Shape(required=("truth",)),
+    Command("score", "pipeline.prediction:score", show.score, Shape(required=("truth",)),
             help="log loss and accuracy of a submission against labelled images"),
-    Command("ensemble", "tricks.ensemble:ensemble", _ensemble,
+    Command("ensemble", "tricks.ensemble:ensemble", show.ensemble,
             help="blend finished runs (prediction files only), optionally calibrated"),
-    Command("smooth", "tricks.smoothing:smooth", _smooth,
+    Command("smooth", "tricks.smoothing:smooth", show.smooth,
             help="blend each prediction with its nearest test neighbours' (1st place)"),
-    Command("pseudo", "tricks.pseudo:pseudo", _pseudo, Shape(required=("data", "out")),
+    Command("audit", "curation.audit:audit", show.audit,
+            help="what in the data is probably wrong: label issues (confident learning), leaks, outliers; fixes.csv"),
+    Command("pseudo", "tricks.pseudo:pseudo", show.pseudo, Shape(required=("data", "out")),
             help="a new dataset with confident test images as train-only images"),
-    Command("reproduce", "recipes.chapter5:reproduce", _reproduce, _reproduce_shape,
+    Command("reproduce", "recipes.chapter5:reproduce", show.reproduce, _reproduce_shape,
             help="run the book's chapter 5 steps in order and write the results table"),
-    Command("frames", "video.frames:frames", _frames, _frames_shape,
+    Command("frames", "video.frames:frames", show.frames, _frames_shape,
             help="cut frames out of videos into a dataset (the video is the group)"),
-    Command("denoise", "denoising.filters:denoise", _denoise, _frame_shape("denoise"),
+    Command("denoise", "denoising.filters:denoise", show.denoise, _frame_shape("denoise"),
             help="denoise images, folders or videos"),
-    Command("denoise train", "denoising.n2n:train_denoiser", _denoise_train, Shape(python_only=("images",)),
+    Command("denoise train", "denoising.n2n:train_denoiser", show.denoise_train, Shape(python_only=("images",)),
             help="train a Noise2Noise U-Net"),
-    Command("denoise eval", "denoising.filters:evaluate_denoisers", _denoise_eval,
+    Command("denoise eval", "denoising.filters:evaluate_denoisers", show.denoise_eval,
             help="compare denoisers: PSNR, SSIM, time"),
-    Command("detect faces", "detection.faces:detect_faces", _detections,
+    Command("detect faces", "detection.faces:detect_faces", show.detections,
             _frame_shape("faces", rename={"face_range": "range"}),
             help="faces: BlazeFace (default, with landmarks), Haar or MTCNN; photos, videos, cameras, streams"),
-    Command("detect text", "detection.text:detect_text", _detections, _frame_shape("detect"),
+    Command("detect text", "detection.text:detect_text", show.detections, _frame_shape("detect"),
             help="text: PP-OCR (RapidOCR), or Tesseract for Korean; photos, videos, cameras, streams"),
-    Command("detect people", "detection.objects:detect_people", _detections,
+    Command("detect people", "detection.objects:detect_people", show.detections,
             _frame_shape("detect", rename={"lines": "line", "zones": "zone"}, repeat=("lines", "zones")),
             help="people: COCO's SSD (default), SSDLite, the 23-class SSD, HOG or your ONNX; tracks and counts"),
-    Command("detect objects", "detection.objects:detect_objects", _detections,
+    Command("detect objects", "detection.objects:detect_objects", show.detections,
             _frame_shape("detect", rename={"lines": "line", "zones": "zone"}, repeat=("lines", "zones")),
             help="COCO's 80 classes (person, car, truck, motorcycle, dog, ...): tracks, line and zone counts, "
                  "pre-labels out"),
-    Command("detect eval", "detection.judge:evaluate_detections", _detect_eval, Shape(required=("detections",)),
+    Command("detect eval", "detection.judge:evaluate_detections", show.detect_eval, Shape(required=("detections",)),
             help="detections against drawn boxes (COCO, YOLO, CVAT): mAP@0.5, mAP@0.5:0.95, MOTA, IDF1, HOTA"),
-    Command("crops", "detection.crops:crops", _crops,
+    Command("crops", "detection.crops:crops", show.crops,
             help="boxes of an annotation set cut into a class-per-folder dataset with groups (for --split group)"),
-    Command("find", "detection.search:find", _detections, _frame_shape("detect"),
+    Command("find", "detection.search:find", show.detections, _frame_shape("detect"),
             help="find a template image inside photos, videos, cameras and streams, at any scale and rotation"),
-    Command("background", "segmentation.background:background", _background, _frame_shape("detect"),
+    Command("background", "segmentation.background:background", show.background, _frame_shape("detect"),
             help="keep the person (deep, people near the camera) or what moves (MOG2/KNN, a still far camera)"),
-    Command("synth-cracks", "inspection.synth:synth_cracks", _synth_cracks, Shape(positional=("out",)),
+    Command("synth-cracks", "inspection.synth:synth_cracks", show.synth_cracks, Shape(positional=("out",)),
             help="write generated concrete surfaces with true crack masks (the CRACK500 layout)"),
-    Command("cracks", "inspection.cracks:cracks", _cracks, _frame_shape("cracks"),
+    Command("cracks", "inspection.cracks:cracks", show.cracks, _frame_shape("cracks"),
             help="crack masks and measurements (length, width, orientation) of photos, videos and cameras"),
-    Command("cracks train", "inspection.unet:train_cracks", _cracks_train,
+    Command("cracks train", "inspection.unet:train_cracks", show.cracks_train,
             help="train a crack U-Net on a crack set (images/ + masks/) or on generated surfaces"),
-    Command("cracks eval", "inspection.cracks:evaluate_cracks", _cracks_eval,
+    Command("cracks eval", "inspection.cracks:evaluate_cracks", show.cracks_eval,
             help="score ridge and U-Net on a labelled crack set: skeleton F1 within 2 px, false alarms"),
-    Command("synth clip", "pipeline.synthetic:synth_clip", _synth_clip, Shape(positional=("out",)),
+    Command("synth clip", "pipeline.synthetic:synth_clip", show.synth_clip, Shape(positional=("out",)),
             help="write a generated dashboard clip of a new driver following a schedule of poses"),
-    Command("synth crossing", "detection.synth:crossing_clip", _synth_crossing, Shape(positional=("out",)),
+    Command("synth crossing", "detection.synth:crossing_clip", show.synth_crossing, Shape(positional=("out",)),
             help="write a generated street where a person, a cat and a motorcycle cross a line at known times"),
-    Command("export", "pipeline.export:export", _export,
+    Command("export", "pipeline.export:export", show.export,
             help="a trained run as one ONNX file (fold mean inside) that onnxruntime alone can run"),
-    Command("watch", "live.watch:watch", _watch, _frame_shape("watch"),
+    Command("watch", "live.watch:watch", show.watch, _frame_shape("watch"),
             help="a trained run on a video, a camera or a stream: timeline, segments, alerts, annotated video"),
-    Command("weights fetch", "pipeline.weights:fetch_weights", _fetch,
+    Command("weights fetch", "pipeline.weights:fetch_weights", show.fetch,
             help="download a model's published ImageNet weights into the standard cache, checked (needs internet)"),
-    Command("nilm synth", "nilm.synth:synth_houses", _nilm_synth, Shape(positional=("out",)),
+    Command("nilm synth", "nilm.synth:synth_houses", show.nilm_synth, Shape(positional=("out",)),
             help="write generated households (aggregate and appliance power) for learning NILM offline"),
-    Command("nilm train", "nilm.run:train_nilm", _nilm, Shape(positional=("data",)),
+    Command("nilm train", "nilm.run:train_nilm", show.nilm, Shape(positional=("data",)),
             help="seq2point beside the subtask gated network: appliances from the total, folds by house, judged"),
-    Command("nilm predict", "nilm.run:predict_nilm", _nilm, Shape(positional=("run", "data")),
+    Command("nilm predict", "nilm.run:predict_nilm", show.nilm, Shape(positional=("run", "data")),
             help="disaggregate houses with a trained NILM run (judged when the appliances were metered)"),
-    Command("demo", "recipes.demo:demo", _demo,
+    Command("demo", "recipes.demo:demo", show.demo,
             help="the main job on a generated dataset: a 4-fold driver split on a CPU in minutes"),
 ]
 BY_NAME = {c.name: c for c in COMMANDS}

@@ -24,6 +24,8 @@ class TrainConfig(BaseModel):
     name: str | None = Field(None, description="run name (default: the --out folder's name)")
     data: str | None = Field(None, description="dataset folder or Kaggle zip")
     groups: str | None = Field(None, description="CSV with img,group for a class-per-folder dataset")
+    fixes: str | None = Field(None, description="CSV img,action,label (tamgu audit writes one to edit): drop or "
+                              "relabel training images for this run; the image files stay where they are")
     out: str | None = Field(None, description="run folder")
     # model
     model: str = Field("mobilenetv2_100", description="any timm model name (this one has ImageNet weights offline; "

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from ..errors import TamguError
+from ..errors import InputError, MissingInput, TamguError
 from ..statefarm import KAGGLE_CLASSES
 from ..files import IMAGE_EXTS, ZIP_SEP, decode_image, read_bytes, no_bar
 from ..defaults import PROGRESS
@@ -276,8 +276,9 @@ def _load_folders(root: str, files: _Files, classes: list[str] | None, groups: s
 
 
 def load_dataset(data: str | Path, groups: str | None = None, classes: list[str] | None = None,
-                 strict: bool = True) -> Dataset:
-    """Read a dataset's tables. With `strict`, any structural problem raises DataError listing them all."""
+                 strict: bool = True, fixes: str | Path | None = None) -> Dataset:
+    """Read a dataset's tables. With `strict`, any structural problem raises DataError listing them all.
+    `fixes`: a CSV img,action,label (from `tamgu audit`) that drops or relabels training images."""
     files = _Files(data)
     problems: list[Problem] = []
     root = str(data)
@@ -298,6 +299,8 @@ def load_dataset(data: str | Path, groups: str | None = None, classes: list[str]
     if PSEUDO_CSV in files.files:
         train, soft = _mark_pseudo(train, files.read_csv(PSEUDO_CSV), classes, problems)
     train = train[["img", "label", "y", "group", "path", "pseudo"]]
+    if fixes is not None:
+        train = apply_fixes(train, fixes, list(classes))
     for key in files.outside[:20]:  # readable, so a run goes on; but the folder is not the whole dataset
         problems.append(Problem(key, f"is a link to {os.path.realpath(files.files[key])}, outside the dataset folder",
                                 "copy the file in, or link the whole dataset folder instead, so the set travels "
@@ -306,6 +309,50 @@ def load_dataset(data: str | Path, groups: str | None = None, classes: list[str]
         raise DataError(problems)
     return Dataset(root=root, kind=kind, classes=list(classes), train=train, test=test.reset_index(drop=True),
                    sample_submission=sample, problems=problems, soft=soft)
+
+
+FIX_ACTIONS = {"drop": "drop", "relabel": "relabel", "keep": "", "": ""}
+
+
+def apply_fixes(train: pd.DataFrame, fixes: str | Path, classes: list[str]) -> pd.DataFrame:
+    """The training table after a fixes file: `drop` leaves an image out, `relabel` gives it the row's label;
+    an empty action (or keep) changes nothing. Every row is checked first, naming its line."""
+    path = Path(fixes)
+    if not path.is_file():
+        raise MissingInput(f"{fixes}: no such fixes file (tamgu audit RUN --out DIR writes DIR/fixes.csv to edit)")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{fixes} is empty: keep its header img,action,label (tamgu audit writes one).") from None
+    if not {"img", "action"} <= set(table.columns):
+        raise InputError(f"{fixes}: a fixes file needs the columns img,action (and label for relabel); it has "
+                         f"{', '.join(table.columns)}")
+    known = set(train["img"])
+    if "label" not in table:
+        table["label"] = ""
+    drop, relabel = set(), {}
+    for i, r in enumerate(table.itertuples(index=False), start=2):
+        action = FIX_ACTIONS.get(str(r.action).strip().lower())
+        where = f"{fixes}, line {i}"
+        if action is None:
+            raise InputError(f"{where}: action {r.action!r}: write drop, relabel, or leave it empty to keep the image")
+        if not action:
+            continue
+        if r.img not in known:
+            raise InputError(f"{where}: {r.img} is not a training image of this dataset (a fixes file of another "
+                             "set?)")
+        if action == "relabel" and r.label not in classes:
+            raise InputError(f"{where}: relabel to {r.label!r}, which is not a class ({', '.join(classes)})")
+        if action == "drop":
+            drop.add(r.img)
+        else:
+            relabel[r.img] = r.label
+    train = train[~train["img"].isin(drop)].reset_index(drop=True)
+    new = train["img"].map(relabel)
+    train["label"] = new.fillna(train["label"])
+    train["y"] = train["label"].map({c: i for i, c in enumerate(classes)})
+    train.attrs["fixes"] = {"dropped": len(drop), "relabelled": len(relabel)}
+    return train
 
 
 def _mark_pseudo(train: pd.DataFrame, pseudo: pd.DataFrame, classes: list[str], problems: list[Problem]

@@ -238,10 +238,11 @@ def train(data: str | Path | None = None, out: str | Path | None = None, config:
     cfg.name = cfg.name or run_dir.name
     # every input the run will read is checked before the first fold trains: hours of GPU time must not end
     # in an error about a file that was there all along
-    ds = load_dataset(cfg.data, groups=cfg.groups)
+    ds = load_dataset(cfg.data, groups=cfg.groups, fixes=cfg.fixes)
     # stored absolute: `tamgu predict RUN` (report, smooth, ...) from another folder finds the data
     cfg.data = str(Path(cfg.data).expanduser().resolve())
     cfg.groups = str(Path(cfg.groups).expanduser().resolve()) if cfg.groups else None
+    cfg.fixes = str(Path(cfg.fixes).expanduser().resolve()) if cfg.fixes else None
     cfg.truth = usable_truth(cfg.truth, cfg.data, ds.classes)
     check_hardware(cfg)
     if cfg.weights != "none":
@@ -332,7 +333,7 @@ def collect(run: str | Path) -> dict:
     """
     run_dir = Path(run)
     cfg = runfolder.load_run_config(run_dir)
-    ds = load_dataset(cfg.data, groups=cfg.groups)
+    ds = load_dataset(cfg.data, groups=cfg.groups, fixes=cfg.fixes)
     folds = _load_folds(run_dir, cfg, ds)
     digest = folds_digest(folds)
     missing = [k for k in range(cfg.folds) if k not in runfolder.finished_folds(run_dir)]

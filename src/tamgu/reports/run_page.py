@@ -39,12 +39,15 @@ def report(run: str | Path, out: str | Path | None = None, gradcam: bool = True,
         worst: confidently wrong OOF images to show
         per_class: Grad-CAM samples per class
     """
+    from .audit_page import audit_page, is_audit_folder
     from .cracks_page import cracks_page, is_cracks_folder
     from .nilm_page import is_nilm_folder, nilm_page
 
     run = Path(run)
     if (run / "results.csv").is_file():
         page = chapter_page(run)
+    elif is_audit_folder(run):
+        page = audit_page(run)
     elif is_cracks_folder(run):
         page = cracks_page(run)
     elif is_nilm_folder(run):

@@ -84,7 +84,7 @@ def compute_features(run: str | Path | runfolder.Run, batch_size: int = 64, acce
         z = np.load(cache, allow_pickle=False)
         return {k: z[k] for k in z.files}
     cfg = source.config
-    ds = dataset if dataset is not None else load_dataset(cfg.data, groups=cfg.groups, strict=False)
+    ds = dataset if dataset is not None else load_dataset(cfg.data, groups=cfg.groups, strict=False, fixes=cfg.fixes)
     oof = source.oof()
     paths = dict(zip(ds.train["img"], ds.train["path"]))
     ckpts = source.checkpoints
@@ -156,7 +156,8 @@ def smooth(run: str | Path, out: str | Path, k: int | None = None, alpha: float 
     p_oof, p_test = oofs[0], tests[0]
     source = feature_source(run)
     data = pred["data"] or source.data
-    ds = load_dataset(data, groups=source.settings.get("groups"), strict=False)  # once: features and labels
+    ds = load_dataset(data, groups=source.settings.get("groups"), strict=False,  # once: features and labels
+                      fixes=source.settings.get("fixes") if data == source.data else None)
     feats = compute_features(source, accelerator=accelerator, dataset=ds if data == source.data else None)
     f_oof = _rows(feats["oof_img"], feats["oof"], oof_ids["img"])
     f_test = _rows(feats["test_img"], feats["test"], test_ids["img"])
