@@ -12,7 +12,7 @@ import pytest
 
 import tamgu
 from tamgu.cli import main
-from tamgu.live.timeline import parse_alert, schedule_accuracy, segments, smooth
+from tamgu.live.timeline import decide, parse_alert, schedule_accuracy, segments, smooth
 from tamgu.live.watch import run_watch
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -57,6 +57,11 @@ def test_timeline_pieces():
     labels = [["a", "b", "c"][i] for i in s.argmax(1)]
     segs = segments(t, labels, s, ["a", "b", "c"], end=5.0)
     assert segs["label"].tolist() == ["a", "b", "c"] and segs["end_s"].iloc[-1] == 5.0
+    assert decide(np.array([0.2, 0.7, 0.1]), ["a", "b", "c"]) == ("b", "")
+    assert decide(np.array([0.4, 0.35, 0.25]), ["a", "b", "c"]) == ("uncertain", "low")  # under the floor
+    assert decide(np.array([0.1, 0.9, 0.0]), ["a", "b", "c"], far=True) == ("uncertain", "far")
+    segs = segments(t[:3], ["a", "uncertain", "uncertain"], s[:3], ["a", "b", "c"])
+    assert segs["label"].tolist() == ["a", "uncertain"] and segs["mean_prob"].iloc[1] == 1.0  # its top probability
     assert parse_alert("c1, c2>=1.5s", CLASSES).seconds == 1.5
     with pytest.raises(tamgu.TamguError, match="CLASSES>=DURATION"):
         parse_alert("c1 for 2s", CLASSES)
@@ -112,7 +117,7 @@ def test_watch_recovers_the_schedule_of_a_generated_clip(poses_run, clip, tmp_pa
     printed = capsys.readouterr().out
     assert "90 frames read" in printed and "x real time" in printed
     timeline = pd.read_csv(out / "timeline.csv")
-    assert list(timeline.columns) == ["time_s", "frame", *CLASSES, "label", "alarm"]
+    assert list(timeline.columns) == ["time_s", "frame", *CLASSES, "label", "top", "distance", "why", "alarm"]
     assert timeline["time_s"].diff().dropna().round(2).eq(0.2).all()  # every 0.2 s of video, by default
     truth = pd.read_csv(str(clip) + ".schedule.csv")
     assert schedule_accuracy(timeline["time_s"], timeline["label"].tolist(), truth) >= 0.8
@@ -131,6 +136,23 @@ def test_watch_recovers_the_schedule_of_a_generated_clip(poses_run, clip, tmp_pa
     assert len(list((out / "segments").glob("seg_*.jpg"))) == len(segs)
     page = tamgu.report(out, gradcam=True)
     assert {"timeline", "segments", "frames", "gradcam"} <= set(page.ids())
+
+
+def test_a_street_is_uncertain_and_raises_no_alert_while_a_new_driver_stays_certain(poses_run, clip, tmp_path):
+    """The driver model on a real street (opencv-doc's vtest.avi): most seconds uncertain (unlike every training
+    image, or no class likely), no alert; on the generated clip of a driver it never saw, few."""
+    vtest = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+    street = tamgu.watch(poses_run, vtest, tmp_path / "street", every=1.0, seconds=20, video=False,
+                         alert="c1,c2,c3,c4>=1s", progress=False).wait()
+    timeline = pd.read_csv(tmp_path / "street" / "timeline.csv")
+    assert street["uncertain_share"] >= 0.5 and (timeline["label"] == "uncertain").mean() == street["uncertain_share"]
+    assert pd.read_csv(tmp_path / "street" / "alerts.csv").empty and not timeline["alarm"].any()
+    assert set(timeline.loc[timeline["label"] == "uncertain", "why"]) <= {"low", "far"}
+    driver = tamgu.watch(poses_run, clip, tmp_path / "driver", video=False, progress=False).wait()
+    assert driver["uncertain_share"] <= 0.25 and driver["familiar_distance"] > 0
+    (poses_run / "familiar.npz").unlink()  # the calibration is made again from the run's data when missing
+    off = tamgu.watch(poses_run, clip, tmp_path / "off", familiar=0, floor=0, video=False, progress=False).wait()
+    assert off["uncertain_share"] == 0 and off["familiar_distance"] is None
 
 
 def test_watch_in_python_yields_results_and_keeps_them_when_stopped(poses_run, clip, tmp_path):

@@ -100,6 +100,8 @@ COMMANDS = [
             help="blend finished runs (prediction files only), optionally calibrated"),
     Command("smooth", "tricks.smoothing:smooth", show.smooth,
             help="blend each prediction with its nearest test neighbours' (1st place)"),
+    Command("suggest", "curation.suggest:suggest", show.suggest,
+            help="the unlabelled frames to label next: least sure, spread out (uncertainty, then k-means)"),
     Command("audit", "curation.audit:audit", show.audit,
             help="what in the data is probably wrong: label issues (confident learning), leaks, outliers; fixes.csv"),
     Command("pseudo", "tricks.pseudo:pseudo", show.pseudo, Shape(required=("data", "out")),

@@ -124,6 +124,14 @@ def audit(s, o):
           f"tamgu train DATA --fixes {Path(s['out']) / 'fixes.csv'} --out NEW_RUN")
 
 
+def suggest(table, o):
+    a = table.attrs
+    print(f"{len(table)} frames to label next, of {a['candidates']} candidates -> {a['out']}")
+    if len(table):
+        print(f"  uncertainty {table['uncertainty'].iloc[0]:.2f} to {table['uncertainty'].iloc[-1]:.2f}; the model "
+              f"says {', '.join(f'{k} {v}' for k, v in table['label'].value_counts().head(5).items())}")
+
+
 def pseudo(s, o):
     print("test images above each confidence threshold:")
     for r in s["thresholds"]:

@@ -34,6 +34,8 @@ def has_hangul() -> bool:
 
 def describe(cls: str) -> str:
     """`c3 왼손으로 문자` for State Farm's classes (English where no Korean font is installed), else the name."""
+    if cls == "uncertain":
+        return "uncertain 불확실" if has_hangul() else "uncertain"
     if cls not in CLASS_DESCRIPTIONS:
         return cls
     en, ko = CLASS_DESCRIPTIONS[cls]
@@ -56,8 +58,9 @@ def panel(classes: list[str], probs: np.ndarray, label: str, since: float, now: 
         d.rectangle([0, 0, width, int(34 * scale)], fill=ALERT_RED + (235,))
         d.text((int(8 * scale), int(7 * scale)), f"ALERT {alarm}", font=font(int(16 * scale)), fill="white")
         y = int(40 * scale)
-    k = classes.index(label)
-    d.text((int(8 * scale), y), describe(label), font=font(int(17 * scale)), fill="white")
+    sure = label in classes  # "uncertain": the top probability is shown, in grey
+    k = classes.index(label) if sure else int(np.argmax(probs))
+    d.text((int(8 * scale), y), describe(label), font=font(int(17 * scale)), fill="white" if sure else (170, 170, 170))
     y += int(24 * scale)
     d.text((int(8 * scale), y), f"p {probs[k]:.2f} · {now - since:4.1f} s", font=font(int(13 * scale)),
            fill=(220, 220, 220))

@@ -15,6 +15,20 @@ import pandas as pd
 
 from ..errors import TamguError
 
+UNCERTAIN = "uncertain"  # the label of a moment the model cannot vouch for: never an alert
+FLOOR = 0.5  # smoothed top probability under which a moment is uncertain
+
+
+def decide(smoothed: np.ndarray, classes: list[str], floor: float = FLOOR, far: bool = False) -> tuple[str, str]:
+    """(label, why uncertain): the smoothed argmax, or UNCERTAIN when its probability is under `floor` ("low")
+    or the frame is unlike everything the model trained on (`far`: "far")."""
+    top = int(np.argmax(smoothed))
+    if far:
+        return UNCERTAIN, "far"
+    if smoothed[top] < floor:
+        return UNCERTAIN, "low"
+    return classes[top], ""
+
 
 def smooth(times: np.ndarray, probs: np.ndarray, seconds: float) -> np.ndarray:
     """Each row averaged with the rows of the `seconds` before it (times ascending); 0 leaves them as they are."""
@@ -52,8 +66,9 @@ def segments(times: np.ndarray, labels: list[str], probs: np.ndarray, classes: l
     for i in range(1, len(labels) + 1):
         if i == len(labels) or labels[i] != labels[s]:
             stop = times[i] if i < len(labels) else (end if end is not None else times[-1])
-            k = classes.index(labels[s])
-            rows.append((round(float(times[s]), 3), round(float(stop), 3), labels[s], float(probs[s:i, k].mean())))
+            # an uncertain stretch: the mean of the top probability (how unsure it was)
+            shown = probs[s:i, classes.index(labels[s])] if labels[s] in classes else probs[s:i].max(1)
+            rows.append((round(float(times[s]), 3), round(float(stop), 3), labels[s], float(shown.mean())))
             s = i
     return pd.DataFrame(rows, columns=cols)
 
@@ -155,7 +170,8 @@ def timeline_figure(table: pd.DataFrame, segments: pd.DataFrame, classes: list[s
     for y, (name, segs) in enumerate(rows):
         for s in segs.itertuples():
             k = classes.index(s.label) if s.label in classes else 0
-            band.broken_barh([(s.start_s, s.end_s - s.start_s)], (y, 0.8), color=colours(k % 10))
+            colour = "#9a9a9a" if s.label == UNCERTAIN else colours(k % 10)
+            band.broken_barh([(s.start_s, s.end_s - s.start_s)], (y, 0.8), color=colour)
             band.text((s.start_s + s.end_s) / 2, y + 0.4, s.label, ha="center", va="center", fontsize=7, color="white")
     band.set_yticks([0.4 + y for y in range(len(rows))], [n for n, _ in rows])
     band.set_xlabel("time (s)")

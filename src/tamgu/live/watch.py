@@ -1,7 +1,9 @@
 """`tamgu watch RUN SOURCE --out DIR`: a trained run on a video file, a folder of videos, a camera or a stream:
 what the driver does, second by second.
 
-    DIR/timeline.csv    time_s, frame, one probability per class, label (after temporal smoothing)
+    DIR/timeline.csv    time_s, frame, one probability per class, label (after temporal smoothing; "uncertain"
+                        when the smoothed top probability is under --floor or the frame is unlike the training
+                        images: --familiar), top, distance, why (low or far), alarm
     DIR/segments.csv    start_s, end_s, label, mean_prob
     DIR/alerts.csv      start_s, alarm_s, end_s, classes, seconds (with --alert "c1,c2>=2s")
     DIR/annotated.mp4   H.264: every frame of a file at its own rate (labels held between sampled frames);
@@ -31,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from ..console import in_notebook
-from ..errors import InputError
+from ..errors import InputError, MissingInput, check_range
+from ..pipeline.familiar import FAMILIAR
 from ..files import write_csv, write_json
 from ..video.reader import VideoError
 from ..video.stream import FrameRun, LoopResult, Media, Output, frame_loop, frame_options, media_inputs, options_doc
@@ -45,7 +48,8 @@ SMOOTH = 0.6   # seconds of probabilities averaged: chosen on generated dashboar
 
 
 def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, smooth: float = SMOOTH,
-          alert: str | None = None, serve: int | None = None, engine: Literal["auto", "torch", "onnx"] = "auto",
+          alert: str | None = None, floor: float = timeline.FLOOR, familiar: float = FAMILIAR,
+          serve: int | None = None, engine: Literal["auto", "torch", "onnx"] = "auto",
           fold: int | None = None, **options) -> FrameRun:
     """Watch SOURCE with the run's models. Returns a FrameRun: iterate it for one result per processed frame
     (time_s, frame, label, probabilities, smoothed); when the source ends (or you stop), `.summary` holds the
@@ -57,12 +61,17 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
         out: output folder
         every: seconds between the frames the model sees on a file (a live source: as fast as it can)
         smooth: seconds of probabilities averaged before the label is taken (0: none)
-        alert: CLASSES>=DURATION, e.g. "c1,c2,c3,c4>=2s": any of these classes held that long
+        alert: CLASSES>=DURATION, e.g. "c1,c2,c3,c4>=2s": any of these classes held that long (never on an
+            uncertain moment)
+        floor: a moment whose smoothed top probability is under this is "uncertain" (0: never)
+        familiar: share of the run's held-out images that count as familiar: a frame farther from the training
+            images than they are is "uncertain" (0: off)
         serve: show the annotated stream on a page at http://127.0.0.1:PORT/
         engine: auto (onnxruntime on a CPU, PyTorch on a GPU), torch or onnx
         fold: only this fold's model (default: the mean of every fold)
     """
     from ..runtime import set_threads
+    from ..pipeline.familiar import Familiarity
     from ..pipeline.inference import Predictor
 
     opts = frame_options(options, "watch", "watch")
@@ -70,6 +79,9 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
         raise InputError(f"--every {every}: the time between frames the model sees must be positive.")
     if smooth < 0:
         raise InputError(f"--smooth {smooth}: a smoothing window is 0 seconds or more.")
+    check_range("floor", floor, 0, 1, "a probability")
+    if not 0 <= familiar < 1:
+        raise InputError(f"--familiar {familiar}: a share of held-out images from 0 (off) to under 1, e.g. {FAMILIAR}.")
     out = Path(out)
     items = media_inputs(source, "a video file, a folder of videos, a camera (0, /dev/video0) or a stream URL")
     videos = [i for i in items if i.is_video]
@@ -79,6 +91,12 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
     several = len(videos) > 1 or Path(str(source)).is_dir()
     set_threads(opts.threads)
     predictor = Predictor(run, engine=engine, fold=fold, accelerator=opts.accelerator)
+    known = None
+    if familiar > 0:
+        try:
+            known = Familiarity(run, familiar, accelerator=opts.accelerator)
+        except MissingInput as e:  # the run travelled without its data: the probability floor still holds
+            log.warning("familiarity off: %s", e)
     rule = timeline.parse_alert(alert, predictor.classes) if alert else None
     view = None
     if serve is not None:
@@ -87,7 +105,7 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
         view = LiveView(int(serve), str(source))
         print(f"live view: {view.url}", flush=True)
     folder = (lambda item: item.stem) if several else (lambda item: ".")
-    tool = Watcher(predictor, out, folder, every, smooth, rule, view)
+    tool = Watcher(predictor, out, folder, every, smooth, rule, view, floor, known)
     state = LoopResult()
     frames = frame_loop(videos, tool, out, "watch", opts.model_copy(update={"frame_step": 1}),
                         video_name=lambda item: f"{folder(item)}/annotated.mp4", summary_file=None, state=state)
@@ -122,14 +140,16 @@ class Watcher:
     it can of a live source), smoothing, alerts, the panel and the live page; `finish` writes the input's
     timeline, segments, alerts and summary.json into its folder."""
 
-    def __init__(self, predictor, out: Path, folder, every: float, smooth: float, rule, view):
+    def __init__(self, predictor, out: Path, folder, every: float, smooth: float, rule, view,
+                 floor: float = timeline.FLOOR, known=None):
         self.predictor, self.out, self.folder, self.every, self.smooth = predictor, out, folder, every, smooth
-        self.rule, self.view = rule, view
+        self.rule, self.view, self.floor, self.known = rule, view, floor, known
         self.classes = predictor.classes
 
     def start(self, item: Media) -> None:
         (self.out / self.folder(item)).mkdir(parents=True, exist_ok=True)
         self.smoother, self.alarms = timeline.Smoother(self.smooth), timeline.AlertState(self.rule)
+        self.far_smoother = timeline.Smoother(self.smooth)
         self.rows, self.seg_start, self.seg_label, self.seg_n = [], 0.0, None, 0
         self.overlay, self.alarm, self.next_t, self.last_t = None, False, 0.0, 0.0
         self.t0 = time.perf_counter()
@@ -141,16 +161,20 @@ class Watcher:
         self.last_t = fr.time
         res = Output(analysed=item.live or fr.time + 1e-6 >= self.next_t)
         if res.analysed:
-            p = self.predictor(resize(rgb, self.predictor.size)[None])[0]
+            small = resize(rgb, self.predictor.size)[None]
+            p = self.predictor(small)[0]
             sp = self.smoother.add(fr.time, p)
-            label = classes[int(np.argmax(sp))]
+            dist = float(self.known(small)[0]) if self.known is not None else float("nan")
+            far = self.known is not None and self.far_smoother.add(fr.time, [dist])[0] > self.known.threshold
+            label, why = timeline.decide(sp, classes, self.floor, far)
             self.alarm = self.alarms.update(fr.time, label)
             if label != self.seg_label:
                 self.seg_label, self.seg_start = label, fr.time
                 res.files[f"{self.folder(item)}/segments/seg_{self.seg_n:03d}_{label}.jpg"] = fr.image
                 self.seg_n += 1
             row = {"time_s": round(float(fr.time), 3), "frame": fr.index, **{c: float(v) for c, v in zip(classes, p)},
-                   "label": label, "alarm": bool(self.alarm)}
+                   "label": label, "top": round(float(sp.max()), 4), "distance": round(dist, 4), "why": why,
+                   "alarm": bool(self.alarm)}
             self.rows.append(row)
             shown_h = larger(rgb.shape[0])[0]
             self.overlay = panel(classes, sp, label, self.seg_start, fr.time, self.rule.text if self.alarm else None,
@@ -175,7 +199,8 @@ class Watcher:
     def finish(self, item: Media, summary: dict) -> dict:
         """The input's tables and summary.json (also after Ctrl-C or a broken stream); its keys join the loop's."""
         out, classes, rule = self.out / self.folder(item), self.classes, self.rule
-        table = pd.DataFrame(getattr(self, "rows", []), columns=["time_s", "frame", *classes, "label", "alarm"])
+        table = pd.DataFrame(getattr(self, "rows", []),
+                             columns=["time_s", "frame", *classes, "label", "top", "distance", "why", "alarm"])
         last_t = getattr(self, "last_t", 0.0)
         smoothed = timeline.smooth(table["time_s"].to_numpy(), table[classes].to_numpy(), self.smooth) \
             if len(table) else np.zeros((0, len(classes)))
@@ -191,7 +216,9 @@ class Watcher:
         extra: dict[str, Any] = {
             "source": item.spec, "out": str(out), "run": str(p.run), "classes": classes, "engine": p.engine,
             "folds": p.folds, "image_size": list(p.size), "every_s": None if item.live else self.every,
-            "smooth_s": self.smooth, "alert": rule.text if rule else None,
+            "smooth_s": self.smooth, "alert": rule.text if rule else None, "floor": self.floor,
+            "familiar_distance": round(self.known.threshold, 4) if self.known is not None else None,
+            "uncertain_share": round(float((table["label"] == timeline.UNCERTAIN).mean()), 4) if len(table) else None,
             "read_fps": round(read / wall, 2) if wall > 0 else None,
             "realtime_factor": round(last_t / wall, 2) if wall > 0 and last_t else None,
             "segments": int(len(segs)), "alerts": int(len(alerts)) if alerts is not None else None,

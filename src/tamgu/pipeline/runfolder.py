@@ -8,6 +8,7 @@
     RUN/submission.csv   img,c0..c9 (fold mean)
     RUN/summary.json     per-fold and overall scores, held-out beside OOF
     RUN/tuned.json       what --batch-size auto / --lr-find found, used by every fold and by a resumed run
+    RUN/familiar.npz     what `watch --familiar` calibrates on (first fold's training features, held-out distances)
 
 A run is read and written through one object, `Run(path)`: `.config` (the TrainConfig of a trained run),
 `.settings` (config.yaml as saved: an ensemble's or a smoothed run's own keys), `.classes`, `.folds()`,
@@ -33,7 +34,8 @@ CONFIG, FOLDS, OOF, TEST, SUBMISSION, SUMMARY, FEATURES = (
     "config.yaml", "folds.csv", "oof.csv", "test_pred.csv", "submission.csv", "summary.json", "features.npz")
 CHECKPOINT = "best.ckpt"
 TUNED = "tuned.json"  # what --batch-size auto / --lr-find found (pipeline.tuning)
-RUN_FILES = (CONFIG, FOLDS, OOF, TEST, SUBMISSION, SUMMARY, FEATURES, TUNED)  # what tamgu writes at the top of a run
+FAMILIAR = "familiar.npz"  # training features and held-out distances that calibrate `watch --familiar`
+RUN_FILES = (CONFIG, FOLDS, OOF, TEST, SUBMISSION, SUMMARY, FEATURES, TUNED, FAMILIAR)  # what tamgu writes at the top of a run
 _FOLD = re.compile(r"fold(\d+)$")
 
 

@@ -1,0 +1,113 @@
+"""How familiar an image is to a run: the cosine distance of its backbone features to the nearest training
+image's, through the run's first fold model, against the distances of that fold's held-out images (known footage
+the model never trained on). `--familiar 0.95` calls a frame unfamiliar when it lies farther from the training
+images than 95% of those held-out images do: a street, another camera, a blank frame.
+
+The reference (training features, held-out distances) is computed once from the run's data and kept in
+RUN/familiar.npz; a run whose data is gone cannot be calibrated, and the caller says so.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..defaults import ACCELERATOR
+from ..files import atomic_path
+from ..errors import MissingInput
+
+FAMILIAR = 0.95  # share of the run's held-out images that count as familiar (the calibration)
+
+
+def _unit(f: np.ndarray) -> np.ndarray:
+    return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+
+
+def nearest_distance(feats: np.ndarray, reference: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """1 - the largest cosine similarity of each (unit) row of `feats` to the (unit) rows of `reference`."""
+    out = np.empty(len(feats), np.float32)
+    for i in range(0, len(feats), chunk):
+        out[i:i + chunk] = 1 - (feats[i:i + chunk] @ reference.T).max(1)
+    return out
+
+
+def reference(run: str | Path, accelerator: str = ACCELERATOR, progress: bool = False) -> dict:
+    """{"train": unit features of the first fold's training images (float16), "heldout": the sorted distances
+    of that fold's validation images to them}; computed once, cached in RUN/familiar.npz."""
+    from . import runfolder
+    from .data import load_dataset
+    from .inference import run_models
+    from .module import load_checkpoint
+
+    source = runfolder.Run(run)
+    first = min(source.checkpoints)
+    ckpt = source.checkpoints[first]
+    key = json.dumps([str(ckpt), ckpt.stat().st_size, ckpt.stat().st_mtime_ns])
+    cache = source.path / runfolder.FAMILIAR
+    if cache.is_file():
+        z = np.load(cache, allow_pickle=False)
+        if str(z["key"]) == key:
+            return {"train": z["train"], "heldout": z["heldout"], "fold": int(z["fold"])}
+    cfg, folds = source.config, source.folds()
+    if folds is None:
+        raise MissingInput(f"{source.path} has no folds.csv: familiarity is calibrated on a fold's held-out images")
+    try:
+        ds = load_dataset(cfg.data, groups=cfg.groups, strict=False, fixes=cfg.fixes)
+    except (MissingInput, ValueError) as e:
+        raise MissingInput(f"the run's data ({cfg.data}) cannot be read ({e}); familiarity needs its images once "
+                           "(then RUN/familiar.npz is enough)") from None
+    paths = dict(zip(ds.train["img"], ds.train["path"]))
+    mine = folds[folds["img"].isin(paths)]
+    train_ids, held_ids = mine.loc[mine["fold"] != first, "img"], mine.loc[mine["fold"] == first, "img"]
+    net = load_checkpoint(ckpt).net
+    feats = run_models({0: net}, [paths[i] for i in [*train_ids, *held_ids]], cfg.image_size, output="features",
+                       accelerator=accelerator, progress=progress).values[0]
+    feats = _unit(feats.astype(np.float32))
+    train, held = feats[: len(train_ids)], feats[len(train_ids):]
+    heldout = np.sort(nearest_distance(held, train))
+    with atomic_path(cache) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, train=train.astype(np.float16), heldout=heldout, fold=first, key=np.asarray(key))
+    return {"train": train.astype(np.float16), "heldout": heldout, "fold": first}
+
+
+def embedder(run: str | Path, accelerator: str = ACCELERATOR, fold: int | None = None):
+    """A function: uint8 RGB images (B, H, W, 3) at the run's size -> unit backbone features (B, F), through one
+    fold's model (the first by default)."""
+    import torch
+
+    from . import runfolder
+    from .inference import device_for
+    from .models import load_net
+
+    ckpts = runfolder.Run(run).checkpoints
+    net, _, _ = load_net(ckpts[min(ckpts) if fold is None else fold])
+    device = device_for(accelerator)
+    net = net.to(device).eval()
+
+    def embed(images: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float() / 255
+            return _unit(net.embed(x).float().cpu().numpy())
+    return embed
+
+
+class Familiarity:
+    """uint8 RGB images (B, H, W, 3) at the run's size -> distance to the nearest training image; `threshold`:
+    the distance `share` of the held-out images stay within."""
+
+    def __init__(self, run: str | Path, share: float = FAMILIAR, accelerator: str = ACCELERATOR):
+        ref = reference(run, accelerator)
+        self.train = ref["train"].astype(np.float32)
+        self.heldout = ref["heldout"]
+        self.threshold = float(np.quantile(self.heldout, share)) if len(self.heldout) else float("inf")
+        self.embed = embedder(run, accelerator, ref["fold"])
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return nearest_distance(self.embed(images), self.train)
+
+    def share_within(self, distance: float) -> float:
+        """The share of held-out images at most this far: how ordinary a distance is."""
+        return float(np.searchsorted(self.heldout, distance, side="right") / max(1, len(self.heldout)))
