@@ -17,7 +17,8 @@ import tamgu
 from tamgu import commands, printers
 from tamgu.cli import BUG_EXIT, main
 from tamgu.errors import InputError, InputsFailed, MissingInput, SetupError, TamguError
-from tamgu.video.reader import VideoError, backoff
+from tamgu.video.live import backoff
+from tamgu.video.reader import VideoError
 from tamgu.video.stream import FrameOptions, frame_options
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -1,6 +1,8 @@
 """The group's own data: what is probably wrong in it (audit, fixes read by train) and what to label next
 (suggest)."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,3 +91,68 @@ def test_suggest_ranks_frames_of_videos_and_photos(tiny_run, tiny_data, tmp_path
     assert table.loc[table["source"] == str(clip), "time_s"].between(0, 4).all()
     with pytest.raises(tamgu.TamguError, match="--n 0"):
         tamgu.suggest(tiny_run, [clip], tmp_path / "x.csv", n=0)
+
+
+# ---------------------------------------------------------------------------------------- the labelling page
+def test_the_labelling_page_is_driven_by_keys_in_chromium_and_every_change_is_saved(tmp_path):
+    """Real key presses and a mouse drag in headless Chromium on a real video (opencv-doc's vtest.avi, frames
+    decoded by tamgu); the CSV is read back after each step, and a new server continues it."""
+    from test_reports import CHROMIUM, _browser_or_skip
+
+    from tamgu.curation.label import LabelServer
+
+    _browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    vtest = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+    out = tmp_path / "labels.csv"
+    server = LabelServer([vtest], out, ["walk", "stop", "run"], port=0)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            tab = browser.new_page(viewport={"width": 1000, "height": 800})
+            errors = []
+            tab.on("pageerror", lambda e: errors.append(str(e)))
+            tab.goto(server.url)
+            tab.wait_for_function("document.body.dataset.shown === '0'")  # the first frame is on screen
+            saves = lambda n: tab.wait_for_function(f"+(document.body.dataset.saves || 0) >= {n}")  # noqa: E731
+
+            def keys(*names):
+                for k in names:
+                    tab.keyboard.press(k)
+
+            keys("2", "Shift+ArrowRight", "Shift+ArrowRight", "1")  # stop from 0 s; at 2 s walk starts
+            saves(1)
+            keys("Shift+ArrowRight", "Shift+ArrowRight", "Shift+ArrowRight", "e")  # walk ends at 5 s
+            saves(2)
+            rows = pd.read_csv(out)
+            assert rows[["start", "end", "label"]].values.tolist() == [[0, 2, "stop"], [2, 5, "walk"]]
+            assert (rows["video"] == "vtest.avi").all()
+            keys("ArrowUp", "3", "Shift+ArrowRight", "e")  # run 10..11 s
+            saves(3)
+            keys("z")  # undo: the run segment goes
+            saves(4)
+            assert pd.read_csv(out)["label"].tolist() == ["stop", "walk"]
+            # drag the boundary between stop and walk from 2 s to about 4 s
+            box = tab.locator("#timeline").bounding_box()
+            duration = server.state()["videos"][0]["duration"]
+            x = lambda sec: box["x"] + box["width"] * sec / duration  # noqa: E731
+            tab.mouse.move(x(2.0), box["y"] + 20)
+            tab.mouse.down()
+            tab.mouse.move(x(4.0), box["y"] + 20, steps=5)
+            tab.mouse.up()
+            saves(5)
+            rows = pd.read_csv(out)
+            assert rows["label"].tolist() == ["stop", "walk"] and abs(rows["end"][0] - 4.0) < 0.3
+            assert rows["start"][1] == rows["end"][0]  # the shared boundary moved for both
+            assert errors == []
+            browser.close()
+    finally:
+        server.close()
+    again = LabelServer([vtest], out, ["walk", "stop", "run"], port=0)  # reopening continues
+    try:
+        assert [s[2] for s in again.state()["segments"]["vtest.avi"]] == ["stop", "walk"]
+        tamgu.frames(vtest, tmp_path / "frames", every=1.0, segments=out, progress=False)  # what the page wrote
+        assert set(pd.read_csv(tmp_path / "frames" / "frames.csv")["label"]) == {"stop", "walk"}
+    finally:
+        again.close()

@@ -40,7 +40,7 @@ _EXPORTS = {
     "synth": "pipeline.synthetic", "synth_clip": "pipeline.synthetic",
     "export": "pipeline.export", "watch": "live.watch", "read_watch": "live.watch", "frame_at": "video.reader",
     "reproduce": "recipes.chapter5",
-    "audit": "curation.audit", "suggest": "curation.suggest",
+    "audit": "curation.audit", "suggest": "curation.suggest", "label": "curation.label",
     "ensemble": "tricks.ensemble", "smooth": "tricks.smoothing", "pseudo": "tricks.pseudo",
     "train": "pipeline.training", "collect": "pipeline.training",
     "environment": "machine",

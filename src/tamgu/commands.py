@@ -100,6 +100,8 @@ COMMANDS = [
             help="blend finished runs (prediction files only), optionally calibrated"),
     Command("smooth", "tricks.smoothing:smooth", show.smooth,
             help="blend each prediction with its nearest test neighbours' (1st place)"),
+    Command("label", "curation.label:label", show.label, Shape(rename={"from_run": "from"}),
+            help="label stretches of videos on a local page with the keyboard; every change saved to a CSV"),
     Command("suggest", "curation.suggest:suggest", show.suggest,
             help="the unlabelled frames to label next: least sure, spread out (uncertainty, then k-means)"),
     Command("audit", "curation.audit:audit", show.audit,

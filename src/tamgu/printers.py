@@ -124,6 +124,11 @@ def audit(s, o):
           f"tamgu train DATA --fixes {Path(s['out']) / 'fixes.csv'} --out NEW_RUN")
 
 
+def label(s, o):
+    print(f"{s['segments']} segments of {s['videos']} video(s) in {s['out']} (classes {', '.join(s['classes'])}); "
+          f"next: tamgu frames VIDEOS --segments {s['out']} --out DATA")
+
+
 def suggest(table, o):
     a = table.attrs
     print(f"{len(table)} frames to label next, of {a['candidates']} candidates -> {a['out']}")

@@ -8,7 +8,8 @@ timing and errors are handled once.
     plan / decode         `tamgu frames`' sampled decoding: parts cut at keyframes, decoded side by side
     is_video(path)        whether a file holds a video stream (a known extension, else the container is probed)
     open_source(source)   a file, camera or stream (`video.stream.parse_source` reads what the user wrote)
-    LiveFrames(source)    cameras and streams: the newest frame, read by a thread, reconnecting with back-off
+    (video.live.LiveFrames reads cameras and streams through open_source: the newest frame, by a thread)
+    Scrubber(path)        the frame at any time, for a page that plays and seeks (decodes forward, seeks back)
 """
 
 from __future__ import annotations
@@ -378,96 +379,53 @@ def open_source(src: Source, timeout: float = 5.0):
     return container
 
 
-def backoff(attempt: int) -> float:
-    """Seconds to wait before reconnection attempt 1, 2, 3...: 0.5, 1, 2, 4, then 8 at most."""
-    return min(8.0, 0.25 * 2 ** attempt)
+class Scrubber:
+    """The frame shown at any time of one video, for a page that plays and seeks: decodes forward from the last
+    frame it gave (playing costs one decode per frame), seeks back to a keyframe for an earlier time or a jump
+    of more than `jump` seconds. One thread at a time (the caller locks)."""
 
+    def __init__(self, path: str | Path, jump: float = 3.0):
+        self.path, self.jump = Path(path), jump
+        self.info = video_info(path)
+        self._container = self._frames = self._pending = None
+        self._last: tuple[float, object] | None = None  # (time, frame) of the frame decoded last
 
-class LiveFrames:
-    """The newest frame of a live source, read by a thread of its own: a slow consumer gets the latest frame and
-    the count of frames it never saw (dropped), never a queue that grows. A stream that stalls for `timeout`
-    seconds or ends is reopened, `reconnect` times in all, then the frames end (`error` says why)."""
+    def _open(self, t: float) -> None:
+        if self._container is None:
+            self._container = open_video(self.path)
+        stream = self._container.streams.video[0]
+        self._container.seek(max(0, int(t / stream.time_base)), stream=stream, backward=True)
+        self._frames, self._last, self._pending = self._container.decode(stream), None, None
 
-    def __init__(self, src: Source, fmt: str = "rgb24", timeout: float = 5.0, reconnect: int = 0):
-        import threading
-
-        self.src, self.fmt, self.timeout, self.reconnect = src, fmt, timeout, reconnect
-        self._cond = threading.Condition()
-        self._latest: Frame | None = None
-        self._taken = -1
-        self._done = False
-        self._stop = threading.Event()
-        self.read = 0           # frames decoded from the source
-        self.dropped = 0        # frames overwritten before anyone took them
-        self.reconnects = 0
-        self.error: str | None = None
-        self.rate: float | None = None
-        self._thread = threading.Thread(target=self._run, name="tamgu-live-reader", daemon=True)
-        self._container = open_source(src, timeout)  # fail at once, before work starts, on a bad address
-        self._thread.start()
-
-    def _run(self) -> None:
-        import time as _time
-
+    def at(self, t: float, fmt: str = "rgb24") -> tuple[float, np.ndarray]:
+        """(the shown frame's time, its image): the last frame whose time is at most `t` (the first, before it)."""
         import av
 
-        container, t0 = self._container, _time.monotonic()
-        while not self._stop.is_set():
-            try:
-                stream = container.streams.video[0]
-                stream.thread_type = "AUTO"
-                self.rate = float(stream.average_rate or stream.guessed_rate or 0) or None
-                for f in container.decode(stream):
-                    if self._stop.is_set():
-                        break
-                    # a live frame's time is when it arrived: what the model's latency is measured against
-                    now = _time.monotonic()
-                    frame = Frame(self.read, now - t0, to_image(f, self.fmt), now)
-                    with self._cond:
-                        if self._latest is not None and self._latest.index != self._taken:
-                            self.dropped += 1
-                        self._latest = frame
-                        self.read += 1
-                        self._cond.notify_all()
-                why = "the stream ended"
-            except (av.error.FFmpegError, OSError) as e:
-                why = f"the stream stopped ({e})"
-            container.close()
-            container = None
-            # `reconnect` tries in all, each after a longer wait (0.5 s, 1 s, 2 s ... 8 s): a server that is
-            # restarting refuses the first tries, and a refused try counts as one
-            while container is None and not self._stop.is_set() and self.reconnects < self.reconnect:
-                self.reconnects += 1
-                if self._stop.wait(backoff(self.reconnects)):
+        last = self._last
+        if self._frames is None or last is None or t < last[0] - 1e-6 or t - last[0] > self.jump:
+            self._open(t)
+        try:
+            while True:
+                f, self._pending = (self._pending, None) if self._pending is not None else \
+                    (next(self._frames, None), None)
+                if f is None:  # the end: the last frame stays on screen
                     break
-                try:
-                    container = open_source(self.src, self.timeout)
-                except VideoError as e:
-                    why = str(e)
-            if container is None:
-                self.error = None if self._stop.is_set() else why
-                break
-        with self._cond:
-            self._done = True
-            self._cond.notify_all()
-
-    def next(self) -> Frame | None:
-        """The newest frame not yet taken (waits for one); None when the source has ended."""
-        with self._cond:
-            while not self._done and (self._latest is None or self._latest.index == self._taken):
-                self._cond.wait(0.5)
-            if self._latest is None or self._latest.index == self._taken:
-                return None
-            self._taken = self._latest.index
-            return self._latest
+                if f.time is None:
+                    continue
+                if float(f.time) > t + 1e-6 and self._last is not None:
+                    self._pending = f  # shown at a later request
+                    break
+                self._last = (float(f.time), f)
+        except av.error.FFmpegError as e:
+            raise VideoError(f"{self.path}: damaged near {t:.2f} s ({e})") from None
+        if self._last is None:
+            raise VideoError(f"{self.path}: no frame at {t:.2f} s")
+        return self._last[0], to_image(self._last[1], fmt)
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self.timeout + 2)
-
-    def __iter__(self) -> Iterator[Frame]:
-        while (frame := self.next()) is not None:
-            yield frame
+        if self._container is not None:
+            self._container.close()
+            self._container = self._frames = None
 
 
 def frame_at(path: str | Path, seconds: float) -> np.ndarray:

@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..defaults import ACCELERATOR, PROGRESS, THREADS
 from ..errors import InputError, MissingInput, did_you_mean
 from ..files import IMAGE_EXTS, VIDEO_EXTS, no_bar, write_image, write_json
-from .reader import Frame, LiveFrames, Source, VideoError, iter_frames, open_video, video_info
+from .live import LiveFrames
+from .reader import Frame, Source, VideoError, iter_frames, open_video, video_info
 from .writer import VideoOut
 
 log = logging.getLogger(__name__)
