@@ -39,9 +39,9 @@ from ..files import atomic_path, write_csv, write_json
 
 log = logging.getLogger(__name__)
 
-DUPLICATE = 0.97   # cosine similarity of backbone features from which two images count as near-duplicates
 NEIGHBOURS = 4     # nearest neighbours shown beside each flagged image (and used for the outlier score)
-OUTLIER_MADS = 4.0  # an outlier's mean neighbour distance lies this many (robust) deviations above the median
+OUTLIER_MADS = 4.0  # an outlier's mean neighbour distance lies this many (robust) deviations above the median...
+OUTLIER_SHARE = 0.01  # ...and among the 1% farthest: fine-tuned features are heavy-tailed
 CHANCE_TIMES = 1.5  # OOF accuracy under this many times chance: the audit warns that the model cannot judge
 MAP_TSNE_MAX = 4000  # up to this many images the map is a t-SNE; beyond, PCA (t-SNE takes minutes there)
 
@@ -132,11 +132,24 @@ def near_duplicates(train: pd.DataFrame, sims: np.ndarray, idx: np.ndarray, thre
 
 def outliers(sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each image's outlier score (mean cosine distance to its neighbours) and whether it stands out: more than
-    OUTLIER_MADS robust deviations above the median."""
+    OUTLIER_MADS robust deviations above the median, and among the OUTLIER_SHARE farthest."""
     score = 1 - sims.mean(1)
     med = np.median(score)
     mad = 1.4826 * np.median(np.abs(score - med)) + 1e-9
-    return score, score > med + OUTLIER_MADS * mad
+    return score, score > max(med + OUTLIER_MADS * mad, np.quantile(score, 1 - OUTLIER_SHARE))
+
+
+def duplicate_threshold(feats: np.ndarray, groups: np.ndarray) -> float:
+    """How alike two images of one group are (the median similarity of each image to its nearest same-group
+    image: neighbouring frames of one video, one driver's shots): a pair from two groups that alike is a leak."""
+    sims = []
+    for g in np.unique(groups):
+        rows = np.flatnonzero(groups == g)
+        if len(rows) > 1:
+            s = feats[rows] @ feats[rows].T
+            np.fill_diagonal(s, -1)
+            sims.append(s.max(1))
+    return float(np.median(np.concatenate(sims))) if sims else 0.97
 
 
 def feature_map(feats: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -154,14 +167,15 @@ def feature_map(feats: np.ndarray, seed: int = 0) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ step
-def audit(run: str | Path, out: str | Path, duplicate: float = DUPLICATE, batch_size: int = 64,
+def audit(run: str | Path, out: str | Path, duplicate: float | None = None, batch_size: int = 64,
           accelerator: str = ACCELERATOR, workers: int = 0, progress: bool = PROGRESS) -> dict:
     """Find what in a run's training data is probably wrong; writes tables, fixes.csv and audit.html to `out`.
 
     Args:
         run: a trained run folder (its OOF probabilities judge every label)
         out: folder for the tables and the page
-        duplicate: cosine similarity of features from which two images are near-duplicates
+        duplicate: cosine similarity of features from which two images are near-duplicates (default: as alike as
+            an image and its nearest neighbour of the same group usually are)
         batch_size: images per batch for the features
         accelerator: where features are computed: cpu, gpu, mps or auto
         workers: data-loading processes
@@ -169,8 +183,8 @@ def audit(run: str | Path, out: str | Path, duplicate: float = DUPLICATE, batch_
     from ..pipeline import runfolder
     from ..pipeline.data import load_dataset
 
-    if not 0 < duplicate <= 1:
-        raise InputError(f"--duplicate {duplicate}: a cosine similarity between 0 and 1 (e.g. {DUPLICATE}).")
+    if duplicate is not None and not 0 < duplicate <= 1:
+        raise InputError(f"--duplicate {duplicate}: a cosine similarity between 0 and 1 (e.g. 0.99).")
     source = runfolder.Run(run)
     if not source.exists:
         raise MissingInput(f"{run}: not a run folder (train one with tamgu train DATA --out RUN)")
@@ -200,6 +214,8 @@ def audit(run: str | Path, out: str | Path, duplicate: float = DUPLICATE, batch_
         "group": train["group"].to_numpy()[issues["row"]], "fold": oof["fold"].to_numpy()[issues["row"]],
         "neighbours": [" ".join(train["img"].to_numpy()[idx[r]]) for r in issues["row"]],
         "path": train["path"].to_numpy()[issues["row"]]})
+    if duplicate is None:
+        duplicate = round(duplicate_threshold(feats, train["group"].astype(str).to_numpy()), 4)
     dups = near_duplicates(train, sims, idx, duplicate)
     score, odd = outliers(sims)
     outl = pd.DataFrame({"img": train["img"], "score": score.round(4), "label": train["label"],
