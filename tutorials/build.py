@@ -374,56 +374,107 @@ else:
 ]
 
 NOTEBOOKS["05_own_images"] = [
-    md("""# 05. 숙달 실습 3: 내 이미지로 처음부터 끝까지
-**배우는 것**: 여러 동영상의 프레임을 클래스로 → 그룹(동영상 구간) 분할 → 사전 학습 모델 → 보고서 → 무엇이 왜 틀렸나.
-**걸리는 시간**: 1분 이내(CPU 2코어).""",
-       """# 05. Practice 3: your own images, end to end
-**What it teaches**: frames of several videos as classes → a group split (video segments) → a pretrained model → the report → what went wrong and why.
-**Time**: under a minute (2 CPU cores)."""),
+    md("""# 05. 숙달 실습 3: 우리 영상으로 처음부터 끝까지
+**배우는 것**: 동영상 → 시간 구간 라벨(CSV 또는 라벨링 페이지) → 프레임 → 동영상 단위 분할 학습 → `audit`로 틀린 라벨 찾기 → 고쳐서 다시 학습 → 처음 보는 사람의 동영상을 `watch`로 보기(모르면 "uncertain") → 다음에 라벨 달 프레임(`suggest`).
+**걸리는 시간**: 약 5분(CPU 2코어).""",
+       """# 05. Practice 3: your own footage, end to end
+**What it teaches**: videos → labels by time range (a CSV or the labelling page) → frames → training split by video → `audit` for wrong labels → fix and train again → `watch` a new person's video ("uncertain" when it cannot tell) → which frames to label next (`suggest`).
+**Time**: about 5 minutes (2 CPU cores)."""),
     code(SETUP),
-    md("## 데이터: 동영상마다 한 클래스\n오프라인 동영상 네 개의 프레임을 0.25초 간격으로 뽑습니다. 같은 동영상의 이웃 프레임은 거의 같으므로, 2초 구간을 그룹으로 삼아 구간이 폴드를 넘지 않게 합니다.",
-       "## Data: one class per video\nFrames every 0.25 s from four offline videos. Neighbouring frames of one video are near-identical, so 2-second segments are the groups and no segment straddles folds."),
-    code('''practice = WORK / "practice"
-files = tamgu.samples(practice)
-videos = [practice / f for f in files[files["kind"] == "video"]["file"] if not f.endswith("barcode.mp4")][:4]
-table = pd.concat([tamgu.frames(v, WORK / "own", every="0.5s" if FAST else "0.25s", label=v.stem,
-                                end="4s" if FAST else "30s", progress=False) for v in videos], ignore_index=True)
-table["group"] = table["video"].str.rsplit(".", n=1).str[0] + "_" + (table["time_ms"] // 2000).astype(str)
-groups = WORK / "own_groups.csv"
-table[["img", "group"]].assign(img=table["img"].map(lambda p: Path(p).name)).to_csv(groups, index=False)
-table.groupby("label").agg(frames=("img", "size"), segments=("group", "nunique"))'''),
-    code('''pd.Series(tamgu.check(WORK / "own", groups=groups))'''),
-    md("## 학습: 그룹 분할 + ImageNet MobileNetV2\n`split=\"group\"`이면 같은 구간의 프레임이 검증과 학습에 동시에 들어가지 않습니다.",
-       "## Training: group split + ImageNet MobileNetV2\nWith `split=\"group\"` frames of one segment are never in training and validation at once."),
-    code('''summary = tamgu.train(WORK / "own", groups=groups, out=WORK / "own_run", split="group", folds=2 if FAST else 3,
-                      model="mobilenetv2_100", weights="imagenet", image_size="32x24" if FAST else "96x72",
-                      epochs=1 if FAST else 5, workers=0 if FAST else 2)
-pd.Series({"OOF log loss": summary["oof"]["log_loss"], "OOF accuracy": summary["oof"]["accuracy"]})'''),
-    md("## 보고서: 무엇이 왜 틀렸나\n혼동 행렬에서 헷갈리는 클래스 쌍을, '자신 있게 틀린' 절에서 그 이미지를, Grad-CAM에서 모델이 어디를 봤는지 확인하세요.",
-       "## The report: what went wrong and why\nFind the confused pairs in the confusion matrix, their pictures under 'confidently wrong', and where the model looked in Grad-CAM."),
-    code('''tamgu.report(WORK / "own_run")'''),
-    code('''oof = pd.read_csv(WORK / "own_run" / "oof.csv")
-folds = pd.read_csv(WORK / "own_run" / "folds.csv")
-classes = [c for c in oof.columns if c not in ("img", "fold")]
-merged = oof.merge(folds[["img", "label", "group"]], on="img")
-merged["predicted"] = merged[classes].idxmax(axis=1)
-wrong = merged[merged["predicted"] != merged["label"]]
-wrong.groupby(["label", "predicted"]).size().rename("mistakes").sort_values(ascending=False).head(10)'''),
-    md("## 학습한 모델로 동영상 보기\n모델을 다시 동영상에 돌려 봅니다. 0.2초마다 한 프레임을 보고, 클래스가 바뀌는 구간과 초당 프레임 수를 씁니다. 학습에 쓴 동영상이므로 심판이 아니라 시연입니다: 정직한 판정은 다른 동영상에서.",
-       "## Watching a video with the model\nThe model back on a video: one frame every 0.2 s, the segments where the class changes, and the frames per second. It is a video the model learned from, so this is a demonstration, not a judge: judge on other clips."),
-    code('''run = tamgu.watch(WORK / "own_run", str(videos[0]), WORK / "own_watch", seconds=4 if FAST else 15, progress=False)
-summary = run.wait()  # to the end of the video (or the seconds asked for)
-own = tamgu.read_watch(WORK / "own_watch")
-print(summary["achieved_fps"], "fps,", summary["frames_processed"], "frames seen")
-own["segments"]'''),
+    md("""## 동영상과 구간 라벨
+20분짜리 녹화 하나에 사람이 여러 행동을 하면, 클립으로 자르지 않고 **구간**에 라벨을 답니다: `video,start,end,label`. 여기서는 운전자 동영상을 생성합니다(사람마다 다른 운전자, 챕터의 10개 클래스, 정답 일정이 함께 나옴). 자기 동영상이라면 라벨링 페이지를 엽니다(키보드로 재생·구간 시작·끝, 모든 변경이 CSV에 바로 저장):
+
+```bash
+tamgu label videos/ --out labels.csv --classes c0,c1,c2,c3,c4,c5,c6,c7,c8,c9     # http://127.0.0.1:8765/
+```
+Label Studio에서 `<TimelineLabels>`로 단 라벨을 JSON으로 내보낸 파일도 그대로 읽습니다.""",
+       """## Videos and labels by time range
+When one 20-minute recording shows a person doing several things, label its **stretches** instead of cutting clips: `video,start,end,label`. Here we generate driver videos (another driver per person, the chapter's ten classes, the true schedule alongside). With your own videos, open the labelling page (play, start and end stretches with the keyboard; every change is saved to the CSV at once):
+
+```bash
+tamgu label videos/ --out labels.csv --classes c0,c1,c2,c3,c4,c5,c6,c7,c8,c9     # http://127.0.0.1:8765/
+```
+A Label Studio JSON export of `<TimelineLabels>` is read as it is, too."""),
+    code('''people = 4 if FAST else 12
+rows = []
+for seed in range(people):
+    order = [f"c{(3 * seed + 7 * i) % 10}" for i in range(10)]  # every class, in another order for each person
+    schedule = ",".join(f"{c}:{1 if FAST else 3}" for c in order)
+    clip = tamgu.synth_clip(WORK / "videos" / f"person{seed:02d}.mp4", schedule=schedule, size="160x120", fps=10,
+                            seed=100 + seed)
+    truth = pd.read_csv(str(clip) + ".schedule.csv")
+    rows += [(clip.name, r.start_s, r.end_s, r.label) for r in truth.itertuples()]
+labels = pd.DataFrame(rows, columns=["video", "start", "end", "label"])
+labels.to_csv(WORK / "labels.csv", index=False)
+labels.head()'''),
+    md("""## 프레임: 구간 안에서만, 경계에서 떨어져
+`--segments`는 구간 안에서만 0.5초마다 프레임을 뽑고, 라벨이 바뀌는 경계에서 0.25초(`margin`) 안쪽은 건너뜁니다(바뀌는 순간의 프레임은 어느 클래스도 아님). 그룹은 동영상이라, 한 사람의 프레임이 학습과 검증에 나뉘지 않습니다. `check`는 폴드보다 적은 동영상에만 나오는 클래스를 미리 경고합니다.""",
+       """## Frames: inside the stretches, away from the changes
+`--segments` takes a frame every 0.5 s inside the stretches only, and skips 0.25 s (`margin`) on either side of each change of label (a frame at the change is neither class). The group is the video, so one person's frames never straddle training and validation. `check` warns beforehand about a class that comes from fewer videos than folds."""),
+    code('''table = tamgu.frames(WORK / "videos", WORK / "own", every="0.5s", segments=WORK / "labels.csv", progress=False)
+summary = tamgu.check(WORK / "own", folds=2 if FAST else 4)
+print(summary["train_images"], "frames of", summary["groups"], "videos;", summary["warnings"] or "no warnings")
+table.groupby("label").agg(frames=("img", "size"), videos=("group", "nunique"))'''),
+    md("""## 실수 하나 넣기, 그리고 학습
+실제 라벨에는 실수가 섞입니다. 한 사람의 구간 하나를 일부러 다른 클래스로 바꿔 놓고(라벨 파일만 고침) 동영상 단위 폴드로 학습합니다.""",
+       """## One mistake, then training
+Real labels hold mistakes. We deliberately give one person's stretch another class (in the labels file only) and train with folds by video."""),
+    code('''wrong = labels.copy()
+row = wrong.index[wrong["video"] == "person01.mp4"][0]
+truth_label = wrong.at[row, "label"]
+wrong.at[row, "label"] = "c9" if truth_label != "c9" else "c0"
+wrong.to_csv(WORK / "labels_wrong.csv", index=False)
+tamgu.frames(WORK / "videos", WORK / "own", every="0.5s", segments=WORK / "labels_wrong.csv", progress=False)
+options = dict(split="group", folds=2 if FAST else 4, model="mobilenetv2_100", weights="imagenet",
+               image_size="32x24" if FAST else "96x72", epochs=1 if FAST else 6, workers=0 if FAST else 2)
+first = tamgu.train(WORK / "own", out=WORK / "own_run", **options)
+pd.Series({"OOF log loss": first["oof"]["log_loss"], "OOF accuracy": first["oof"]["accuracy"]})'''),
+    md("""## audit: 무엇이 틀렸을 법한가
+`audit`은 OOF 확률(그 이미지로 학습하지 않은 모델의 판정)로 라벨 문제를 찾고(confident learning), 그룹을 넘는 거의 같은 이미지(누수)와 이상치도 찾습니다. `audit.html`에서 표시된 이미지와 이웃을 보고, 동의하는 줄의 `fixes.csv` `action` 열에 `drop`이나 `relabel`을 씁니다. 이미지 파일은 옮기지 않습니다.""",
+       """## audit: what is probably wrong
+`audit` finds label issues from the OOF probabilities (each image judged by a model that never trained on it: confident learning), near-duplicates across groups (leaks) and outliers. Look at the flagged images and their neighbours in `audit.html`, then write `drop` or `relabel` in the `action` column of `fixes.csv` for the rows you agree with. The image files never move."""),
+    code('''found = tamgu.audit(WORK / "own_run", WORK / "own_audit", progress=False)
+issues = pd.read_csv(WORK / "own_audit" / "label_issues.csv")
+print(found["label_issues"], "label issues; about", f"{100 * found['estimated_noise']:.1f}% of labels look wrong")
+print("the stretch we changed:", truth_label, "-> given", wrong.at[row, "label"])
+issues[["img", "given", "suggested", "score", "group"]].head(10)'''),
+    code('''fixes = pd.read_csv(WORK / "own_audit" / "fixes.csv", dtype=str, keep_default_na=False)
+ours = fixes["img"].str.contains("/person01/") & (fixes["given"] == wrong.at[row, "label"])
+fixes.loc[ours, "action"] = "relabel"  # the ones we agree with: the suggested class goes to training
+fixes.to_csv(WORK / "own_audit" / "fixes.csv", index=False)
+second = tamgu.train(WORK / "own", out=WORK / "own_fixed", fixes=WORK / "own_audit" / "fixes.csv", **options)
+pd.DataFrame({"before": [first["oof"]["log_loss"], first["oof"]["accuracy"]],
+              "after the fixes": [second["oof"]["log_loss"], second["oof"]["accuracy"]]},
+             index=["OOF log loss", "OOF accuracy"])'''),
+    md("""## 처음 보는 사람의 동영상: 심판
+학습에 없던 사람의 동영상을 `watch`로 봅니다. 초마다 맞힌 비율이 정직한 판정입니다. 모델이 확신하지 못하는 순간(평활한 최고 확률이 0.5 미만이거나, 학습 이미지 어느 것과도 닮지 않은 프레임)은 `uncertain`이 되고, 그때는 경고가 울리지 않습니다.""",
+       """## A new person's video: the judge
+`watch` on the video of a person training never saw. The share of seconds it gets right is the honest judge. Moments it cannot vouch for (a smoothed top probability under 0.5, or a frame unlike every training image) become `uncertain`, and no alert fires on them."""),
+    code('''new = tamgu.synth_clip(WORK / "new_person.mp4", schedule="c0:3,c3:3" if FAST else "c0:4,c3:4,c6:4,c9:4",
+                      size="160x120", fps=10, seed=999)
+watched = tamgu.watch(WORK / "own_fixed", str(new), WORK / "own_watch", video=False, progress=False).wait()
+w = tamgu.read_watch(WORK / "own_watch")
+truth = pd.read_csv(str(new) + ".schedule.csv")
+t = w["timeline"]
+t["second"] = t["time_s"].astype(int)
+t["truth"] = [truth.loc[(truth["start_s"] <= x) & (x < truth["end_s"]), "label"].iloc[0] for x in t["time_s"]]
+per_second = t.groupby("second").agg(label=("label", lambda s: s.mode()[0]), truth=("truth", "first"))
+print(f"right in {(per_second['label'] == per_second['truth']).mean():.0%} of its seconds; "
+      f"uncertain {watched['uncertain_share']:.0%} of the time")
+w["segments"]'''),
+    md("""## 다음에 라벨 달 프레임
+`suggest`는 라벨이 없는 동영상에서 모델이 가장 확신하지 못하는 프레임을, 비슷한 프레임이 겹치지 않게 골라 줍니다. 라벨링 페이지에 `--visit`으로 주면 그 순간으로 바로 갑니다: `tamgu label videos/ --out labels.csv --visit next.csv`.""",
+       """## What to label next
+`suggest` picks, from unlabelled videos, the frames the model is least sure of, spread so that near-identical frames are not picked twice. Give the list to the labelling page with `--visit` to jump to those moments: `tamgu label videos/ --out labels.csv --visit next.csv`."""),
+    code('''tamgu.suggest(WORK / "own_fixed", [str(new)], WORK / "next.csv", n=5, every=0.5, progress=False)'''),
     md("""## 연습 문제
-1. 그룹을 동영상 전체로(`table["video"]`) 바꾸면 OOF가 어떻게 되나요? 구간 2초와 비교해 어느 쪽이 정직한가요?
-2. `split="random"`으로 학습해 OOF를 비교하세요. 왜 너무 좋게 나오나요?
-3. 자기 동영상 폴더로 같은 흐름을 만들고 `tamgu report`를 동료와 공유하세요.""",
+1. `split="random"`으로 학습해 OOF를 비교하세요. 왜 너무 좋게 나오나요(한 사람의 이웃 프레임이 양쪽에)?
+2. `margin`을 0으로 하면 경계의 애매한 프레임이 들어옵니다. OOF와 새 사람 판정이 어떻게 달라지나요?
+3. 자기 동영상을 `tamgu label`로 라벨링하고 같은 흐름을 돌려 `audit.html`을 동료와 함께 보세요.""",
        """## Exercises
-1. Make each whole video a group (`table["video"]`): how does OOF change, and which is more honest than 2-second segments?
-2. Train with `split="random"` and compare OOF. Why is it too good?
-3. Build the same flow with your own videos and share the `tamgu report` page with the group."""),
+1. Train with `split="random"` and compare OOF. Why is it too good (one person's neighbouring frames on both sides)?
+2. With `margin=0` the ambiguous frames at the changes come in. How do OOF and the new person's judge change?
+3. Label your own videos with `tamgu label`, run the same path and look at `audit.html` with the group."""),
 ]
 
 
