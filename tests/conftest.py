@@ -37,6 +37,18 @@ def tiny_data(tmp_path_factory):
                  image_size="40x30", seed=1)
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tiny_data, tmp_path_factory):
+    """A 2-fold, 2-epoch run of a tiny network on the tiny dataset (near chance: for pages and files, not scores).
+    Shared: tests write their outputs elsewhere (the report's default page aside)."""
+    import tamgu
+
+    run = tmp_path_factory.mktemp("tiny-run") / "run"
+    tamgu.train(tiny_data, out=run, folds=2, epochs=2, model="test_resnet", weights="none", image_size="32x24",
+                workers=0, lr=3e-3)
+    return run
+
+
 @pytest.fixture
 def data_copy(tiny_data, tmp_path):
     """A private copy of the tiny dataset that a test may break."""

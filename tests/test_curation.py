@@ -14,13 +14,6 @@ from tamgu.curation.suggest import spread
 TINY = dict(model="test_resnet", weights="none", image_size="32x24", workers=0, lr=3e-3)
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tiny_data, tmp_path_factory):
-    run = tmp_path_factory.mktemp("curation") / "run"
-    tamgu.train(tiny_data, out=run, folds=2, epochs=2, **TINY)
-    return run
-
-
 def test_confident_learning_finds_moved_labels_among_its_first_rows():
     """6% of labels moved to another class, judged by out-of-sample probabilities of a good model: the moved
     images lead label_issues (the acceptance figure), suggested back to their true class, noise estimated."""

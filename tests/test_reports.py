@@ -21,13 +21,6 @@ from tamgu.reports.page import Page
 TINY = dict(model="test_resnet", weights="none", image_size="32x24", workers=0, lr=3e-3)
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tiny_data, tmp_path_factory):
-    run = tmp_path_factory.mktemp("reports") / "run"
-    tamgu.train(tiny_data, out=run, folds=2, epochs=2, **TINY)
-    return run
-
-
 @pytest.fixture
 def odd_data(data_copy):
     """The tiny set with what a Kaggler must spot: a corrupt file, a blank one, a tiny one, and a test image
