@@ -149,3 +149,30 @@ def test_the_labelling_page_is_driven_by_keys_in_chromium_and_every_change_is_sa
         assert set(pd.read_csv(tmp_path / "frames" / "frames.csv")["label"]) == {"stop", "walk"}
     finally:
         again.close()
+
+
+def test_label_keys_prefill_visits_and_refusals_without_a_browser(tmp_path):
+    from tamgu.curation.label import KAGGLE, LabelServer, keys, read_visits
+    from tamgu.video.clips import write_clip
+
+    assert keys(KAGGLE)["3"] == "c3" and keys(["walk", "run"]) == {"1": "walk", "2": "run"}
+    clip = tmp_path / "a.mp4"
+    write_clip(clip, seconds=3, fps=10)
+    pd.DataFrame({"source": [f"/elsewhere/{clip.name}", "photo.jpg", str(clip)], "time_s": [1.5, float("nan"), 0.5],
+                  "uncertainty": [0.9, 0.8, 0.7]}).to_csv(tmp_path / "next.csv", index=False)
+    assert read_visits(tmp_path / "next.csv", [clip]) == [{"video": 0, "t": 1.5}, {"video": 0, "t": 0.5}]
+    out = tmp_path / "labels.csv"
+    server = LabelServer([clip], out, ["walk", "run"], prefill={"a.mp4": [[0.0, 1.0, "walk"]]}, port=0)
+    try:
+        assert pd.read_csv(out).values.tolist() == [["a.mp4", 0.0, 1.0, "walk"]]  # a model's guess, saved to correct
+        with pytest.raises(tamgu.TamguError, match="overlaps"):
+            server.set_segments("a.mp4", [[0, 2, "walk"], [1, 3, "run"]])
+        with pytest.raises(tamgu.TamguError, match="not classes of this page"):
+            server.set_segments("a.mp4", [[0, 1, "jump"]])
+        assert pd.read_csv(out)["label"].tolist() == ["walk"]  # a refused change leaves the file as it was
+        shown, jpeg = server.frame(0, 1.05)
+        assert shown == pytest.approx(1.0) and jpeg[:2] == b"\xff\xd8"
+    finally:
+        server.close()
+    with pytest.raises(tamgu.TamguError, match="no classes"):
+        tamgu.label([clip], tmp_path / "new.csv")
