@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..runtime import device_for
 from .models import fold_batchnorm
 from .table import prob_frame
-from .transforms import ImageTable, collate_skip, tta_views
+from .transforms import WORKER_START, ImageTable, collate_skip, tta_views
 from ..defaults import ACCELERATOR
 
 LONG_PREDICTION = 5000  # images: prediction gets its own progress bar from this many on
@@ -63,6 +63,7 @@ def run_models(nets: dict[Hashable, nn.Module], paths: list[str], image_size: tu
         ready[k] = fold_batchnorm(net, tuple(image_size)) if fold_bn and not grad else net
     table = ImageTable(paths, None, tuple(image_size))
     loader = DataLoader(table, batch_size=batch_size, num_workers=workers, collate_fn=collate_skip,
+                        multiprocessing_context=WORKER_START if workers > 0 else None,
                         pin_memory=device.type == "cuda")
     values: dict[Hashable, np.ndarray] = {}
     readable = np.zeros(len(paths), bool)

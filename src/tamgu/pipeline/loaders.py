@@ -13,11 +13,13 @@ from torch.utils.data import DataLoader
 from .config import TrainConfig
 from .data import Dataset
 from ..runtime import device_for
-from .transforms import EpochShuffle, ImageTable, collate_skip, train_transform
+from .transforms import WORKER_START, EpochShuffle, ImageTable, collate_skip, train_transform
 
 
 def on_cuda(cfg: TrainConfig) -> bool:
     return device_for(cfg.accelerator).type == "cuda"
+
+
 
 
 def make_loader(paths: list[str], labels: list[int] | None, cfg: TrainConfig, train: bool,
@@ -29,7 +31,8 @@ def make_loader(paths: list[str], labels: list[int] | None, cfg: TrainConfig, tr
     return DataLoader(ds, batch_size=cfg.batch_size if train else cfg.batch_size * 2,
                       shuffle=train and sampler is None, sampler=sampler,
                       num_workers=cfg.workers, collate_fn=collate_skip, persistent_workers=cfg.workers > 0,
-                      drop_last=train and len(ds) > cfg.batch_size, pin_memory=on_cuda(cfg))
+                      drop_last=train and len(ds) > cfg.batch_size, pin_memory=on_cuda(cfg),
+                      multiprocessing_context=WORKER_START if cfg.workers > 0 else None)
 
 
 def training_targets(rows: pd.DataFrame, ds: Dataset) -> list[int] | np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -158,3 +159,21 @@ def tta_views(x: torch.Tensor, passes: int) -> list[torch.Tensor]:
         picked = flat.index_select(2, src.clamp(min=0))
         views.append(torch.where(src >= 0, picked, torch.zeros((), dtype=x.dtype, device=x.device)).reshape(b, c, h, w))
     return views
+
+
+# Loader workers start from a clean forkserver process, not by forking this one: a process that has run live
+# readers, page servers or onnxruntime holds threads, and a fork taken while one of them holds a lock leaves the
+# worker waiting forever (a test worker hung so in CI, in futex_do_wait). macOS and Windows spawn anyway.
+def _worker_start():
+    """The forkserver context, with torch and the dataset's modules imported once in the server (so each
+    worker starts as fast as a fork), on Linux; the platform's default elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["torch", "numpy", "cv2", "tamgu.pipeline.transforms"])
+    return ctx
+
+
+WORKER_START = _worker_start()  # DataLoader(multiprocessing_context=...) wherever workers > 0
