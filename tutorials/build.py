@@ -491,7 +491,7 @@ NOTEBOOKS["06_cracks"] = [
        """## Generated surfaces, said plainly
 No real crack photograph is available offline. So real textures from scikit-image (gravel, grass) and a fractal plaster are tinted as concrete; cracks that branch and taper are drawn on them, and so are things that are **not** cracks (straight construction joints, holes and bolts, stains, pores). The true masks come with them. The judging surfaces use **other seeds and other textures** (brick, the moon's surface). Real sets (CRACK500, DeepCrack) have the same layout and work as they are."""),
     code('''train_set = tamgu.synth_cracks(WORK / "cracks_train", n=12 if FAST else 200, seed=0, progress=False)
-judge_set = tamgu.synth_cracks(WORK / "cracks_judge", n=6 if FAST else 60, seed=1, textures=["brick", "moon"],
+judge_set = tamgu.synth_cracks(WORK / "cracks_judge", n=4 if FAST else 60, seed=1, textures=["brick", "moon"],
                                progress=False)
 surfaces = pd.read_csv(judge_set / "surfaces.csv")
 fig, axes = plt.subplots(2, 4, figsize=(12, 6))
@@ -509,14 +509,14 @@ ridge.head()'''),
     md("## U-Net 학습: ImageNet 인코더 위에\n인코더는 tamgu가 검증하는 오프라인 ImageNet MobileNetV2입니다(텐서를 모두 세고, 일부만 맞으면 거부). 패치로 학습하고 Dice + BCE 손실(가늘고 드문 구조), 검증 이미지로 조기 종료하며, 검증에서 가장 좋은 확률 임계값을 모델 파일에 넣습니다.",
        "## Training the U-Net on an ImageNet encoder\nThe encoder is the offline ImageNet MobileNetV2 tamgu verifies (every tensor counted, a partial load refused). It trains on patches with a Dice + BCE loss (thin, rare structures), stops early on held-out images, and stores the probability threshold that scored best on them in the model file."),
     code('''model = WORK / "cracks.pt"
-result = tamgu.train_cracks(model, data=train_set, epochs=2 if FAST else 20, patches=64 if FAST else 384,
+result = tamgu.train_cracks(model, data=train_set, epochs=1 if FAST else 20, patches=32 if FAST else 384,
                             patch=96 if FAST else 128, progress=False)
 pd.Series({k: result[k] for k in ("encoder", "epochs_run", "best_val_loss", "threshold", "seconds")})'''),
     code('''pd.DataFrame(result["history"]).plot(x="epoch", y=["train_loss", "val_loss"], figsize=(6, 3))
 plt.show()'''),
     md("## 비교: 본 적 없는 표면에서\n정답 골격과 예측 골격을 2픽셀 안에서 맞춰 정밀도·재현율·F1을 셉니다(균열 논문의 관례). 균열 없는 표면에서 무엇이든 보고하면 오경보입니다. 오경보는 균열 없는 표면만 모은 세트(`crack_free=1.0`)에서 따로 셉니다. U-Net은 128픽셀 패치로 배웠으니 전체를 보지 못합니다. 그래서 마스크 전체에서 다시 봅니다: 가까운 조각은 희미한 곳에서 끊긴 한 균열로 합치고, 합쳐도 짧은 것(풀잎, 기공의 가장자리)과 일렬로 곧은 것(일부만 본 줄눈이나 벽돌 줄)은 지웁니다. 예측할 때는 이미지 하나를 8가지로 봅니다(뒤집기와 90도 돌리기). 8개 중 6개가 균열이라고 해야 균열입니다: 균열은 어느 쪽에서 봐도 균열이지만, 한쪽에서만 균열처럼 보이는 자갈 사이 틈은 그렇지 않습니다. `views=1`은 더 빠르고 오경보가 더 많습니다. 실제 데이터로 판정하려면: `tamgu cracks eval 폴더 --model cracks.pt`.",
        "## The comparison, on surfaces no model saw\nPredicted and true skeletons are matched within 2 pixels for precision, recall and F1 (the crack literature's convention). Reporting anything on a crack-free surface is a false alarm; false alarms are counted on a set of crack-free surfaces of their own (`crack_free=1.0`). The U-Net learnt from 128-pixel patches and never sees the whole, so its mask is judged again as a whole: pieces close together are one crack broken where it is faint, and what is still short (a grass blade, a pore's edge) or straight in a row (a joint or a course of bricks seen in part) goes. At prediction each image is seen 8 ways (flips and quarter turns), and a pixel is a crack only when 6 of the 8 agree: a crack looks like one from every side, a gap between pebbles that looks like one from a single side does not. `views=1` is faster and raises more false alarms. To judge on a real set: `tamgu cracks eval DIR --model cracks.pt`."),
-    code('''free_set = tamgu.synth_cracks(WORK / "cracks_free", n=6 if FAST else 60, seed=11, textures=["brick", "moon"],
+    code('''free_set = tamgu.synth_cracks(WORK / "cracks_free", n=4 if FAST else 60, seed=11, textures=["brick", "moon"],
                               crack_free=1.0, progress=False)
 views = 1 if FAST else None  # None: the default vote over 8 views; FAST (the test suite) looks once
 scores = tamgu.evaluate_cracks(judge_set, model=model, out=WORK / "eval", views=views, progress=False)
