@@ -26,7 +26,6 @@ sits in two folds.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -90,6 +89,7 @@ def confident_learning(probs: np.ndarray, given: np.ndarray) -> pd.DataFrame:
 def embed_all(run, paths: list[str], batch_size: int = 64, accelerator: str = ACCELERATOR,
               workers: int = 0, progress: bool = PROGRESS) -> np.ndarray:
     """Unit backbone features of every image through the run's first fold model: one space for all."""
+    from ..pipeline.familiar import unit_rows
     from ..pipeline.inference import run_models
     from ..pipeline.module import load_checkpoint
     from ..tricks.smoothing import feature_source
@@ -99,7 +99,7 @@ def embed_all(run, paths: list[str], batch_size: int = 64, accelerator: str = AC
     net = load_checkpoint(source.checkpoints[first]).net
     f = run_models({0: net}, paths, source.config.image_size, output="features", batch_size=batch_size,
                    workers=workers, accelerator=accelerator, progress=progress).values[0]
-    return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+    return unit_rows(f)
 
 
 def neighbours(feats: np.ndarray, k: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
@@ -254,8 +254,7 @@ def _cached_features(out: Path, train: pd.DataFrame, source, batch_size: int, ac
                      progress: bool) -> np.ndarray:
     """The features of `train`'s images, kept in out/features.npz for a rerun on the same images and models."""
     cache = out / "features.npz"
-    ckpts = {str(k): [str(p), p.stat().st_size, p.stat().st_mtime_ns] for k, p in source.checkpoints.items()}
-    key = json.dumps(ckpts, sort_keys=True)
+    key = source.models_key
     if cache.is_file():
         z = np.load(cache, allow_pickle=False)
         if str(z["key"]) == key and list(z["img"]) == list(train["img"]):

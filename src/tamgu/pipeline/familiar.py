@@ -9,7 +9,6 @@ RUN/familiar.npz; a run whose data is gone cannot be calibrated, and the caller 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,8 @@ from ..errors import MissingInput
 FAMILIAR = 0.95  # share of the run's held-out images that count as familiar (the calibration)
 
 
-def _unit(f: np.ndarray) -> np.ndarray:
+def unit_rows(f: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (cosine similarity is then a dot product)."""
     return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
 
 
@@ -44,7 +44,7 @@ def reference(run: str | Path, accelerator: str = ACCELERATOR, progress: bool = 
     source = runfolder.Run(run)
     first = min(source.checkpoints)
     ckpt = source.checkpoints[first]
-    key = json.dumps([str(ckpt), ckpt.stat().st_size, ckpt.stat().st_mtime_ns])
+    key = source.models_key
     cache = source.path / runfolder.FAMILIAR
     if cache.is_file():
         z = np.load(cache, allow_pickle=False)
@@ -64,7 +64,7 @@ def reference(run: str | Path, accelerator: str = ACCELERATOR, progress: bool = 
     net = load_checkpoint(ckpt).net
     feats = run_models({0: net}, [paths[i] for i in [*train_ids, *held_ids]], cfg.image_size, output="features",
                        accelerator=accelerator, progress=progress).values[0]
-    feats = _unit(feats.astype(np.float32))
+    feats = unit_rows(feats.astype(np.float32))
     train, held = feats[: len(train_ids)], feats[len(train_ids):]
     heldout = np.sort(nearest_distance(held, train))
     with atomic_path(cache) as tmp:
@@ -90,7 +90,7 @@ def embedder(run: str | Path, accelerator: str = ACCELERATOR, fold: int | None =
     def embed(images: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float() / 255
-            return _unit(net.embed(x).float().cpu().numpy())
+            return unit_rows(net.embed(x).float().cpu().numpy())
     return embed
 
 

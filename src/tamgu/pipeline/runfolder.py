@@ -190,6 +190,13 @@ class Run:
     def checkpoints(self) -> dict[int, Path]:
         return checkpoints(self.path)
 
+    @property
+    def models_key(self) -> str:
+        """The fold models as they are on disk (path, size, modification time): what a cache of features
+        computed with them is keyed by."""
+        return json.dumps({str(k): [str(p), p.stat().st_size, p.stat().st_mtime_ns]
+                           for k, p in self.checkpoints.items()}, sort_keys=True)
+
     def fold_checkpoints(self, fold: int | None = None) -> dict[int, Path]:
         return fold_checkpoints(self.path, fold)
 

@@ -26,6 +26,7 @@ from ..errors import InputError, MissingInput
 from ..files import atomic_path, write_csv
 from ..pipeline import runfolder
 from ..pipeline.data import load_dataset, read_truth
+from ..pipeline.familiar import unit_rows
 from ..pipeline.metrics import accuracy, log_loss, score_frame
 from ..pipeline.table import align, normalise, prob_frame
 from ..defaults import ACCELERATOR
@@ -108,19 +109,15 @@ def compute_features(run: str | Path | runfolder.Run, batch_size: int = 64, acce
     # every fold model's unit features side by side: their cosine is the mean of the models' cosines
     if test_ids:
         per_model = embed(nets, [test_paths[i] for i in test_ids])
-        test_feats = np.concatenate([_unit(per_model[k]) for k in nets], axis=1)
+        test_feats = np.concatenate([unit_rows(per_model[k]) for k in nets], axis=1)
     else:
         test_feats = np.zeros((0, oof_feats.shape[1]), np.float32)
-    feats = {"oof_img": oof["img"].to_numpy().astype(str), "oof": _unit(oof_feats),
-             "test_img": np.asarray(test_ids, dtype=str), "test": _unit(test_feats)}
+    feats = {"oof_img": oof["img"].to_numpy().astype(str), "oof": unit_rows(oof_feats),
+             "test_img": np.asarray(test_ids, dtype=str), "test": unit_rows(test_feats)}
     with atomic_path(cache) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **feats)
     return feats
-
-
-def _unit(f: np.ndarray) -> np.ndarray:
-    return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
 
 
 def feature_source(run: runfolder.Run) -> runfolder.Run:
