@@ -163,6 +163,20 @@ def frames(table, o):
 def denoise(table, o):
     from .video.stream import end_lines, speed_line
 
+    if "frames_used" in table.columns:  # bursts and RAW files: one night shot each
+        for r in table.itertuples():
+            if not r.error and r.kind == "raw":
+                print(f"{Path(r.file).name}: denoised by the RAW model, developed once -> {r.output} ({r.seconds:g} s)")
+            elif not r.error:
+                print(f"{Path(r.file).name}: {r.aligned} of {r.frames} frame(s) aligned, {r.frames_used:g} averaged "
+                      f"per pixel, merged in {r.space} -> {r.output} ({r.seconds:g} s)")
+        bad = table[table["error"] != ""]
+        for r in bad.itertuples():
+            print(f"  skipped {r.file}: {r.error}", file=sys.stderr)
+        if len(bad):
+            raise InputsFailed(f"{len(bad)} burst(s) could not be merged (listed above)")
+        return
+
     bad = table[table["error"] != ""] if len(table) else table
     print(f"denoised {len(table) - len(bad)} of {len(table)} input(s) with {o['method']} -> {o['out']}")
     if table.attrs.get("summaries"):
@@ -180,6 +194,19 @@ def denoise(table, o):
 
 def denoise_train(res, o):
     print(f"saved {res['model']} (best val loss {res['best_val_loss']:.5f} after {res['epochs']} epochs)")
+
+
+def simulate(table, o):
+    print(f"{len(table)} burst(s) of {table['frames'].iloc[0]} RAW frames at {table['light'].iloc[0]} of the light "
+          f"-> {o['out']} (truth.png beside each; merge one with: tamgu denoise DIR --method burst --out night/)")
+
+
+def denoise_eval_raw(table, o):
+    summary = table.groupby(["light", "method"], sort=False)[["psnr", "ssim"]].mean().unstack(0)
+    print(f"{table['image'].nunique()} photo(s) no model trained on, PSNR/SSIM in sRGB against the clean capture\n")
+    print(summary.to_string(float_format=lambda v: f"{v:.2f}"))
+    if o.get("out"):
+        print(f"\ntable (eval.csv) and side-by-side pictures in {o['out']}")
 
 
 def denoise_eval(table, o):

@@ -113,7 +113,15 @@ def denoise_image(img: np.ndarray, method: str = "nlm", sigma: float | None = No
         if model is None:
             raise InputError("method n2n needs --model PATH (train one with `tamgu denoise train`)")
         net = load_denoiser(model) if isinstance(model, (str, Path)) else model
-        out = apply(net, f)
+        trained = getattr(net, "meta", {}).get("space")
+        if trained == "raw":
+            raise InputError("this model denoises RAW sensor data: use it with --space raw on RAW files")
+        if trained == "srgb":  # trained on developed colour frames: all three channels at once
+            from .rawnet import apply_net
+
+            out = apply_net(net, f if f.ndim == 3 else np.repeat(f[..., None], 3, -1))
+        else:
+            out = apply(net, f)
     elif method in METHODS:
         s = estimate_sigma(f) if sigma is None else float(sigma)
         out = METHODS[method](f, max(s, 1e-3), strength)
@@ -126,9 +134,10 @@ def denoise_image(img: np.ndarray, method: str = "nlm", sigma: float | None = No
 
 
 def denoise(inputs, out: str | Path,
-            method: Literal["nlm", "bilateral", "median", "gaussian", "tv", "wavelet", "bm3d", "n2n", "temporal"] = "nlm",
+            method: Literal["nlm", "bilateral", "median", "gaussian", "tv", "wavelet", "bm3d", "n2n", "temporal",
+                            "burst"] = "nlm",
             sigma: float | None = None, strength: float = 1.0, model: str | Path | None = None,
-            speckle: bool = False, **options) -> pd.DataFrame:
+            speckle: bool = False, space: Literal["auto", "raw", "srgb"] = "auto", **options) -> pd.DataFrame:
     """Denoise photos, folders, videos, cameras and streams into `out` (same names; videos become .mp4 with
     their sound kept when MP4 can carry it).
 
@@ -146,6 +155,8 @@ def denoise(inputs, out: str | Path,
         strength: multiplies the method's default setting (positive)
         model: trained Noise2Noise model (.pt) for --method n2n
         speckle: temporal: the noise is multiplicative (speckle: ultrasound, radar, some endoscopes)
+        space: burst and RAW: raw merges (or denoises) the linear sensor data and develops once; srgb develops
+            each frame first; auto = raw for RAW files
     """
     from ..runtime import set_threads
     from ..video.stream import Output, frame_file, frame_options, media_inputs, run_tool
@@ -153,6 +164,13 @@ def denoise(inputs, out: str | Path,
     from .noise import estimate_sigma
     from .temporal import TemporalDenoiser
 
+    if method == "burst" or (method == "n2n" and space == "raw"):
+        # a burst (folder or video) is one scene, merged; a RAW file is developed once: not a frame stream
+        from .night import denoise_bursts
+
+        return denoise_bursts(inputs, out, space, model)
+    if space == "raw":
+        raise InputError("--space raw is for --method burst (a folder of RAW frames) or --method n2n with a RAW model")
     if not strength > 0:
         raise InputError(f"--strength {strength}: it multiplies the method's setting, so it must be positive "
                          "(1 = the default, 0.5 gentler, 2 stronger).")

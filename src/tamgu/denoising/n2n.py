@@ -20,7 +20,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ..errors import InputError, MissingInput
-from .noise import NoiseSpec, to_float
+from .noise import NoiseSpec, skimage_images, to_float  # noqa: F401 (skimage_images: kept importable here)
+from .unet import UNet, load_denoiser, save_denoiser  # noqa: F401 (the model file's owner; kept importable here)
 from ..defaults import ACCELERATOR, PROGRESS
 
 log = logging.getLogger(__name__)
@@ -29,51 +30,6 @@ log = logging.getLogger(__name__)
 TRAIN_IMAGES = ("astronaut", "coffee", "chelsea", "rocket", "brick", "grass", "gravel", "moon",
                 "immunohistochemistry", "hubble_deep_field", "clock", "text")
 EVAL_IMAGES = ("camera", "coins", "page", "cell", "colorwheel")
-
-
-def skimage_images(names: Sequence[str]) -> dict[str, np.ndarray]:
-    import skimage.data
-
-    out = {}
-    for n in names:
-        img = getattr(skimage.data, n)()
-        out[n] = to_float(img[..., :3] if img.ndim == 3 else img)
-    return out
-
-
-class UNet(nn.Module):
-    """A small U-Net (after the Noise2Noise paper's, narrower) predicting a residual: out = x - noise(x)."""
-
-    def __init__(self, base: int = 32, depth: int = 3):
-        super().__init__()
-        self.depth = depth
-
-        def block(cin: int, cout: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.LeakyReLU(0.1, inplace=True),
-                                 nn.Conv2d(cout, cout, 3, padding=1), nn.LeakyReLU(0.1, inplace=True))
-
-        chans = [base * 2 ** min(i, 2) for i in range(depth + 1)]  # widths stop growing at 4x: CPU-friendly
-        self.down = nn.ModuleList([block(1, chans[0])] + [block(chans[i], chans[i + 1]) for i in range(depth)])
-        self.up = nn.ModuleList([nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2) for i in reversed(range(depth))])
-        self.dec = nn.ModuleList([block(chans[i] * 2, chans[i]) for i in reversed(range(depth))])
-        self.out = nn.Conv2d(chans[0], 1, 1)
-        nn.init.zeros_(self.out.weight)  # start as the identity: training only ever removes noise
-        nn.init.zeros_(self.out.bias)
-
-    @property
-    def multiple(self) -> int:
-        return 2 ** self.depth
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 1, H, W), H and W multiples of 2**depth
-        skips = []
-        h = x
-        for i, blk in enumerate(self.down):
-            h = blk(h if i == 0 else F.max_pool2d(h, 2))
-            skips.append(h)
-        h = skips.pop()
-        for up, dec in zip(self.up, self.dec):
-            h = dec(torch.cat([up(h), skips.pop()], dim=1))
-        return x - self.out(h)
 
 
 def _augment(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +165,8 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
                    target: Literal["noisy", "clean"] = "noisy", epochs: int = 30, steps: int = 200, batch_size: int = 16, patch: int = 64,
                    base: int = 32, depth: int = 3, lr: float = 1e-3, patience: int = 5, seed: int = 0,
                    accelerator: str = ACCELERATOR, workers: int = 0, progress: bool = PROGRESS,
-                   images: Sequence[np.ndarray] | None = None, clip_grad: float = 1.0) -> dict:
+                   images: Sequence[np.ndarray] | None = None, clip_grad: float = 1.0,
+                   space: Literal["image", "raw", "srgb"] = "image", light: str = "1/4-1/256") -> dict:
     """Train a Noise2Noise (or, with target="clean", Noise2Clean) U-Net and save it to `out` (a .pt file).
 
     Without `data`, clean training images are scikit-image's photos (TRAIN_IMAGES) noised as `noise` says.
@@ -235,7 +192,17 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
         lr: learning rate
         patience: epochs without a better validation loss before stopping
         clip_grad: clip the gradient norm (1: only spikes; 0 = off)
+        space: image = photos with --noise; raw = simulated RAW captures (4 Bayer planes, tone-weighted loss);
+            srgb = the same captures developed, for comparison (`denoising.rawnet`)
+        light: raw/srgb: the training light levels, fractions of a normal exposure (low-high)
     """
+    if space != "image":
+        from .rawnet import train_raw_denoiser
+
+        if data is not None:
+            raise InputError("--space raw/srgb trains on simulated captures of scikit-image's photos; leave out --data")
+        return train_raw_denoiser(out, space, light, epochs, steps, batch_size, patch, base, depth, lr, patience, seed,
+                                  accelerator, progress, images)
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     if target not in ("noisy", "clean"):
@@ -274,25 +241,6 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
         f.unlink()
     ckpt_dir.rmdir()
     return {"model": str(out), "best_val_loss": float(best.best_model_score), "epochs": int(trainer.current_epoch)}
-
-
-def save_denoiser(net: UNet, path: Path, meta: dict) -> None:
-    from ..files import atomic_path
-
-    with atomic_path(path) as tmp:
-        torch.save({"state_dict": net.state_dict(), "meta": meta}, tmp)
-
-
-def load_denoiser(path: str | Path) -> UNet:
-    path = Path(path)
-    if not path.exists():
-        raise MissingInput(f"denoiser {path} not found: train one with `tamgu denoise train --out {path}`")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    net = UNet(ckpt["meta"]["base"], ckpt["meta"]["depth"])
-    net.load_state_dict(ckpt["state_dict"])
-    net.meta = ckpt["meta"]
-    # channels-last convolutions: 1.6x faster on this machine's CPU (oneDNN), and the layout GPUs prefer
-    return net.eval().to(memory_format=torch.channels_last)
 
 
 def _run(net: UNet, batch: np.ndarray) -> np.ndarray:

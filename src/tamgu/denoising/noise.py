@@ -9,6 +9,7 @@ white: fewer is noisier), `speckle:25` (multiplicative: x * (1 + n), sigma in 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 from ..errors import InputError
 
 import numpy as np
@@ -108,3 +109,13 @@ def ssim(clean: np.ndarray, test: np.ndarray) -> float:
 
     a, b = to_float(clean), to_float(test)
     return float(structural_similarity(a, b, data_range=1.0, channel_axis=-1 if a.ndim == 3 else None))
+
+
+def skimage_images(names: Sequence[str]) -> dict[str, np.ndarray]:
+    import skimage.data
+
+    out = {}
+    for n in names:
+        img = getattr(skimage.data, n)()
+        out[n] = to_float(img[..., :3] if img.ndim == 3 else img)
+    return out
