@@ -109,6 +109,15 @@ def test_predict_engines_give_the_same_numbers(poses_run, tmp_path):
     a = tamgu.predict(poses_run, out=tmp_path / "torch.csv", engine="torch", workers=0)
     b = tamgu.predict(poses_run, out=tmp_path / "onnx.csv", engine="onnx", workers=0)
     assert (a["img"] == b["img"]).all() and np.abs(a[CLASSES].to_numpy() - b[CLASSES].to_numpy()).max() < 1e-4
+    # beside the submission (Kaggle's columns only), the images the model cannot vouch for, as watch marks them
+    marks = pd.read_csv(tmp_path / "uncertain.csv", keep_default_na=False)
+    assert list(marks.columns) == ["img", "label", "top", "p_top", "distance", "why"] and len(marks) == len(b)
+    assert ((marks["label"] == "uncertain") == marks["why"].isin(["low", "far"])).all()
+    assert ((marks["why"] == "low") == (marks["p_top"] < 0.5)).all() and b.attrs["uncertain"] == (marks["why"] != "").sum()
+    c = tamgu.predict(poses_run, out=tmp_path / "far.csv", floor=0, familiar=0.95, workers=0)
+    marks = pd.read_csv(tmp_path / "uncertain.csv", keep_default_na=False)
+    assert c.attrs["low"] == 0 and (marks["distance"].astype(float) >= 0).all()
+    assert (marks["why"] == "far").mean() < 0.5  # the test drivers' images are the same kind of footage
 
 
 def test_watch_recovers_the_schedule_of_a_generated_clip(poses_run, clip, tmp_path, capsys):

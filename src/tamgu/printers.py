@@ -73,7 +73,12 @@ def report(page, o):
 
 
 def predict(sub, o):
-    print(f"predicted {len(sub)} images -> {o.get('out') or Path(o['run']) / 'submission.csv'}")
+    target = Path(o.get("out") or Path(o["run"]) / "submission.csv")
+    print(f"predicted {len(sub)} images -> {target}")
+    if "uncertain" in sub.attrs:
+        far = f", {sub.attrs['far']} unlike the training images" if sub.attrs.get("familiar_distance") is not None else ""
+        print(f"{sub.attrs['uncertain']} uncertain ({sub.attrs['low']} under the floor{far}) -> "
+              f"{target.with_name('uncertain.csv')}")
 
 
 def score(s, o):

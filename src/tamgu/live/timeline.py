@@ -15,8 +15,7 @@ import pandas as pd
 
 from ..errors import TamguError
 
-UNCERTAIN = "uncertain"  # the label of a moment the model cannot vouch for: never an alert
-FLOOR = 0.5  # smoothed top probability under which a moment is uncertain
+from ..defaults import FLOOR, UNCERTAIN  # noqa: E402,F401 (one place for both; watch and predict use them)
 
 
 def decide(smoothed: np.ndarray, classes: list[str], floor: float = FLOOR, far: bool = False) -> tuple[str, str]:

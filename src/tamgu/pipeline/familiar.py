@@ -111,3 +111,20 @@ class Familiarity:
     def share_within(self, distance: float) -> float:
         """The share of held-out images at most this far: how ordinary a distance is."""
         return float(np.searchsorted(self.heldout, distance, side="right") / max(1, len(self.heldout)))
+
+
+def distances(run: str | Path, paths: list[str], share: float = FAMILIAR, accelerator: str = ACCELERATOR,
+              progress: bool = False) -> tuple[np.ndarray, float]:
+    """Each image's distance to the nearest training image (through the reference fold's model), and the
+    distance within which `share` of the held-out images lie: farther is unfamiliar."""
+    from . import runfolder
+    from .inference import run_models
+    from .module import load_checkpoint
+
+    ref = reference(run, accelerator)
+    source = runfolder.Run(run)
+    net = load_checkpoint(source.checkpoints[ref["fold"]]).net
+    feats = run_models({0: net}, paths, source.config.image_size, output="features", accelerator=accelerator,
+                       progress=progress).values[0]
+    threshold = float(np.quantile(ref["heldout"], share)) if len(ref["heldout"]) else float("inf")
+    return nearest_distance(unit_rows(feats.astype(np.float32)), ref["train"].astype(np.float32)), threshold

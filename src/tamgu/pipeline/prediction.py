@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..defaults import FLOOR, UNCERTAIN
 from ..errors import InputError
 from ..files import write_csv
 from . import runfolder
@@ -25,10 +26,14 @@ log = logging.getLogger(__name__)
 
 def predict(run: str | Path, data: str | Path | None = None, out: str | Path | None = None, tta: int | None = None,
             accelerator: str | None = None, batch_size: int | None = None, workers: int | None = None,
-            engine: Literal["auto", "torch", "onnx"] = "auto") -> pd.DataFrame:
+            engine: Literal["auto", "torch", "onnx"] = "auto", floor: float = FLOOR,
+            familiar: float = 0.0) -> pd.DataFrame:
     """Predict the test images of `data` (default: the run's dataset) with every fold of `run`.
 
-    Returns the submission table (img, classes...) and writes it to `out` (default RUN/submission.csv).
+    Returns the submission table (img, classes...) and writes it to `out` (default RUN/submission.csv). Beside
+    it, `uncertain.csv` (img, label, top, p_top, distance, why) marks the images the model cannot vouch for, as
+    `watch` does: top probability under `floor` ("low"), or, with `familiar`, farther from every training image
+    than that share of the held-out images ("far"). The submission itself keeps Kaggle's columns.
 
     Args:
         run: run folder written by tamgu train
@@ -39,7 +44,15 @@ def predict(run: str | Path, data: str | Path | None = None, out: str | Path | N
         batch_size: images per batch (default: twice the run's training batch)
         workers: data-loading processes (default: the run's)
         engine: auto (onnxruntime on a CPU from inference.ONNX_FROM images, where it is faster; else PyTorch), torch or onnx
+        floor: an image whose top probability is under this is "uncertain" (0: never)
+        familiar: share of the run's held-out images that count as familiar (e.g. 0.95, as watch); an image
+            farther from the training images is "uncertain" (0 = off: it costs one more pass over the images)
     """
+    from ..errors import check_range
+
+    check_range("floor", floor, 0, 1, "a probability")
+    if not 0 <= familiar < 1:
+        raise InputError(f"--familiar {familiar}: a share of held-out images from 0 (off) to under 1, e.g. 0.95.")
     run = Path(run)
     cfg = runfolder.load_run_config(run, data=str(data) if data else None, tta=tta, accelerator=accelerator,
                                     batch_size=batch_size, workers=workers)
@@ -55,11 +68,34 @@ def predict(run: str | Path, data: str | Path | None = None, out: str | Path | N
     test_pred = predict_folds(modules, ds.test["path"].tolist(), ds.test["img"].tolist(), cfg, engine=engine)
     classes = next(iter(modules.values())).classes
     sub = fold_mean(test_pred, classes)
+    distance, threshold = None, None
+    if familiar > 0:
+        from .familiar import distances
+
+        distance, threshold = distances(run, ds.test["path"].tolist(), familiar, cfg.accelerator)
+    marks = uncertain_rows(sub, classes, floor, distance, threshold)
     if out:
         write_csv(sub, Path(out))
+        write_csv(marks, Path(out).with_name("uncertain.csv"))
     else:
         runfolder.Run(run).write(submission=sub)
+        write_csv(marks, run / "uncertain.csv")
+    sub.attrs.update(uncertain=int((marks["label"] == UNCERTAIN).sum()), low=int((marks["why"] == "low").sum()),
+                     far=int((marks["why"] == "far").sum()), familiar_distance=threshold)
     return sub
+
+
+def uncertain_rows(sub: pd.DataFrame, classes: list[str], floor: float = FLOOR, distance: np.ndarray | None = None,
+                   threshold: float | None = None) -> pd.DataFrame:
+    """img, label (the top class or "uncertain"), top, p_top, distance, why ("far" before "low", as watch)."""
+    p = sub[classes].to_numpy(dtype=np.float64)
+    top = p.argmax(1)
+    p_top = p[np.arange(len(p)), top]
+    far = distance > threshold if distance is not None else np.zeros(len(p), bool)
+    why = np.where(far, "far", np.where(p_top < floor, "low", ""))
+    return pd.DataFrame({"img": sub["img"].to_numpy(), "label": np.where(why != "", UNCERTAIN, np.asarray(classes)[top]),
+                         "top": np.asarray(classes)[top], "p_top": p_top.round(4),
+                         "distance": distance.round(4) if distance is not None else np.nan, "why": why})
 
 
 def validate_submission(sub: pd.DataFrame | str | Path, sample: pd.DataFrame | str | Path,
