@@ -220,10 +220,10 @@ plt.show()'''),
 NOTEBOOKS["03_denoising"] = [
     md("""# 03. 숙달 실습 1: 노이즈 제거
 **배우는 것**: 가우시안과 스페클(곱셈) 노이즈, 고전 필터(가우시안, 미디언, 양방향, NLM, 웨이블릿 등)와 노이즈 이미지만으로 학습하는 Noise2Noise를 PSNR/SSIM으로 비교하기.
-**걸리는 시간**: 약 10분(대부분 Noise2Noise 학습).""",
+**걸리는 시간**: 약 10분(대부분 Noise2Noise 학습). 마지막에는 어둠 속 연사를 RAW에서 합치기(RawNeRF의 생각).""",
        """# 03. Practice 1: denoising
 **What it teaches**: Gaussian and speckle (multiplicative) noise; classical filters (Gaussian, median, bilateral, NLM, wavelet...) against Noise2Noise trained on noisy images only, compared by PSNR/SSIM.
-**Time**: about 10 minutes (mostly the Noise2Noise training)."""),
+**Time**: about 10 minutes (mostly the Noise2Noise training). Last, bursts in the dark merged in RAW (RawNeRF's idea)."""),
     code(SETUP),
     md("## 가우시안 노이즈(σ=25)\n깨끗한 실제 사진(scikit-image)에 노이즈를 더하고, 방법마다 PSNR·SSIM·시간을 잽니다.",
        "## Gaussian noise (σ=25)\nNoise is added to clean real photos (scikit-image); each method's PSNR, SSIM and time are measured."),
@@ -253,16 +253,28 @@ with_n2n'''),
 video.round(3)'''),
     md("같은 것을 명령 하나로: `tamgu denoise clip.mp4 --out clean/ --method temporal`(카메라 `0`이나 `rtsp://` 주소도 됩니다). 결과 동영상에는 원래 소리가 남고, `denoise.csv`에 초당 프레임과 지연이 적힙니다.",
        "The same as one command: `tamgu denoise clip.mp4 --out clean/ --method temporal` (a camera `0` or an `rtsp://` address too). The sound stays in the output video; `denoise.csv` holds frames per second and latency."),
+    md("## 어둠 속의 연사: RAW로 합치기(RawNeRF의 생각)\n어두운 곳에서는 한 장이 아니라 여러 장을 빠르게 찍어 합칩니다(스마트폰 야간 모드, HDR+). 센서의 RAW 값은 빛에 비례하고 노이즈의 평균이 0이지만, 카메라가 현상한 8비트 JPEG에서는 톤 곡선과 잘림 때문에 그렇지 않습니다. 그래서 **현상하기 전에**(RAW에서) 맞추고 합친 뒤 한 번만 현상하는 것이 Google RawNeRF의 첫째 생각입니다. 카메라 없이 배우도록 tamgu는 실제 사진을 센서 데이터로 되돌리고(Brooks 외, CVPR 2019) 빛을 1/8, 1/32, 1/128로 줄여 손떨림이 있는 8장 연사를 만듭니다. 어떤 모델도 학습하지 않은 사진(opencv-doc)으로 평가합니다.",
+       "## Bursts in the dark: merging in RAW (RawNeRF's idea)\nIn the dark one takes many quick shots and merges them (phone night modes, HDR+). The sensor's RAW values are proportional to the light and their noise averages to zero; in the camera's developed 8-bit JPEG, the tone curve and clipping break both. So Google's RawNeRF aligns and merges **before developing** (in RAW) and develops once. To learn without a camera, tamgu turns real photos back into sensor data (Brooks et al., CVPR 2019) at 1/8, 1/32 and 1/128 of the light, as bursts of 8 hand-held frames, judged on photos no model trained on (opencv-doc)."),
+    code('''night = tamgu.evaluate_bursts(WORK / "night", size=96 if FAST else 0)
+night.pivot_table(index="method", columns="light", values="psnr", sort=False).round(2)'''),
+    code('''plt.figure(figsize=(14, 6))
+plt.imshow(plt.imread(WORK / "night" / "night_1-128.png"))
+plt.axis("off")
+plt.show()'''),
+    md("빛이 적을수록 RAW 합치기의 이득이 큽니다. 한 장을 현상하면 어두운 곳의 노이즈가 검정에서 잘리고(평균이 밝아지고), 그 뒤에 합쳐도 돌이킬 수 없습니다. 자기 카메라의 연사(DNG 또는 RAW 파일 폴더)는 `tamgu denoise 폴더/ --method burst --out night/`, 현상한 뒤 합친 결과와 비교는 `--space srgb`, RAW에서 학습하는 Noise2Noise는 `tamgu denoise train --space raw --out raw.pt`입니다.",
+       "The less light, the more merging in RAW gains. Developing one frame clips the shadows' noise at black (their mean brightens), and merging afterwards cannot undo it. Your own camera's burst (a folder of DNG or RAW files): `tamgu denoise folder/ --method burst --out night/`; the same merge after developing: `--space srgb`; Noise2Noise trained in RAW: `tamgu denoise train --space raw --out raw.pt`."),
     md("""## 연습 문제
 1. σ를 10과 50으로 바꿔 보세요. 어느 방법이 노이즈 세기에 덜 민감한가요?
 2. `noise="saltpepper:0.05"`에는 어떤 필터가 이기나요? 이유는?
 3. Noise2Noise의 `epochs`를 늘리면 PSNR이 NLM을 넘나요? 시간은?
-4. `pan`의 `step`을 2에서 12로 바꿔(빠른 움직임) `temporal`의 PSNR이 어떻게 변하는지 보세요.""",
+4. `pan`의 `step`을 2에서 12로 바꿔(빠른 움직임) `temporal`의 PSNR이 어떻게 변하는지 보세요.
+5. `tamgu.evaluate_bursts(..., moving=True)`: 무언가가 장면을 지나갑니다. 강건한 합치기에 잔상이 남나요? `mean, RAW`와 비교해 보세요.""",
        """## Exercises
 1. Try σ = 10 and 50. Which method is least sensitive to the noise level?
 2. Which filter wins on `noise="saltpepper:0.05"`, and why?
 3. With more Noise2Noise `epochs`, does PSNR pass NLM's? At what time cost?
-4. Change `pan`'s `step` from 2 to 12 (fast motion): how does `temporal`'s PSNR change?"""),
+4. Change `pan`'s `step` from 2 to 12 (fast motion): how does `temporal`'s PSNR change?
+5. `tamgu.evaluate_bursts(..., moving=True)`: something crosses the scene. Does the robust merge leave a ghost? Compare `mean, RAW`."""),
 ]
 
 NOTEBOOKS["04_object_identification"] = [
