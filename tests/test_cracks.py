@@ -91,7 +91,7 @@ def test_cracks_are_numbered_longest_first_and_tolerance_matching_counts_both_wa
 def tiny_model(tmp_path_factory):
     """A crack U-Net trained for a few epochs on a few generated surfaces (ImageNet encoder, offline)."""
     out = tmp_path_factory.mktemp("crackmodel") / "cracks.pt"
-    res = tamgu.train_cracks(out, n=32, epochs=5, patches=112, patch=96, batch_size=12, progress=False)
+    res = tamgu.train_cracks(out, n=32, epochs=6, patches=128, patch=96, batch_size=12, progress=False)
     return out, res
 
 
