@@ -54,14 +54,18 @@ def main() -> None:
     ap.add_argument("--no-train", action="store_true", help="skip the two denoisers")
     ap.add_argument("--no-12mp", action="store_true", help="skip the 12-megapixel burst")
     ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--raw-model", help="judge this RAW denoiser instead of training one")
+    ap.add_argument("--srgb-model", help="judge this developed-frame denoiser instead of training one")
     ap.add_argument("--keep", help="keep the models and pictures here")
     args = ap.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="tamgu-raw-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
         models, trained = {}, {}
+        given = {k: Path(v) for k, v in (("raw", args.raw_model), ("srgb", args.srgb_model)) if v}
+        models.update(given)
         if not args.no_train:
-            for space in ("raw", "srgb"):
+            for space in [s for s in ("raw", "srgb") if s not in given]:
                 t0 = time.perf_counter()
                 extra = {"epochs": args.epochs} if args.epochs else {}
                 res = tamgu.train_denoiser(work / f"{space}.pt", space=space, progress=False, **extra)
@@ -90,7 +94,7 @@ def main() -> None:
                   f"RAW merge - sRGB merge {m['merge, RAW'] - m['merge, sRGB']:+.2f} dB, "
                   f"RAW mean - sRGB mean {m['mean, RAW'] - m['mean, sRGB']:+.2f} dB"
                   + (f", RAW N2N one frame - N2N on developed {m['RAW N2N, one frame'] - m['N2N on developed frame']:+.2f} dB"
-                     if "RAW N2N, one frame" in m else ""))
+                     if "N2N on developed frame" in m and "RAW N2N, one frame" in m else ""))
         for space, (sec, epochs) in trained.items():
             print(f"training the {space} denoiser: {sec:.0f} s ({epochs} epochs)")
         print(f"judging: {judged:.0f} s")
