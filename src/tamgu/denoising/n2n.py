@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..errors import InputError, MissingInput
 from .noise import NoiseSpec, skimage_images, to_float  # noqa: F401 (skimage_images: kept importable here)
-from .unet import UNet, load_denoiser, save_denoiser  # noqa: F401 (the model file's owner; kept importable here)
+from .unet import UNet, fit_best, load_denoiser, save_denoiser  # noqa: F401 (the model file's owner; kept importable here)
 from ..defaults import ACCELERATOR, PROGRESS
 
 log = logging.getLogger(__name__)
@@ -203,8 +203,6 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
             raise InputError("--space raw/srgb trains on simulated captures of scikit-image's photos; leave out --data")
         return train_raw_denoiser(out, space, light, epochs, steps, batch_size, patch, base, depth, lr, patience, seed,
                                   accelerator, progress, images)
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-
     if target not in ("noisy", "clean"):
         raise InputError("target must be noisy (Noise2Noise) or clean (Noise2Clean)")
     spec = NoiseSpec.parse(noise)
@@ -223,24 +221,13 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
         val_ds = NoisyPairs(pairs[:cut] or pairs, patch, 8 * batch_size, seed=seed)
     module = DenoiserModule(base, depth, spec.loss, lr, str(spec), target, epochs)
     out = Path(out)
-    ckpt_dir = out.parent / f".{out.stem}_ckpt"
-    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1,
-                           save_weights_only=True, enable_version_counter=False)
-    trainer = L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=1, logger=False,
-                        gradient_clip_val=clip_grad or None,
-                        callbacks=[best, EarlyStopping("val_loss", patience=patience)],
-                        enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0)
     loader = lambda ds, shuffle: DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=workers,  # noqa: E731
                                             persistent_workers=workers > 0)
-    trainer.fit(module, loader(train_ds, True), loader(val_ds, False))
-    state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
-    module.load_state_dict(state)
+    score, ran = fit_best(module, loader(train_ds, True), loader(val_ds, False), out, epochs, patience, accelerator,
+                          progress, clip_grad)
     save_denoiser(module.net, out, {"base": base, "depth": depth, "noise": str(spec), "target": target,
-                                    "loss": spec.loss, "epochs_run": int(trainer.current_epoch)})
-    for f in ckpt_dir.glob("*"):
-        f.unlink()
-    ckpt_dir.rmdir()
-    return {"model": str(out), "best_val_loss": float(best.best_model_score), "epochs": int(trainer.current_epoch)}
+                                    "loss": spec.loss, "epochs_run": ran})
+    return {"model": str(out), "best_val_loss": score, "epochs": ran}
 
 
 def _run(net: UNet, batch: np.ndarray) -> np.ndarray:

@@ -84,8 +84,7 @@ def read_burst(source: str | Path, frames: int = BURST_FRAMES) -> tuple[list[np.
         if im.shape != imgs[0].shape:
             raise InputError(f"{src}: {name} is {_size(im)}, {names[0]} is {_size(imgs[0])}: a burst's frames are "
                              "all one size (same camera, same mode)")
-    if src.is_dir() and is_raw(Path(files[0])):
-        meta = read_raw(files[0]).meta if not imgs else meta
+    if src.is_dir() and is_raw(Path(files[0])):  # meta: the first RAW frame's, read above
         info = src / "burst.json"  # the simulator's record: the exposure gain the scene was shot for
         gain = json.loads(info.read_text()).get("gain") if info.is_file() else None
         meta = with_gain(meta, gain if gain else auto_gain(imgs[0], meta))

@@ -16,7 +16,7 @@ and a burst is a folder of such files, all one size. Values are kept linear and 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -82,7 +82,6 @@ class RawFrame:
     planes: np.ndarray  # (H/2, W/2, 4) float32: R, G, G, B, normalised, noise below black kept
     meta: RawMeta
     path: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -247,11 +246,3 @@ def auto_gain(planes: np.ndarray, meta: RawMeta, target: float = 0.18) -> float:
 
 def with_gain(meta: RawMeta, gain: float) -> RawMeta:
     return replace(meta, gain=float(gain))
-
-
-def write_sidecar(meta: RawMeta, folder: Path) -> Path:
-    from ..files import write_text
-
-    path = Path(folder) / SIDECAR
-    write_text(json.dumps(meta.to_json(), indent=1), path)
-    return path

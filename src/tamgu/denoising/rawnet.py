@@ -135,9 +135,7 @@ def train_raw_denoiser(out: str | Path, space: Literal["raw", "srgb"] = "raw", l
                        depth: int = 3, lr: float = 1e-3, patience: int = 5, seed: int = 0,
                        accelerator: str = ACCELERATOR, progress: bool = PROGRESS, photos=None) -> dict:
     """Train the RAW (or, for comparison, developed-frame) Noise2Noise U-Net on simulated captures; save to `out`."""
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-
-    from .unet import save_denoiser
+    from .unet import fit_best, save_denoiser
 
     if space not in ("raw", "srgb"):
         raise InputError(f"--space {space}: raw (sensor captures) or srgb (the same captures developed)")
@@ -149,24 +147,12 @@ def train_raw_denoiser(out: str | Path, space: Literal["raw", "srgb"] = "raw", l
     val_ds = SimulatedPairs(imgs[:n_val] or imgs, space, patch, 4 * batch_size, lights, seed=seed)
     module = RawDenoiser(space, base, depth, lr, epochs)
     out = Path(out)
-    ckpt_dir = out.parent / f".{out.stem}_ckpt"
-    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1,
-                           save_weights_only=True, enable_version_counter=False)
-    trainer = L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=1, logger=False, gradient_clip_val=1.0,
-                        callbacks=[best, EarlyStopping("val_loss", patience=patience)],
-                        enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0)
-    trainer.fit(module, DataLoader(train_ds, batch_size=batch_size, shuffle=True),
-                DataLoader(val_ds, batch_size=batch_size))
-    module.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"])
+    score, ran = fit_best(module, DataLoader(train_ds, batch_size=batch_size, shuffle=True),
+                          DataLoader(val_ds, batch_size=batch_size), out, epochs, patience, accelerator, progress)
     save_denoiser(module.net, out, {"base": base, "depth": depth, "cin": module.net.down[0][0].in_channels,
                                     "cout": module.net.cout, "space": space, "light": light,
-                                    "loss": "rawnerf" if space == "raw" else "l2",
-                                    "epochs_run": int(trainer.current_epoch)})
-    for f in ckpt_dir.glob("*"):
-        f.unlink()
-    ckpt_dir.rmdir()
-    return {"model": str(out), "best_val_loss": float(best.best_model_score), "epochs": int(trainer.current_epoch),
-            "space": space}
+                                    "loss": "tone-weighted" if space == "raw" else "l2", "epochs_run": ran})
+    return {"model": str(out), "best_val_loss": score, "epochs": ran, "space": space}
 
 
 @torch.inference_mode()

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .raw import RawMeta, develop, pack, srgb_linear, untone, unpack
+from .raw import XYZ_FROM_SRGB, RawMeta, develop, srgb_linear, untone, unpack
 
 # The simulated camera: its colours (camera RGB from linear sRGB: each sensor colour sees some of the others),
 # its white balance gains under daylight, 14-bit levels, and its noise at base ISO, in normalised units
@@ -161,7 +161,7 @@ def write_dng(path: Path, planes: np.ndarray, meta: RawMeta) -> Path:
     def rat(vals, den=10000):
         return [v for x in vals for v in (int(round(x * den)), den)]
 
-    cam_from_xyz = CAM_FROM_SRGB @ np.linalg.inv(srgb_xyz())
+    cam_from_xyz = CAM_FROM_SRGB @ np.linalg.inv(XYZ_FROM_SRGB)
     tags = [(50706, "B", 4, (1, 4, 0, 0), True), (50708, "s", 0, "tamgu simulated camera", True),
             (271, "s", 0, "tamgu", True), (272, "s", 0, "simulated camera", True),
             (33421, "H", 2, (2, 2), True), (33422, "B", 4, tuple("RGB".index(c) for c in meta.pattern), True),
@@ -174,12 +174,6 @@ def write_dng(path: Path, planes: np.ndarray, meta: RawMeta) -> Path:
         with open(tmp, "wb") as f:
             tifffile.imwrite(f, counts.astype(np.uint16), photometric=32803, extratags=tags, metadata=None)
     return Path(path)
-
-
-def srgb_xyz() -> np.ndarray:
-    from .raw import XYZ_FROM_SRGB
-
-    return XYZ_FROM_SRGB
 
 
 def write_burst(burst: Burst, folder: str | Path) -> Path:
