@@ -72,6 +72,7 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
     """
     from ..runtime import set_threads
     from ..pipeline.familiar import Familiarity
+    from ..pipeline.weights import WeightsError
     from ..pipeline.inference import Predictor
 
     opts = frame_options(options, "watch", "watch")
@@ -95,8 +96,8 @@ def watch(run: str | Path, source: str, out: str | Path, every: float = EVERY, s
     if familiar > 0:
         try:
             known = Familiarity(run, familiar, accelerator=opts.accelerator)
-        except MissingInput as e:  # the run travelled without its data: the probability floor still holds
-            log.warning("familiarity off: %s", e)
+        except (MissingInput, WeightsError) as e:  # the run travelled without its data, or ImageNet's weights are
+            log.warning("familiarity off: %s", e)      # not installed: the probability floor still holds
     rule = timeline.parse_alert(alert, predictor.classes) if alert else None
     view = None
     if serve is not None:
