@@ -201,7 +201,9 @@ def test_random_split_is_over_optimistic(tmp_path):
     """The chapter's lesson: frames of one driver in both train and validation make the score look better
     than it is on new drivers."""
     data = tamgu.synth(tmp_path / "data", drivers=8, per_class=6, test=0, test_drivers=0, image_size="48x36", seed=3)
-    common = dict(model="test_resnet", weights="none", image_size="48x36", folds=4, epochs=8, lr=3e-3, workers=0, batch_size=32)
+    # trained at 32x24 (the images are 48x36): the gap is wider (random/driver 0.20-0.22 over seeds 3 and 4 against
+    # 0.68 at 48x36) and the two trainings take 28 s instead of 40
+    common = dict(model="test_resnet", weights="none", image_size="32x24", folds=4, epochs=8, lr=3e-3, workers=0, batch_size=32)
     rnd = tamgu.train(data, out=tmp_path / "random", split="random", **common)["oof"]["log_loss"]
     drv = tamgu.train(data, out=tmp_path / "driver", split="driver", **common)["oof"]["log_loss"]
     assert rnd < 0.75 * drv, (rnd, drv)

@@ -156,7 +156,9 @@ def test_a_street_is_uncertain_and_raises_no_alert_while_a_new_driver_stays_cert
     street = tamgu.watch(poses_run, vtest, tmp_path / "street", every=1.0, seconds=20, video=False,
                          alert="c1,c2,c3,c4>=1s", progress=False).wait()
     timeline = pd.read_csv(tmp_path / "street" / "timeline.csv")
-    assert street["uncertain_share"] >= 0.5 and (timeline["label"] == "uncertain").mean() == street["uncertain_share"]
+    # the summary's share is rounded to 4 places (17 of 21 seconds is 0.8095...)
+    assert street["uncertain_share"] >= 0.5
+    assert (timeline["label"] == "uncertain").mean() == pytest.approx(street["uncertain_share"], abs=5e-5)
     assert pd.read_csv(tmp_path / "street" / "alerts.csv").empty and not timeline["alarm"].any()
     assert set(timeline.loc[timeline["label"] == "uncertain", "why"]) <= {"low", "far"}
     driver = tamgu.watch(poses_run, clip, tmp_path / "driver", video=False, progress=False).wait()

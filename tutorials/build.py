@@ -326,11 +326,12 @@ found[["img", "score", "x", "y", "w", "h"]]'''),
        "## People and background\nPeople (the COCO SSD's person, the default) in a street video (vtest.avi), and, the camera being far and still, what moves cut from the background by background subtraction (`method=\"mog2\"`; the person segmentation model is for people near the camera)."),
     code('''street = practice / "videos" / "vtest.avi"
 if street.exists():
-    people = tamgu.detect_people(street, out=WORK / "people", frame_step=200 if FAST else 40, progress=False)
+    people = tamgu.detect_people(street, out=WORK / "people", frame_step=200 if FAST else 40,
+                                 seconds=20 if FAST else None, progress=False)
     print(len(people), "people boxes")
     # a still street camera: background subtraction (mog2) learns the street and keeps what moves
     masks = tamgu.background(street, out=WORK / "street", method="mog2", frame_step=200 if FAST else 40,
-                             frame_images=True, progress=False)
+                             seconds=20 if FAST else None, frame_images=True, progress=False)
     show(WORK / "street", 2)
 else:
     print("vtest.avi comes with Debian's opencv-doc: apt install opencv-doc")'''),
