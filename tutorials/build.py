@@ -561,10 +561,10 @@ wall.attrs["images"][["frame", "time_s", "cracks", "total_length_mm", "widest_mm
 NOTEBOOKS["07_nilm"] = [
     md("""# 07. 전력 분해(NILM): 서브태스크 게이트 네트워크
 **배우는 것**: 집 전체 전력 하나만으로 가전마다 쓰는 전력을 추정하기(성균관대 Shin 외, "Subtask Gated Networks for Non-Intrusive Load Monitoring", AAAI 2019). 기준 모델 seq2point와 게이트 네트워크(회귀 × 켜짐/꺼짐 확률)를 **집 단위 폴드**로 학습하고, 본 적 없는 집에서 판정합니다. 5장의 규율(그룹으로 나누기, 추정과 심판을 나란히)이 이미지가 아닌 신호에도 그대로 적용됩니다.
-**걸리는 시간**: 약 15분(CPU 2코어, 대부분 학습).""",
+**걸리는 시간**: 약 20분(CPU 2코어, 대부분 학습).""",
        """# 07. Load disaggregation (NILM): subtask gated networks
 **What it teaches**: estimating what each appliance draws from a house's total power alone (Shin et al., Sungkyunkwan University, "Subtask Gated Networks for Non-Intrusive Load Monitoring", AAAI 2019). The seq2point baseline and the gated network (regression × on/off probability) are trained with **folds by house** and judged on houses never seen. The chapter's discipline (split by group, the estimate beside the judge) carries over unchanged to a signal that is not an image.
-**Time**: about 15 minutes (2 CPU cores, mostly training)."""),
+**Time**: about 20 minutes (2 CPU cores, mostly training)."""),
     code(SETUP),
     md("""## 생성한 집: 정직하게 밝힙니다
 오프라인에는 실제 가정 전력 데이터가 없습니다. 그래서 집을 만듭니다: 냉장고는 하루 종일 압축기가 돌고 쉬기를 반복하고, 주전자·전자레인지는 아침저녁에 몇 분, 세탁기·식기세척기는 여러 단계 프로그램(가열, 세탁, 탈수)으로 돕니다. 그 위에 대기 전력, 조명·TV·난방기처럼 라벨 없는 부하, 계량기 노이즈가 더해집니다. 집마다 가전 모델(전력, 시간)이 다르고, `test/`의 집은 **다른 모양과 더 큰 노이즈**에서 뽑습니다.""",
@@ -583,7 +583,7 @@ plt.show()
 `seq2point`는 전체 전력의 창(기본 199개 값, 약 20분)을 보고 창 가운데 시점의 가전 전력을 맞힙니다. 게이트 네트워크는 같은 회귀 탑에 켜짐/꺼짐 분류 탑의 확률을 곱하고, 두 손실(곱한 출력의 오차 + 켜짐/꺼짐 분류)을 함께 줄입니다. 가전이 꺼져 있으면 게이트가 0에 가깝게 닫혀 회귀가 0 근처의 노이즈를 맞히려 애쓰지 않습니다. 폴드는 집 단위라서 OOF는 본 적 없는 집에 대한 추정이고, `test/`의 집은 심판입니다. 기준선 `mean`은 가전마다 학습 평균입니다.""",
        """## Two models, folds by house
 `seq2point` sees a window of the total (199 readings by default, about 20 minutes) and predicts each appliance's power at the window's middle. The gated network multiplies the same regression tower by an on/off tower's probability and lowers both losses together (the gated output's error plus the on/off classification). When the appliance is off the gate closes near zero, so the regression is not asked to chase the noise around zero. Folds are by house, so OOF estimates houses never seen, and the houses in `test/` are the judge. The `mean` baseline is each appliance's training mean."""),
-    code('''summary = tamgu.train_nilm(data, out=WORK / "nilm_run", folds=3, epochs=1 if FAST else 4,
+    code('''summary = tamgu.train_nilm(data, out=WORK / "nilm_run", folds=3, epochs=1 if FAST else 8,
                            stride=4 if FAST else 2)
 metrics = pd.read_csv(WORK / "nilm_run" / "metrics.csv")
 metrics.pivot_table(index=["split", "appliance"], columns="model", values="mae", sort=False).round(1)'''),
