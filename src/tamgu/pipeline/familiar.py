@@ -85,20 +85,22 @@ def imagenet_net():
     return build_model(FEATURES, 1, weights="imagenet")[0].eval()
 
 
-def embedder(run: str | Path | None, accelerator: str = ACCELERATOR, fold: int | None = None):
+def embedder(run: str | Path, accelerator: str = ACCELERATOR, fold: int | None = None):
     """A function: uint8 RGB images (B, H, W, 3) at the run's size -> unit backbone features (B, F), through one
-    fold's model (the first by default), or ImageNet's network when `run` is None."""
-    import torch
-
+    fold's model (the first by default)."""
     from . import runfolder
-    from .inference import device_for
     from .models import load_net
 
-    if run is None:
-        net = imagenet_net()
-    else:
-        ckpts = runfolder.Run(run).checkpoints
-        net, _, _ = load_net(ckpts[min(ckpts) if fold is None else fold])
+    ckpts = runfolder.Run(run).checkpoints
+    return embed_with(load_net(ckpts[min(ckpts) if fold is None else fold])[0], accelerator)
+
+
+def embed_with(net, accelerator: str = ACCELERATOR):
+    """A function: uint8 RGB images (B, H, W, 3) -> unit features (B, F) of `net` (a tamgu Net)."""
+    import torch
+
+    from .inference import device_for
+
     device = device_for(accelerator)
     net = net.to(device).eval()
 
@@ -109,6 +111,11 @@ def embedder(run: str | Path | None, accelerator: str = ACCELERATOR, fold: int |
     return embed
 
 
+def line_at(heldout: np.ndarray, share: float) -> float:
+    """The distance within which `share` of the held-out images lie (no held-out image: nothing is far)."""
+    return float(np.quantile(heldout, share)) if len(heldout) else float("inf")
+
+
 class Familiarity:
     """uint8 RGB images (B, H, W, 3) at the run's size -> distance to the nearest training image; `threshold`:
     the distance `share` of the held-out images stay within."""
@@ -117,8 +124,8 @@ class Familiarity:
         ref = reference(run, accelerator)
         self.train = ref["train"].astype(np.float32)
         self.heldout = ref["heldout"]
-        self.threshold = float(np.quantile(self.heldout, share)) if len(self.heldout) else float("inf")
-        self.embed = embedder(None, accelerator)
+        self.threshold = line_at(self.heldout, share)
+        self.embed = embed_with(imagenet_net(), accelerator)
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         return nearest_distance(self.embed(images), self.train)
@@ -137,7 +144,7 @@ def distances(run: str | Path, paths: list[str], share: float = FAMILIAR, accele
 
     ref = reference(run, accelerator)
     source = runfolder.Run(run)
-    feats = run_models({0: imagenet_net()}, paths, source.config.image_size, output="features", accelerator=accelerator,
-                       progress=progress).values[0]
-    threshold = float(np.quantile(ref["heldout"], share)) if len(ref["heldout"]) else float("inf")
-    return nearest_distance(unit_rows(feats.astype(np.float32)), ref["train"].astype(np.float32)), threshold
+    feats = run_models({0: imagenet_net()}, paths, source.config.image_size, output="features",
+                       accelerator=accelerator, progress=progress).values[0]
+    return nearest_distance(unit_rows(feats.astype(np.float32)), ref["train"].astype(np.float32)), \
+        line_at(ref["heldout"], share)
