@@ -23,6 +23,7 @@ from ..errors import InputError, MissingInput
 from .noise import NoiseSpec, skimage_images, to_float  # noqa: F401 (skimage_images: kept importable here)
 from .unet import UNet, fit_best, load_denoiser, save_denoiser  # noqa: F401 (the model file's owner; kept importable here)
 from ..defaults import ACCELERATOR, PROGRESS
+from .rawnet import LIGHT_RANGE
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
                    base: int = 32, depth: int = 3, lr: float = 1e-3, patience: int = 5, seed: int = 0,
                    accelerator: str = ACCELERATOR, workers: int = 0, progress: bool = PROGRESS,
                    images: Sequence[np.ndarray] | None = None, clip_grad: float = 1.0,
-                   space: Literal["image", "raw", "srgb"] = "image", light: str = "1/4-1/256") -> dict:
+                   space: Literal["image", "raw", "srgb"] = "image", light: str = LIGHT_RANGE) -> dict:
     """Train a Noise2Noise (or, with target="clean", Noise2Clean) U-Net and save it to `out` (a .pt file).
 
     Without `data`, clean training images are scikit-image's photos (TRAIN_IMAGES) noised as `noise` says.
@@ -186,7 +187,7 @@ def train_denoiser(out: str | Path, data: str | Path | None = None, noise: str =
         epochs: most epochs
         steps: batches per epoch
         batch_size: patches per batch
-        patch: training patch size
+        patch: training patch size (raw/srgb: the network's input, pixels a side, equal in both spaces)
         base: U-Net width
         depth: U-Net levels
         lr: learning rate

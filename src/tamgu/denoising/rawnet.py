@@ -25,7 +25,6 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..defaults import ACCELERATOR, PROGRESS
 from ..errors import InputError
 from . import unprocess as sim
 from .raw import develop
@@ -81,8 +80,10 @@ class SimulatedPairs(Dataset):
         a, b = sim.expose(clean, rng), sim.expose(clean, rng)
         if self.space == "raw":
             inp, tgt, ref = raw_input(a, meta.noise, meta.gain), b * meta.gain, clean * meta.gain
-        else:
-            inp, tgt, ref = (np.round(develop(v, meta) * 255) / 255 for v in (a, b, clean))
+        else:  # developed whole, then the centre patch x patch: the network sees as many pixels as in RAW
+            m = self.patch // 2
+            inp, tgt, ref = (np.round(develop(v, meta)[m:m + self.patch, m:m + self.patch] * 255) / 255
+                             for v in (a, b, clean))
         t = lambda v: torch.from_numpy(np.ascontiguousarray(v.transpose(2, 0, 1), dtype=np.float32))  # noqa: E731
         return t(inp), t(tgt), t(ref)
 
@@ -130,11 +131,13 @@ class RawDenoiser(L.LightningModule):
         return [opt], [torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.hparams.epochs))]
 
 
-def train_raw_denoiser(out: str | Path, space: Literal["raw", "srgb"] = "raw", light: str = LIGHT_RANGE,
-                       epochs: int = 15, steps: int = 80, batch_size: int = 16, patch: int = 48, base: int = 24,
-                       depth: int = 3, lr: float = 1e-3, patience: int = 5, seed: int = 0,
-                       accelerator: str = ACCELERATOR, progress: bool = PROGRESS, photos=None) -> dict:
-    """Train the RAW (or, for comparison, developed-frame) Noise2Noise U-Net on simulated captures; save to `out`."""
+def train_raw_denoiser(out: str | Path, space: Literal["raw", "srgb"], light: str, epochs: int, steps: int,
+                       batch_size: int, patch: int, base: int, depth: int, lr: float, patience: int, seed: int,
+                       accelerator: str, progress: bool, photos=None) -> dict:
+    """Train the RAW (or, for comparison, developed-frame) Noise2Noise U-Net on simulated captures; save to `out`.
+
+    `n2n.train_denoiser` holds the defaults. `patch` is the network's input, pixels a side, in both spaces: four
+    Bayer planes of a 2*patch crop in RAW, the centre of the same crop developed in sRGB (equal compute a step)."""
     from .unet import fit_best, save_denoiser
 
     if space not in ("raw", "srgb"):
