@@ -96,7 +96,8 @@ def _epoch_lines(label: str):
             if not trainer.is_global_zero:
                 return
             m = trainer.callback_metrics
-            parts = [f"{k} {float(m[k]):.4f}" for k in ("train_loss_epoch", "val_loss", "val_acc") if k in m]
+            keys = ("train_loss_epoch", "val_loss", "val_acc", "val_psnr")
+            parts = [f"{k} {float(m[k]):.4f}" for k in keys if k in m]
             print(f"{self.label} epoch {trainer.current_epoch}: " + ", ".join(p.replace("_epoch", "") for p in parts),
                   flush=True)
 

@@ -73,13 +73,18 @@ def fit_best(module, train_loader, val_loader, out: Path, epochs: int, patience:
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
+    from ..console import quiet_trainer_kwargs
+    from ..runtime import trainer_display
+
     ckpt_dir = out.parent / f".{out.stem}_ckpt"
     best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1,
                            save_weights_only=True, enable_version_counter=False)
+    # Lightning's banners muted as in every training step; a bar on a terminal, a line an epoch in a log
+    display = trainer_display(out.stem) if progress else {**quiet_trainer_kwargs(), "callbacks": []}
     trainer = L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=1, logger=False,
                         gradient_clip_val=clip_grad or None,
-                        callbacks=[best, EarlyStopping("val_loss", patience=patience)],
-                        enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0)
+                        callbacks=[best, EarlyStopping("val_loss", patience=patience)] + display.pop("callbacks"),
+                        num_sanity_val_steps=0, **display)
     trainer.fit(module, train_loader, val_loader)
     module.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"])
     for f in ckpt_dir.glob("*"):
