@@ -158,12 +158,14 @@ def test_eval_table_and_picture(tmp_path, tiny_n2n):
     assert pd.read_csv(tmp_path / "results.csv")["sec_per_mp"].ge(0).all()
 
 
-def test_cli_eval_and_train_words(tmp_path, capsys):
+def test_cli_eval_and_train_words(tmp_path, capfd):
     assert main(["denoise", "eval", "--methods", "gaussian", "--out", str(tmp_path)]) == 0
-    assert "gaussian" in capsys.readouterr().out
+    assert "gaussian" in capfd.readouterr().out
     assert "n2n" in available_methods("x.pt")
     assert main(["denoise", "train", "--out", str(tmp_path / "m.pt"), "--epochs", "1", "--steps", "2",
                  "--batch-size", "2", "--patch", "32", "--base", "4", "--depth", "2"]) == 0
+    out, err = capfd.readouterr()  # quiet: a line an epoch in a log, none of Lightning's banners or tips
+    assert "m epoch 0: train_loss" in out and "GPU available" not in out + err and "Tip" not in out + err
     assert tamgu.denoise_image is not None
 
 
