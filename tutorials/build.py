@@ -240,7 +240,7 @@ speckle'''),
     md("## Noise2Noise: 깨끗한 이미지 없이 배우기\n같은 장면의 서로 다른 노이즈 두 장을 입력과 목표로 삼아 U-Net을 학습합니다. 깨끗한 정답이 필요 없습니다.",
        "## Noise2Noise: learning without clean images\nA U-Net learns from two differently noised copies of a scene, one as input and one as target: no clean image needed."),
     code('''model = WORK / "n2n.pt"
-result = tamgu.train_denoiser(model, noise="gaussian:5-50", epochs=1 if FAST else 12, steps=10 if FAST else 120,
+result = tamgu.train_denoiser(model, noise="gaussian:5-50", epochs=1 if FAST else 12, steps=2 if FAST else 120,
                               progress=False)
 pd.Series(result)'''),
     code('''with_n2n = tamgu.evaluate_denoisers(noise="gaussian:25", methods=["nlm", "n2n"], model=model,
