@@ -42,10 +42,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/tamgu demo --out runs/demo
 
-# two workers, whole files each (module fixtures such as a trained run are built once); streams that play in real
-# time, pages and notebook kernels wait, and the other worker's training uses the core meanwhile
+# two workers, whole files each (module fixtures such as a trained run are built once), longest first as
+# tests/conftest.py orders them; streams that play in real time, pages and notebook kernels wait, and the other
+# worker's training uses the core meanwhile
 test: $(STAMP) test-assets
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # The study plan's notebooks (tutorials/ko, tutorials/en) in JupyterLab
 tutorials: $(STAMP)
@@ -55,6 +56,7 @@ tutorials: $(STAMP)
 # Every notebook executed and rendered with its outputs to build/tutorials/*.html (for reading without running;
 # build/ is not committed). FAST=1 uses the test suite's small setting.
 tutorials-html: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt 'nbconvert>=7.16'
 	mkdir -p build/tutorials/work
 	for nb in tutorials/ko/*.ipynb tutorials/en/*.ipynb; do \
 	  lang=$$(basename $$(dirname $$nb)); \

@@ -55,12 +55,19 @@ def data_copy(tiny_data, tmp_path):
     return shutil.copytree(tiny_data, tmp_path / "data")
 
 
-# `make test` gives each worker whole files (--dist loadfile), in the order collected. The files that take longest
-# go first, so that neither worker is left alone with a long one at the end (in file-name order one worker ran
-# 335 s of tests and the other 278 s; longest first, 306 s and 308 s). Measured with --durations=0; the rest keep
-# their order.
-SLOWEST_FIRST = ("test_tutorials.py", "test_watch.py", "test_training.py", "test_cracks.py", "test_trust.py",
-                 "test_leaderboard.py", "test_denoise.py", "test_live_tools.py")
+# `make test` gives each worker whole files (--dist loadfile), the next file to whichever worker is nearly done,
+# in the order collected: longest first, so that neither worker is left alone with a long one at the end.
+# pytest-xdist 3.8 reorders files by their number of tests unless --no-loadscope-reorder (the Makefile passes it):
+# reordered, one worker ran 393 s and the other 362 s, with test_trust.py (53 s) started at 340 s. Seconds per
+# file from one clean-clone run (AMD EPYC, 2 workers), longest first; the rest keep their order.
+SLOWEST_FIRST = ("test_tutorials.py",  # 200 s
+                 "test_watch.py",  # 124
+                 "test_cracks.py",  # 73
+                 "test_trust.py",  # 53
+                 "test_leaderboard.py", "test_denoise.py", "test_training.py", "test_detect.py",  # 35-38
+                 "test_live_tools.py", "test_reports.py", "test_objects.py",  # 20-27
+                 "test_first_real_run.py", "test_nilm.py",  # 16
+                 "test_contracts.py", "test_curation.py", "test_ensemble.py", "test_bad_inputs.py", "test_frames.py")
 
 
 def pytest_collection_modifyitems(items):
