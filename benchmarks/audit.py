@@ -19,7 +19,6 @@ matter here) is audited; printed are the seconds of each part and the peak memor
 from __future__ import annotations
 
 import argparse
-import platform
 import resource
 import shutil
 import tempfile
@@ -32,6 +31,7 @@ import pandas as pd
 import tamgu
 from tamgu.curation.audit import confident_learning
 from tamgu.recipes.demo import read_recipe
+from tamgu.runtime import processor
 
 
 def move_labels(data: Path, share: float, seed: int = 0) -> set[str]:
@@ -109,7 +109,7 @@ def main() -> None:
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="tamgu-audit-"))
     try:
         rows = [recall(work, float(s), args.per_class) for s in args.shares.split(",")]
-        print(f"{platform.processor() or platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores")
+        print(f"{processor()}, {len(__import__('os').sched_getaffinity(0))} cores")
         print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         if args.scale:
             print(pd.DataFrame([scale(work, args.scale)]).to_string(index=False))

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -39,13 +38,9 @@ import pandas as pd
 
 import tamgu
 from tamgu.inspection.synth import HELD_OUT_TEXTURES
+from tamgu.runtime import processor
 
 
-def cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def tune_ridge(work: Path) -> pd.DataFrame:
@@ -190,7 +185,7 @@ def main() -> None:
         fast = {"ridge": speed(clip, work / "speed_ridge", method="ridge"),
                 "unet": speed(clip, work / "speed_unet", method="unet", model=model),
                 "unet --views 1": speed(clip, work / "speed_unet1", method="unet", model=model, views=1)}
-    result = {"cpu": cpu(), "cores": os.cpu_count(), "train_minutes": round(train_min, 1),
+    result = {"cpu": processor(), "cores": os.cpu_count(), "train_minutes": round(train_min, 1),
               "epochs_run": trained["epochs_run"], "threshold": trained["threshold"],
               "val_f1": trained["threshold_f1"][str(trained["threshold"])], "quality": rows, "speed": fast}
     print(f"{result['cpu']}, {result['cores']} cores; U-Net trained in {result['train_minutes']} min "

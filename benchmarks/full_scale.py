@@ -40,6 +40,7 @@ import pandas as pd
 import psutil
 
 from tamgu.pipeline.synthetic import KAGGLE_CLASSES, REAL_DRIVERS, _clip_jitters, make_driver, render
+from tamgu.runtime import processor
 
 TRAIN, TEST, DRIVERS, TEST_DRIVERS, SIZE = 22_424, 79_726, 26, 10, (640, 480)
 POSES = 3  # renders per driver and class; every image is one of them, shifted and lit differently
@@ -243,7 +244,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="+", default=None, help="run only the steps whose names contain one of these "
                     "(e.g. 'train 5' zip pseudo)")
     a = ap.parse_args()
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}",
+    print(f"{processor()}, {os.cpu_count()} cores, python {platform.python_version()}",
           flush=True)
     results = json.loads(a.previous.read_text()) if a.previous else []
     results += [rehearse(a.work, f, a.keep, a.only) for f in a.fractions]

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from tamgu.pipeline.inference import predict_folds
 from tamgu.pipeline.loaders import make_loader
 from tamgu.pipeline.module import Classifier
 from tamgu.pipeline.synthetic import synth
+from tamgu.runtime import processor
 
 # Stated tolerances (absolute OOF log loss). DDP splits each batch over devices: batch-norm statistics and
 # the order of summation differ, so the loss moves a little; AMP rounds activations to 16 bits.
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                                                              image_size="320x240")
         common = ["--model", "mobilenetv2_100", "--image-size", size, "--epochs", "3", "--folds", "2",
                   "--workers", "4", "--accelerator", "gpu"]
-    name = torch.cuda.get_device_name(0) if gpus else (platform.processor() or platform.machine())
+    name = torch.cuda.get_device_name(0) if gpus else processor()
     print(f"{'dry run on ' if a.dry_run else ''}{name}; {devices} device(s); torch {torch.__version__}", flush=True)
     with tempfile.TemporaryDirectory(prefix="tamgu-gpu-check-") as tmp:
         work = a.work or Path(tmp)

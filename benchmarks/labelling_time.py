@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -32,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from tamgu.runtime import processor
 
 K, M, H, P = 0.28, 1.35, 0.4, 1.1  # KLM operators (seconds)
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -122,11 +123,11 @@ def main() -> None:
         page = args.minute + len(plan) * M + got["keys"] * K
         per_row = [K + (M + 4 * K) + M + (H + P) + c * K + (H + P + K) for c in chars]
         typing = args.minute + header * K + sum(per_row)
-        print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.video.name}, "
+        print(f"\n{processor()}, {os.cpu_count()} cores; {args.video.name}, "
               f"{args.minute:g} s with {args.changes} changes ({len(plan)} segments)\n")
         print("measured, the scripted labeller on the page in headless Chromium:")
         print(f"  session {got['session_s']:.1f} s (played {got['played_s']:.1f} s: {got['rate']:.2f}x real time, "
-              f"{got["frames_per_s"]:.1f} pictures fetched from tamgu a second); {got['keys']} keys; {got['rows']} rows saved, "
+              f"{got['frames_per_s']:.1f} pictures fetched from tamgu a second); {got['keys']} keys; {got['rows']} rows saved, "
               f"labels {'all right' if got['labels_right'] else 'WRONG'}; boundaries within "
               f"{got['boundary_error_s']:.2f} s of the script (key lag {got['key_lag_s'] * 1000:.0f} ms)")
         print(f"  typing the same rows: {sum(chars) + header} characters ({np.mean(chars):.0f} a row)\n")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 import tamgu
+from tamgu.runtime import processor
 
 MOSTLY_OFF = 0.2  # share of time on below which an appliance counts as mostly off
 
@@ -52,7 +52,7 @@ def main() -> None:
         table = metrics.pivot_table(index=["split", "appliance"], columns="model", values=["mae", "f1"], sort=False)
         on = metrics.groupby(["split", "appliance"], sort=False)["on_share"].first()
         table[("on_share", "")] = on
-        print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.houses} houses "
+        print(f"\n{processor()}, {os.cpu_count()} cores; {args.houses} houses "
               f"(+{args.test_houses} held out) x {args.days:g} days; {summary['seconds']:.0f} s in all, "
               f"{seconds / args.folds:.0f} s a fold (both networks)\n")
         print(table.round(3).to_string())

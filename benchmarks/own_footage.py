@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -29,6 +28,7 @@ import pandas as pd
 
 import tamgu
 from tamgu.recipes.demo import read_recipe
+from tamgu.runtime import processor
 
 CLASSES = [f"c{i}" for i in range(10)]
 
@@ -81,7 +81,7 @@ def main() -> None:
         seconds["the path: frames + train + watch"] = time.perf_counter() - path_start
         right, uncertain = per_second(pd.read_csv(work / "watch" / "timeline.csv"),
                                       pd.read_csv(str(new) + ".schedule.csv"))
-        print(f"{platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores")
+        print(f"{processor()}, {len(os.sched_getaffinity(0))} cores")
         print(f"frames: {summary['oof']['images']} of {args.people} videos; OOF log loss {summary['oof']['log_loss']:.4f},"
               f" accuracy {summary['oof']['accuracy']:.3f}")
         print(f"new person (40 s): right in {right:.1%} of the seconds away from changes; uncertain {uncertain:.1%} "

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import tempfile
@@ -53,6 +52,7 @@ from tamgu.pipeline.table import fold_mean as blend_folds
 from tamgu.pipeline.loaders import make_loader
 from tamgu.pipeline.training import SeedByEpoch
 from tamgu.pipeline.weights import load_weights, resolve_weights
+from tamgu.runtime import processor
 
 MODEL = "mobilenetv2_100"
 
@@ -161,7 +161,7 @@ def main() -> None:
     common = dict(model=MODEL, weights="imagenet", image_size=a.image_size, epochs=a.epochs, folds=a.folds,
                   batch_size=a.batch_size, workers=a.workers, accelerator="cpu", patience=a.epochs)
     cfg = load_config(**common)
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; "
+    print(f"{processor()}, {os.cpu_count()} cores, torch {torch.__version__}; "
           f"per set 600 train images (12 drivers) and {a.test} test images ({a.test_drivers} other drivers) at "
           f"640x480; {MODEL} at {a.image_size}, {a.epochs} epochs, batch {a.batch_size}, {a.folds} driver folds, "
           f"{a.workers} loader workers; tamgu: augment {cfg.augment}, head init {cfg.head_init}, schedule {cfg.schedule}, "

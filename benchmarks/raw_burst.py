@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import time
 from pathlib import Path
 
 import tamgu
+from tamgu.runtime import processor
 
 MP12 = (4000, 3000)
 
@@ -75,7 +75,7 @@ def main() -> None:
         table = tamgu.evaluate_bursts(work / "eval", size=args.size, raw_model=models.get("raw"),
                                       srgb_model=models.get("srgb"))
         judged = time.perf_counter() - t0
-        print(f"processor: {platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores\n")
+        print(f"processor: {processor()}, {__import__('os').cpu_count()} cores\n")
         means = table.groupby(["method", "light"], sort=False)[["psnr", "ssim"]].mean().unstack("light")
         print("PSNR (dB) / SSIM in sRGB, mean over", table["image"].nunique(), "photos no model trained on:\n")
         lights = list(dict.fromkeys(table["light"]))

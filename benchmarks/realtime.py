@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import tamgu
 from tamgu.denoising.noise import psnr, ssim
 from tamgu.denoising.temporal import pan
 from tamgu.video.writer import VideoOut
+from tamgu.runtime import processor
 
 ROOT = Path(__file__).resolve().parent.parent
 MASKS = ROOT / "tests" / "reference" / "person_masks"
@@ -79,7 +79,7 @@ def main() -> None:
                     help="which groups of rows to measure")
     ap.add_argument("--n2n-epochs", type=int, default=6, help="epochs of the Noise2Noise U-Net trained for the table (0: no n2n row)")
     a = ap.parse_args()
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; 640x480, {a.frames} frames", flush=True)
+    print(f"{processor()}, {os.cpu_count()} cores; 640x480, {a.frames} frames", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

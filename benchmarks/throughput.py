@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from tamgu.pipeline.synthetic import synth
 from tamgu.pipeline.inference import predict_folds
 from tamgu.pipeline.module import Classifier
 from tamgu.pipeline.loaders import make_loader
+from tamgu.runtime import processor
 
 
 def bench(model: str, head: str, data: Path, image_size: str, batch_size: int, batches: int, workers: int) -> dict:
@@ -72,7 +72,7 @@ def main() -> None:
         data = Path(a.data) if a.data else synth(Path(tmp) / "data", drivers=10, per_class=4, test=400,
                                                  test_drivers=2, image_size=a.image_size, seed=0)
         rows = [bench(m, a.head, data, a.image_size, a.batch_size, a.batches, a.workers) for m in a.models]
-    print(f"\n{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+    print(f"\n{processor()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
           f"image {a.image_size}, batch {a.batch_size}, workers {a.workers}\n")
     base = rows[0]
     print("| model | head | weights (M) | train img/s | predict img/s | train vs first row |")

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ from tamgu.detection.objects import object_detector, ssdlite_people
 from tamgu.detection.synth import crossing_clip
 from tamgu.detection.tracking import IoUTracker, Tracks
 from tamgu.video.reader import iter_frames
+from tamgu.runtime import processor
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
@@ -126,7 +126,7 @@ def whole_process(work: Path) -> dict:
 
 
 def main() -> None:
-    print(f"processor: {platform.processor() or platform.machine()}")
+    print(f"processor: {processor()}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         result = {"photos": photos()}

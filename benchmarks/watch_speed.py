@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import time
@@ -26,16 +25,9 @@ import pandas as pd
 
 from tamgu.live.timeline import schedule_accuracy
 from tamgu.pipeline.synthetic import schedule_path, synth, synth_clip
+from tamgu.runtime import processor
 
 
-def cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def tamgu(*args: str) -> float:
@@ -77,7 +69,7 @@ def main() -> None:
              .agg(process_s=("process_s", "min"), loop_fps=("loop_fps", "max"), latency_ms=("latency_ms", "min"),
                   p95_ms=("p95_ms", "min"), frames=("frames", "first"), accuracy=("accuracy", "first")).reset_index())
     table["x_real_time"] = duration / table["process_s"]
-    print(f"\nCPU: {cpu()}; clip {duration:.0f} s of 640x480 at 15 fps, the model sees every 0.2 s\n")
+    print(f"\nCPU: {processor()}; clip {duration:.0f} s of 640x480 at 15 fps, the model sees every 0.2 s\n")
     print(table.to_markdown(index=False, floatfmt=".3g"))
 
     # prediction of a test set: the same images and folds through both engines

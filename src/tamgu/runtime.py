@@ -39,6 +39,21 @@ def set_threads(threads: int | None) -> int:
     return n
 
 
+def processor() -> str:
+    """The processor's name as benchmarks print it beside their numbers ("AMD EPYC 7B13"): Linux's
+    /proc/cpuinfo, where `platform.processor()` says only "x86_64"."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_for(accelerator: str = ACCELERATOR):
     """The torch device an accelerator name means: cpu, gpu/cuda, mps, or auto (a GPU when there is one)."""
     import torch
