@@ -59,7 +59,7 @@ def data_copy(tiny_data, tmp_path):
 # in the order collected: longest first, so that neither worker is left alone with a long one at the end.
 # pytest-xdist 3.8 reorders files by their number of tests unless --no-loadscope-reorder (the Makefile passes it):
 # reordered, one worker ran 393 s and the other 362 s, with test_trust.py (53 s) started at 340 s. Seconds per
-# file from one clean-clone run (AMD EPYC, 2 workers), longest first; the rest keep their order.
+# file from one clean-clone run (Intel Xeon, 2 workers), longest first; the rest keep their order.
 SLOWEST_FIRST = ("test_tutorials.py",  # 200 s
                  "test_watch.py",  # 124
                  "test_cracks.py",  # 73
